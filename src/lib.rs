@@ -1,0 +1,21 @@
+//! costd: AWS networking spend for a VPC with no NAT Gateway and a public ALB
+//! that runs only in demo windows.
+//!
+//! Map of the crate (see ARCHITECTURE.md for the invariants):
+//! - [`pricing`]: price tables (`pricing/<region>.toml`) → [`pricing::PriceTable`]; the embedded defaults.
+//! - [`scenario`]: scenario files → typed specs for the model.
+//! - [`cost`]: PURE cost model: line items, NAT vs endpoints, load balancer, billing rules, [`cost::evaluate`].
+//! - [`schedule`]: PURE demo windows: cron in IANA time zones, expansion, merging, months.
+//! - [`money`]: rounding to cents for display only.
+//! - [`input`]: TOML reading with file/line/key errors, shared by every input format.
+//! - [`render`]: the terminal table for `costd model`.
+//! - [`cli`]: the command line; `main.rs` only calls [`cli::run`].
+
+pub mod cli;
+pub mod cost;
+pub mod input;
+pub mod money;
+pub mod pricing;
+pub mod render;
+pub mod scenario;
+pub mod schedule;

@@ -1,0 +1,224 @@
+//! The terminal table for `costd model`: every option with its line items
+//! (quantity × rate = cost), totals rounded to cents, break-even points and
+//! the recommendation.
+
+use std::fmt::Write;
+
+use rust_decimal::Decimal;
+
+use crate::cost::LineItem;
+use crate::cost::ModelReport;
+use crate::cost::load_balancer::{LbKind, Scheme};
+use crate::money::{format_quantity, format_usd};
+
+/// Renders the report as text for a terminal.
+pub fn table(r: &ModelReport) -> String {
+    let mut s = String::new();
+    let month = r
+        .month
+        .as_deref()
+        .map(|m| format!("calendar month {m}, "))
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "costd model: {} ({month}{} h month)",
+        r.region,
+        format_quantity(r.hours_per_month, 2)
+    );
+
+    if let Some(n) = &r.network {
+        let _ = writeln!(s, "\nNETWORK: NAT Gateway vs VPC endpoints, per month");
+        for (i, o) in n.options.iter().enumerate() {
+            let tag = match (o.feasible, i) {
+                (false, _) => "  INFEASIBLE".to_string(),
+                (true, 0) => "  cheapest".to_string(),
+                _ => String::new(),
+            };
+            let _ = writeln!(s, "\n  {}  {}/month{tag}", o.name.as_str(), format_usd(o.monthly_usd));
+            let _ = writeln!(s, "  {}", o.summary);
+            if let Some(why) = &o.infeasible_reason {
+                let _ = writeln!(s, "  infeasible: {why}");
+            }
+            items(&mut s, &o.line_items);
+        }
+        if !n.break_even.is_empty() {
+            let _ = writeln!(s, "\n  Break-even: interface endpoint (all AZs) vs NAT data processing");
+            let rows: Vec<[String; 4]> = n
+                .break_even
+                .iter()
+                .map(|b| {
+                    [
+                        b.service.clone(),
+                        format_quantity(b.traffic_gb_per_month, 2),
+                        b.gb_per_month.map_or("never".into(), |g| format_quantity(g, 2)),
+                        if b.endpoint_cheaper {
+                            "endpoint".into()
+                        } else {
+                            "NAT".into()
+                        },
+                    ]
+                })
+                .collect();
+            grid(
+                &mut s,
+                &["service", "traffic GB/month", "break-even GB/month", "cheaper via"],
+                &rows,
+                &[false, true, true, false],
+            );
+        }
+        let _ = writeln!(s, "\n  Recommendation: {}", n.recommendation);
+    }
+
+    if let Some(lb) = &r.load_balancer {
+        let kind = match lb.kind {
+            LbKind::Application => "ALB",
+            LbKind::Network => "NLB",
+        };
+        let scheme = match lb.scheme {
+            Scheme::InternetFacing => "internet-facing",
+            Scheme::Internal => "internal",
+        };
+        let unit = if lb.kind == LbKind::Application { "LCU" } else { "NLCU" };
+        let _ = writeln!(
+            s,
+            "\nLOAD BALANCER: {kind}, {scheme}, {} AZs, {} {unit}/h while running ({})",
+            lb.azs,
+            format_quantity(lb.lcu_per_hour, 4),
+            lb.capacity_units.dominant
+        );
+        let _ = writeln!(
+            s,
+            "\n  always on  {}/month ({} billed hours)",
+            format_usd(lb.always_on.monthly_usd),
+            format_quantity(lb.always_on.billed_hours, 2)
+        );
+        items(&mut s, &lb.always_on.line_items);
+        if let Some(sc) = &lb.scheduled {
+            let _ = writeln!(
+                s,
+                "\n  scheduled  {}/month ({} lifetimes, {} billed hours, {} running hours)\n  basis: {}",
+                format_usd(sc.monthly_usd),
+                format_quantity(sc.lifetimes, 2),
+                format_quantity(sc.billed_hours, 2),
+                format_quantity(sc.running_hours, 2),
+                sc.basis
+            );
+            items(&mut s, &sc.line_items);
+        }
+        if let Some(saves) = lb.schedule_saves_usd {
+            let _ = writeln!(
+                s,
+                "\n  The schedule saves {}/month against always on.",
+                format_usd(saves)
+            );
+        }
+    }
+
+    if let Some(m) = &r.monitoring {
+        let _ = writeln!(
+            s,
+            "\nMONITORING: costd's own CloudWatch use  {}/month",
+            format_usd(m.monthly_usd)
+        );
+        items(&mut s, &m.line_items);
+    }
+    s
+}
+
+fn items(s: &mut String, items: &[LineItem]) {
+    let rows: Vec<[String; 5]> = items
+        .iter()
+        .map(|i| {
+            [
+                i.item.clone(),
+                format_quantity(i.quantity, 4),
+                i.unit.to_string(),
+                format!("${}", i.rate_usd.normalize()),
+                format_usd(i.cost_usd),
+            ]
+        })
+        .collect();
+    grid(
+        s,
+        &["item", "quantity", "unit", "rate", "cost"],
+        &rows,
+        &[false, true, false, true, true],
+    );
+    let total: Decimal = items.iter().map(|i| i.cost_usd).sum();
+    let width = widths(&["item", "quantity", "unit", "rate", "cost"], &rows)
+        .iter()
+        .sum::<usize>()
+        + 8;
+    let label = "total";
+    let value = format_usd(total);
+    let _ = writeln!(
+        s,
+        "    {label}{}{value}",
+        " ".repeat(width.saturating_sub(label.len() + value.len()))
+    );
+}
+
+fn widths<const N: usize>(head: &[&str; N], rows: &[[String; N]]) -> [usize; N] {
+    let mut w = head.map(|h| h.chars().count());
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    w
+}
+
+fn grid<const N: usize>(s: &mut String, head: &[&str; N], rows: &[[String; N]], right: &[bool; N]) {
+    let w = widths(head, rows);
+    let line = |s: &mut String, cells: Vec<&str>| {
+        let mut out = String::from("    ");
+        for (i, c) in cells.iter().enumerate() {
+            let pad = " ".repeat(w[i] - c.chars().count());
+            if right[i] {
+                out.push_str(&pad);
+                out.push_str(c);
+            } else {
+                out.push_str(c);
+                out.push_str(&pad);
+            }
+            if i + 1 < N {
+                out.push_str("  ");
+            }
+        }
+        let _ = writeln!(s, "{}", out.trim_end());
+    };
+    line(s, head.to_vec());
+    for r in rows {
+        line(s, r.iter().map(String::as_str).collect());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pricing::load::PriceBook;
+    use crate::scenario::{EMBEDDED_SEED, Scenario};
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_table_shows_options_items_totals_break_even_and_recommendation() {
+        let book = PriceBook::embedded().unwrap();
+        let s = Scenario::parse("seed", EMBEDDED_SEED, &book.regions()).unwrap();
+        let r = crate::cost::evaluate(
+            &s,
+            book.get(&s.region).unwrap(),
+            chrono::Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap(),
+        );
+        let t = table(&r);
+        assert!(t.contains("endpoints_only  $59.49/month  cheapest"), "{t}");
+        assert!(
+            t.contains("nat_per_az  $137.99/month"),
+            "137.985 rounds half-up to 137.99:\n{t}"
+        );
+        assert!(t.contains("Interface endpoint ecr.dkr: 2 AZs × 730 h"), "{t}");
+        assert!(t.contains("387.35"), "break-even shown:\n{t}");
+        assert!(t.contains("Recommendation: `endpoints_only`"), "{t}");
+        assert!(t.contains("always on  $26.28/month (730 billed hours)"), "{t}");
+        assert!(t.contains("MONITORING"), "{t}");
+    }
+}

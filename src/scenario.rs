@@ -1,0 +1,395 @@
+//! Scenario files (`config/scenarios/*.toml`): what to price. Parsed into
+//! typed specs for the cost model; every error names the file, line and key.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, TargetType, TrafficProfile};
+use crate::cost::network::NetworkSpec;
+use crate::input::{Document, InputError, TableReader, Value};
+use crate::schedule::{CronExpr, Interval, Month, RecurringWindow, WindowSpec, parse_duration};
+
+/// The seed's production VPC, embedded so `costd model` runs with no files.
+pub const EMBEDDED_SEED: &str = include_str!("../config/scenarios/seed-production-vpc.toml");
+
+/// Hours in a what-if month unless the scenario says otherwise (AWS Pricing Calculator).
+pub const DEFAULT_HOURS_PER_MONTH: Decimal = dec!(730);
+
+/// A load balancer and the windows it runs in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadBalancerScenario {
+    /// What it is and its traffic.
+    pub spec: LoadBalancerSpec,
+    /// When it runs (empty: only always-on is priced).
+    pub schedule: Vec<WindowSpec>,
+}
+
+/// costd's own CloudWatch usage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitoringSpec {
+    /// Custom metrics published (each name × dimension set is one metric).
+    pub custom_metrics: Decimal,
+    /// Standard-resolution metric alarms.
+    pub alarms: Decimal,
+    /// CloudWatch API requests per month (PutMetricData, GetMetricData, …).
+    pub api_requests_per_month: Decimal,
+}
+
+/// Which month the figures are for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Period {
+    /// A what-if month of this many hours; schedules are averaged over a year.
+    WhatIf {
+        /// Hours in the month.
+        hours_per_month: Decimal,
+    },
+    /// A real calendar month (UTC, as AWS bills).
+    Calendar(Month),
+}
+
+/// A parsed scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// AWS region; a price table must exist for it.
+    pub region: String,
+    /// The month priced.
+    pub period: Period,
+    /// NAT vs endpoints, if present.
+    pub network: Option<NetworkSpec>,
+    /// The load balancer, if present.
+    pub load_balancer: Option<LoadBalancerScenario>,
+    /// costd's CloudWatch cost, if present.
+    pub monitoring: Option<MonitoringSpec>,
+}
+
+impl Scenario {
+    /// Parses a scenario; `regions` are those with a price table.
+    pub fn parse(file: &str, src: &str, regions: &[&str]) -> Result<Self, InputError> {
+        let doc = Document::parse(file, src)?;
+        let root = doc.root();
+        let region_v = root.require("region")?;
+        let region = region_v.str()?;
+        if !regions.contains(&region.as_str()) {
+            return Err(region_v.error(format!(
+                "no price table for region `{region}`; available: {}",
+                regions.join(", ")
+            )));
+        }
+        let period = match (root.get("hours_per_month"), root.get("month")) {
+            (Some(h), Some(_)) => {
+                return Err(
+                    h.error("set `month` (a real calendar month) or `hours_per_month` (a what-if month), not both")
+                );
+            }
+            (_, Some(m)) => Period::Calendar(m.r().parse_with("a month as \"YYYY-MM\"", Month::parse)?),
+            (Some(h), None) => {
+                let hours = h.decimal()?;
+                if hours <= Decimal::ZERO || hours > dec!(744) {
+                    return Err(h.error(format!("must be more than 0 and at most 744 (31 × 24), found {hours}")));
+                }
+                Period::WhatIf { hours_per_month: hours }
+            }
+            (None, None) => Period::WhatIf {
+                hours_per_month: DEFAULT_HOURS_PER_MONTH,
+            },
+        };
+        let network = root.get("network").map(|v| network(&v)).transpose()?;
+        let load_balancer = root.get("load_balancer").map(|v| load_balancer(&v)).transpose()?;
+        let monitoring = root.get("monitoring").map(|v| monitoring(&v)).transpose()?;
+        if network.is_none() && load_balancer.is_none() && monitoring.is_none() {
+            return Err(root.error(
+                "network",
+                "nothing to price: add a [network], [load_balancer] or [monitoring] section",
+            ));
+        }
+        root.finish()?;
+        Ok(Scenario {
+            region,
+            period,
+            network,
+            load_balancer,
+            monitoring,
+        })
+    }
+}
+
+fn network(v: &Value) -> Result<NetworkSpec, InputError> {
+    let t = v.table()?;
+    let azs = t.require("azs")?.u32_in(1, 32)?;
+    let traffic = t.require("traffic_gb_per_month")?.table()?;
+    let mut spec = NetworkSpec {
+        azs,
+        ..Default::default()
+    };
+    let mut services = BTreeMap::new();
+    for (dest, gb) in traffic.entries() {
+        let amount = gb.non_negative()?;
+        match dest.as_str() {
+            "s3" => spec.s3_gb = amount,
+            "dynamodb" => spec.dynamodb_gb = amount,
+            "internet" => spec.internet_gb = amount,
+            service => {
+                let valid = !service.is_empty()
+                    && service
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+                if !valid {
+                    return Err(gb.error(format!(
+                        "`{service}` is not a destination; use s3, dynamodb, internet, or an interface-endpoint service name such as \"ecr.dkr\", logs, sts"
+                    )));
+                }
+                services.insert(service.to_string(), amount);
+            }
+        }
+    }
+    spec.services_gb = services;
+    spec.internet_egress_gb = match t.get("internet_egress_gb_per_month") {
+        Some(e) => {
+            let gb = e.non_negative()?;
+            if gb > spec.internet_gb {
+                return Err(e.error(format!(
+                    "egress ({gb} GB) cannot exceed the internet traffic in traffic_gb_per_month.internet ({} GB)",
+                    spec.internet_gb
+                )));
+            }
+            gb
+        }
+        None => spec.internet_gb,
+    };
+    traffic.finish()?;
+    t.finish()?;
+    Ok(spec)
+}
+
+fn choice<T: Copy>(v: &Value, options: &[(&str, T)]) -> Result<T, InputError> {
+    let s = v.str()?;
+    options
+        .iter()
+        .find(|(name, _)| *name == s)
+        .map(|(_, x)| *x)
+        .ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+            v.error(format!("`{s}` is not valid; expected one of: {}", names.join(", ")))
+        })
+}
+
+fn opt_non_negative(t: &TableReader, key: &str) -> Result<Decimal, InputError> {
+    t.get(key)
+        .map(|v| v.non_negative())
+        .transpose()
+        .map(|d| d.unwrap_or(Decimal::ZERO))
+}
+
+fn load_balancer(v: &Value) -> Result<LoadBalancerScenario, InputError> {
+    let t = v.table()?;
+    let kind = choice(
+        &t.require("kind")?,
+        &[("application", LbKind::Application), ("network", LbKind::Network)],
+    )?;
+    let scheme = choice(
+        &t.require("scheme")?,
+        &[
+            ("internet-facing", Scheme::InternetFacing),
+            ("internal", Scheme::Internal),
+        ],
+    )?;
+    let azs_v = t.require("azs")?;
+    let azs = azs_v.u32_in(1, 32)?;
+    if kind == LbKind::Application && azs < 2 {
+        return Err(azs_v.error("an Application Load Balancer needs at least 2 AZs"));
+    }
+    let tt_v = t.require("target_type")?;
+    let target_type = choice(
+        &tt_v,
+        &[
+            ("ip", TargetType::Ip),
+            ("instance", TargetType::Instance),
+            ("lambda", TargetType::Lambda),
+        ],
+    )?;
+    if kind == LbKind::Network && target_type == TargetType::Lambda {
+        return Err(tt_v.error("a Network Load Balancer cannot target Lambda; expected ip or instance"));
+    }
+    let traffic = TrafficProfile {
+        new_connections_per_second: opt_non_negative(&t, "new_connections_per_second")?,
+        connection_duration_seconds: opt_non_negative(&t, "connection_duration_seconds")?,
+        requests_per_second: opt_non_negative(&t, "requests_per_second")?,
+        processed_gb_per_hour: opt_non_negative(&t, "processed_gb_per_hour")?,
+        rules_evaluated_per_request: opt_non_negative(&t, "rules_evaluated_per_request")?,
+    };
+    let schedule = match t.get("schedule") {
+        Some(s) => s.items()?.iter().map(window).collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    t.finish()?;
+    Ok(LoadBalancerScenario {
+        spec: LoadBalancerSpec {
+            kind,
+            scheme,
+            azs,
+            target_type,
+            traffic,
+        },
+        schedule,
+    })
+}
+
+/// Parses an IANA time zone name.
+pub fn parse_timezone(s: &str) -> Result<Tz, String> {
+    s.parse::<Tz>().map_err(|_| format!("`{s}` is not an IANA time zone"))
+}
+
+/// Parses an RFC 3339 instant with its offset.
+pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("`{s}`: {e}"))
+}
+
+fn window(v: &Value) -> Result<WindowSpec, InputError> {
+    let t = v.table()?;
+    let w = if let Some(c) = t.get("cron") {
+        let cron = c
+            .r()
+            .parse_with("a 5-field cron expression such as \"0 9 * * Mon-Fri\"", CronExpr::parse)?;
+        let duration = t
+            .require("duration")?
+            .r()
+            .parse_with("a duration such as \"3h\" or \"1h30m\"", parse_duration)?;
+        let timezone = t
+            .require("timezone")?
+            .r()
+            .parse_with("a zone such as \"Asia/Singapore\" or \"UTC\"", parse_timezone)?;
+        WindowSpec::Recurring(RecurringWindow {
+            cron,
+            duration,
+            timezone,
+        })
+    } else if let Some(s) = t.get("start") {
+        let what = "an RFC 3339 time with offset such as \"2026-12-03T09:00:00+08:00\"";
+        let start = s.r().parse_with(what, parse_instant)?;
+        let end_v = t.require("end")?;
+        let end = end_v.r().parse_with(what, parse_instant)?;
+        WindowSpec::OneOff(Interval::new(start, end).ok_or_else(|| end_v.error("a window must end after it starts"))?)
+    } else {
+        return Err(t.error(
+            "cron",
+            "a window needs either `cron` + `duration` + `timezone` (recurring) or `start` + `end` (one-off)",
+        ));
+    };
+    t.finish()?;
+    Ok(w)
+}
+
+fn monitoring(v: &Value) -> Result<MonitoringSpec, InputError> {
+    let t = v.table()?;
+    let m = MonitoringSpec {
+        custom_metrics: t.require("custom_metrics")?.non_negative()?,
+        alarms: t.require("alarms")?.non_negative()?,
+        api_requests_per_month: t.require("api_requests_per_month")?.non_negative()?,
+    };
+    t.finish()?;
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REGIONS: &[&str] = &["ap-southeast-1", "us-east-1"];
+
+    fn err(src: &str) -> InputError {
+        Scenario::parse("s.toml", src, REGIONS).unwrap_err()
+    }
+
+    const LB: &str =
+        "[load_balancer]\nkind = \"application\"\nscheme = \"internet-facing\"\nazs = 2\ntarget_type = \"ip\"\n";
+
+    #[test]
+    fn the_embedded_seed_parses() {
+        let s = Scenario::parse("seed", EMBEDDED_SEED, REGIONS).unwrap();
+        assert_eq!(s.region, "ap-southeast-1");
+        assert_eq!(
+            s.period,
+            Period::WhatIf {
+                hours_per_month: dec!(730)
+            }
+        );
+        assert_eq!(s.network.unwrap().services_gb.len(), 3);
+        assert_eq!(s.load_balancer.unwrap().schedule.len(), 1);
+    }
+
+    #[test]
+    fn unknown_region() {
+        let e = err("region = \"mars-north-1\"\n[network]\nazs = 2\n[network.traffic_gb_per_month]\n");
+        assert_eq!((e.line, e.key.as_str()), (1, "region"));
+        assert!(e.message.contains("available: ap-southeast-1, us-east-1"), "{e}");
+    }
+
+    #[test]
+    fn negative_traffic() {
+        let e = err("region = \"us-east-1\"\n[network]\nazs = 2\n[network.traffic_gb_per_month]\ns3 = -5\n");
+        assert_eq!((e.line, e.key.as_str()), (5, "network.traffic_gb_per_month.s3"));
+        assert!(e.message.contains("zero or more"), "{e}");
+    }
+
+    #[test]
+    fn bad_cron() {
+        let src = format!(
+            "region = \"us-east-1\"\n{LB}[[load_balancer.schedule]]\ncron = \"0 25 * * *\"\nduration = \"3h\"\ntimezone = \"UTC\"\n"
+        );
+        let e = err(&src);
+        assert_eq!((e.line, e.key.as_str()), (8, "load_balancer.schedule[0].cron"));
+        assert!(e.message.contains("field 2 (hour)"), "{e}");
+    }
+
+    #[test]
+    fn bad_time_zone() {
+        let src = format!(
+            "region = \"us-east-1\"\n{LB}[[load_balancer.schedule]]\ncron = \"0 9 * * *\"\nduration = \"3h\"\ntimezone = \"Asia/Singapur\"\n"
+        );
+        let e = err(&src);
+        assert_eq!((e.line, e.key.as_str()), (10, "load_balancer.schedule[0].timezone"));
+        assert!(e.message.contains("not an IANA time zone"), "{e}");
+    }
+
+    #[test]
+    fn missing_keys() {
+        let e = err("region = \"us-east-1\"\n[network]\n[network.traffic_gb_per_month]\n");
+        assert_eq!(e.key, "network.azs");
+        assert!(e.message.contains("missing required key `azs` in [network]"), "{e}");
+        let e = err("[network]\nazs = 2\n");
+        assert_eq!(e.key, "region");
+        let e = err("region = \"us-east-1\"\n[load_balancer]\nkind = \"application\"\n");
+        assert_eq!(e.key, "load_balancer.scheme");
+    }
+
+    #[test]
+    fn misc_rejections() {
+        let e =
+            err("region = \"us-east-1\"\nhours_per_month = 0\n[network]\nazs = 2\n[network.traffic_gb_per_month]\n");
+        assert!(e.message.contains("more than 0"), "{e}");
+        let e = err(
+            "region = \"us-east-1\"\nmonth = \"2026-12\"\nhours_per_month = 720\n[network]\nazs = 1\n[network.traffic_gb_per_month]\n",
+        );
+        assert!(e.message.contains("not both"), "{e}");
+        let e = err(&format!("region = \"us-east-1\"\n{LB}").replace("\"application\"", "\"classic\""));
+        assert!(e.message.contains("expected one of: application, network"), "{e}");
+        let e = err(&format!("region = \"us-east-1\"\n{LB}").replace("azs = 2", "azs = 1"));
+        assert!(e.message.contains("at least 2 AZs"), "{e}");
+        let e = err(&format!(
+            "region = \"us-east-1\"\n{LB}[[load_balancer.schedule]]\nstart = \"2026-12-03T12:00:00+08:00\"\nend = \"2026-12-03T09:00:00+08:00\"\n"
+        ));
+        assert!(e.message.contains("end after it starts"), "{e}");
+        let e = err("region = \"us-east-1\"\n[network]\nazs = 2\n[network.traffic_gb_per_month]\n\"ECR DKR\" = 5\n");
+        assert!(e.message.contains("not a destination"), "{e}");
+        let e = err("region = \"us-east-1\"\n");
+        assert!(e.message.contains("nothing to price"), "{e}");
+        let e = err("region = \"us-east-1\"\n[network]\nazs = 2\ntraffic = 1\n[network.traffic_gb_per_month]\n");
+        assert_eq!(e.key, "network.traffic");
+    }
+}

@@ -1,0 +1,314 @@
+//! Demo windows and their expansion into the instants the ALB exists.
+//! PURE: no I/O, no clock; every instant is passed in.
+
+pub mod cron;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+pub use cron::CronExpr;
+
+/// A half-open span of time `[start, end)` in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Interval {
+    /// Inclusive start.
+    pub start: DateTime<Utc>,
+    /// Exclusive end.
+    pub end: DateTime<Utc>,
+}
+
+impl Interval {
+    /// A span; `None` unless `end > start`.
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Option<Self> {
+        (end > start).then_some(Self { start, end })
+    }
+
+    /// Length in whole seconds.
+    pub fn seconds(&self) -> i64 {
+        (self.end - self.start).num_seconds()
+    }
+
+    /// The part of this span inside `other`, if any.
+    pub fn clip(&self, other: &Interval) -> Option<Interval> {
+        Interval::new(self.start.max(other.start), self.end.min(other.end))
+    }
+}
+
+/// A recurring demo window: opens at each cron firing, lasts `duration`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecurringWindow {
+    /// When the window opens, in `timezone`.
+    pub cron: CronExpr,
+    /// How long it stays open (elapsed time, so DST days keep the same length).
+    pub duration: Duration,
+    /// IANA time zone the cron is read in.
+    pub timezone: Tz,
+}
+
+/// A demo window: recurring or one-off.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WindowSpec {
+    /// Opens on a cron schedule.
+    Recurring(RecurringWindow),
+    /// Opens once.
+    OneOff(Interval),
+}
+
+/// Every window that overlaps `[period.start, period.end)`, unclipped, sorted.
+pub fn expand(windows: &[WindowSpec], period: Interval) -> Vec<Interval> {
+    let mut out = Vec::new();
+    for w in windows {
+        match w {
+            WindowSpec::Recurring(r) => {
+                // A window that opened before the period may still be open in it.
+                let from = period.start - r.duration;
+                for start in r.cron.occurrences(r.timezone, from, period.end) {
+                    let iv = Interval {
+                        start,
+                        end: start + r.duration,
+                    };
+                    if iv.end > period.start {
+                        out.push(iv);
+                    }
+                }
+            }
+            WindowSpec::OneOff(iv) => {
+                if iv.clip(&period).is_some() {
+                    out.push(*iv);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Merges overlapping or touching spans into one (an ALB that must exist
+/// through both is one lifetime). Input need not be sorted.
+pub fn merge(mut spans: Vec<Interval>) -> Vec<Interval> {
+    spans.sort();
+    let mut out: Vec<Interval> = Vec::with_capacity(spans.len());
+    for s in spans {
+        match out.last_mut() {
+            Some(last) if s.start <= last.end => last.end = last.end.max(s.end),
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
+/// A calendar month `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Month {
+    /// Year.
+    pub year: i32,
+    /// 1–12.
+    pub month: u32,
+}
+
+impl Month {
+    /// Parses `YYYY-MM`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (y, m) = s.split_once('-').ok_or_else(|| format!("`{s}` is not a month"))?;
+        let year: i32 = y.parse().map_err(|_| format!("`{s}` is not a month"))?;
+        let month: u32 = m.parse().map_err(|_| format!("`{s}` is not a month"))?;
+        if y.len() != 4 || !(1..=12).contains(&month) {
+            return Err(format!("`{s}` is not a month"));
+        }
+        Ok(Month { year, month })
+    }
+
+    /// The month containing `at` in `tz`.
+    pub fn containing(at: DateTime<Utc>, tz: Tz) -> Self {
+        let local = at.with_timezone(&tz);
+        Month {
+            year: local.year(),
+            month: local.month(),
+        }
+    }
+
+    /// The month after this one.
+    pub fn next(self) -> Self {
+        if self.month == 12 {
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+
+    /// First day of the month.
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("valid month")
+    }
+
+    /// `[local midnight on the 1st, local midnight on the 1st of the next month)` in `tz`.
+    /// Its length is the month's real number of hours (743 or 745 in DST months).
+    pub fn span(self, tz: Tz) -> Interval {
+        let start = cron::resolve_local(tz, self.first_day().and_hms_opt(0, 0, 0).expect("midnight"));
+        let end = cron::resolve_local(tz, self.next().first_day().and_hms_opt(0, 0, 0).expect("midnight"));
+        Interval { start, end }
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// Parses a duration such as `3h`, `90m`, `1h30m`, `2d`, `45s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let mut total = Duration::zero();
+    let mut digits = String::new();
+    let mut any = false;
+    for ch in t.chars() {
+        if ch.is_ascii_digit() {
+            digits.push(ch);
+            continue;
+        }
+        let n: i64 = digits
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration like 3h, 90m or 1h30m"))?;
+        digits.clear();
+        total += match ch {
+            'd' => Duration::days(n),
+            'h' => Duration::hours(n),
+            'm' => Duration::minutes(n),
+            's' => Duration::seconds(n),
+            _ => return Err(format!("`{s}`: unknown unit `{ch}`; use d, h, m or s (e.g. 1h30m)")),
+        };
+        any = true;
+    }
+    if !digits.is_empty() || !any {
+        return Err(format!(
+            "`{s}` is not a duration like 3h, 90m or 1h30m (every number needs a unit)"
+        ));
+    }
+    if total <= Duration::zero() {
+        return Err(format!("`{s}`: a duration must be longer than zero"));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    fn daily(cron: &str, dur: &str, tz: Tz) -> WindowSpec {
+        WindowSpec::Recurring(RecurringWindow {
+            cron: CronExpr::parse(cron).unwrap(),
+            duration: parse_duration(dur).unwrap(),
+            timezone: tz,
+        })
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("3h").unwrap(), Duration::hours(3));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::minutes(90));
+        assert_eq!(parse_duration("2d").unwrap(), Duration::hours(48));
+        assert!(parse_duration("3").unwrap_err().contains("needs a unit"));
+        assert!(parse_duration("3w").unwrap_err().contains("unknown unit `w`"));
+        assert!(parse_duration("0h").unwrap_err().contains("longer than zero"));
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn window_crossing_midnight_and_month_end() {
+        // 22:00 UTC for 4h on Dec 31 runs into Jan 1: it overlaps both months.
+        let w = [daily("0 22 31 12 *", "4h", chrono_tz::UTC)];
+        let dec = Month { year: 2026, month: 12 }.span(chrono_tz::UTC);
+        let jan = Month { year: 2027, month: 1 }.span(chrono_tz::UTC);
+        let in_dec = expand(&w, dec);
+        let in_jan = expand(&w, jan);
+        assert_eq!(
+            in_dec,
+            [Interval {
+                start: utc(2026, 12, 31, 22, 0),
+                end: utc(2027, 1, 1, 2, 0)
+            }]
+        );
+        assert_eq!(
+            in_jan, in_dec,
+            "the window that opened in December is still open in January"
+        );
+        assert_eq!(in_dec[0].clip(&jan).unwrap().seconds(), 2 * 3600);
+    }
+
+    #[test]
+    fn duration_is_elapsed_time_across_dst() {
+        // Europe/Berlin falls back on 2026-10-25 at 03:00 CEST → 02:00 CET.
+        // A window at 01:00 local for 3h lasts 3 real hours: 23:00 UTC → 02:00 UTC.
+        let w = [daily("0 1 * * *", "3h", chrono_tz::Europe::Berlin)];
+        let got = expand(
+            &w,
+            Interval {
+                start: utc(2026, 10, 24, 12, 0),
+                end: utc(2026, 10, 25, 12, 0),
+            },
+        );
+        assert_eq!(
+            got,
+            [Interval {
+                start: utc(2026, 10, 24, 23, 0),
+                end: utc(2026, 10, 25, 2, 0)
+            }]
+        );
+    }
+
+    #[test]
+    fn overlapping_and_touching_windows_merge() {
+        let a = Interval {
+            start: utc(2026, 12, 1, 9, 0),
+            end: utc(2026, 12, 1, 11, 0),
+        };
+        let b = Interval {
+            start: utc(2026, 12, 1, 10, 0),
+            end: utc(2026, 12, 1, 12, 0),
+        };
+        let c = Interval {
+            start: utc(2026, 12, 1, 12, 0),
+            end: utc(2026, 12, 1, 13, 0),
+        };
+        let d = Interval {
+            start: utc(2026, 12, 1, 14, 0),
+            end: utc(2026, 12, 1, 15, 0),
+        };
+        assert_eq!(
+            merge(vec![d, c, b, a]),
+            [
+                Interval {
+                    start: a.start,
+                    end: c.end
+                },
+                d
+            ]
+        );
+    }
+
+    #[test]
+    fn month_spans_have_the_real_number_of_hours() {
+        let h = |m: Month, tz: Tz| m.span(tz).seconds() / 3600;
+        assert_eq!(h(Month { year: 2026, month: 11 }, chrono_tz::UTC), 720); // 30 days
+        assert_eq!(h(Month { year: 2026, month: 12 }, chrono_tz::UTC), 744); // 31 days
+        assert_eq!(h(Month { year: 2028, month: 2 }, chrono_tz::UTC), 696); // leap February
+        // March 2027 in Berlin loses an hour to DST; October 2026 gains one.
+        assert_eq!(h(Month { year: 2027, month: 3 }, chrono_tz::Europe::Berlin), 743);
+        assert_eq!(h(Month { year: 2026, month: 10 }, chrono_tz::Europe::Berlin), 745);
+        assert_eq!(Month::parse("2026-12").unwrap(), Month { year: 2026, month: 12 });
+        assert!(Month::parse("2026-13").is_err());
+        assert!(Month::parse("26-1").is_err());
+    }
+}
