@@ -134,11 +134,11 @@ pub fn capacity_units(spec: &LoadBalancerSpec) -> CapacityUnits {
             |best, d| if d.1 > best.1 { d } else { best },
         );
     CapacityUnits {
-        new_connections: new_c,
-        active_connections: active_c,
-        processed_bytes: bytes,
-        rule_evaluations: rules,
-        per_hour,
+        new_connections: new_c.normalize(),
+        active_connections: active_c.normalize(),
+        processed_bytes: bytes.normalize(),
+        rule_evaluations: rules.map(|r| r.normalize()),
+        per_hour: per_hour.normalize(),
         dominant,
     }
 }
@@ -167,14 +167,16 @@ impl Usage {
         }
     }
 
-    /// From lifetime totals, multiplied by `scale` (1 for a real period; a
-    /// ratio when a longer period is averaged down to one month).
-    pub fn from_lifetimes(t: &LifetimeTotals, scale: Decimal) -> Self {
+    /// From lifetime totals, multiplied by `num / den` (1/1 for a real period;
+    /// month hours / period hours when a longer period is averaged down to one
+    /// month). Multiplying before dividing keeps whole results exact.
+    pub fn from_lifetimes(t: &LifetimeTotals, num: Decimal, den: Decimal) -> Self {
+        let scale = |x: Decimal| (x * num / den).normalize();
         Usage {
-            lifetimes: Decimal::from(t.lifetimes) * scale,
-            billed_hours: Decimal::from(t.billed_hours) * scale,
-            running_hours: t.running_hours() * scale,
-            ipv4_hours_per_address: t.ipv4_hours_per_address() * scale,
+            lifetimes: scale(Decimal::from(t.lifetimes)),
+            billed_hours: scale(Decimal::from(t.billed_hours)),
+            running_hours: scale(t.running_hours()),
+            ipv4_hours_per_address: scale(t.ipv4_hours_per_address()),
         }
     }
 }

@@ -40,10 +40,10 @@ impl LineItem {
     pub fn priced(item: impl Into<String>, quantity: Decimal, rate: &Rate) -> Self {
         LineItem {
             item: item.into(),
-            quantity,
+            quantity: quantity.normalize(),
             unit: rate.unit,
-            rate_usd: rate.usd,
-            cost_usd: quantity * rate.usd,
+            rate_usd: rate.usd.normalize(),
+            cost_usd: (quantity * rate.usd).normalize(),
             usage_type: rate.usage_type.clone(),
             source: rate.source.clone(),
         }
@@ -53,7 +53,7 @@ impl LineItem {
     pub fn free(item: impl Into<String>, quantity: Decimal, unit: Unit, why: &str) -> Self {
         LineItem {
             item: item.into(),
-            quantity,
+            quantity: quantity.normalize(),
             unit,
             rate_usd: Decimal::ZERO,
             cost_usd: Decimal::ZERO,
@@ -65,5 +65,5 @@ impl LineItem {
 
 /// Sum of the line items' costs.
 pub fn total(items: &[LineItem]) -> Decimal {
-    items.iter().map(|i| i.cost_usd).sum()
+    items.iter().map(|i| i.cost_usd).sum::<Decimal>().normalize()
 }

@@ -87,7 +87,9 @@ pub struct MonitoringCost {
 struct Basis {
     span: Interval,
     hours_per_month: Decimal,
-    scale: Decimal,
+    /// Totals over `span` × `scale_num / scale_den` = one month.
+    scale_num: Decimal,
+    scale_den: Decimal,
     label: String,
 }
 
@@ -99,7 +101,8 @@ fn basis(period: Period, as_of: DateTime<Utc>) -> Basis {
             Basis {
                 span,
                 hours_per_month: hours,
-                scale: Decimal::ONE,
+                scale_num: Decimal::ONE,
+                scale_den: Decimal::ONE,
                 label: format!("calendar month {m} (UTC, {hours} h)"),
             }
         }
@@ -119,7 +122,8 @@ fn basis(period: Period, as_of: DateTime<Utc>) -> Basis {
             Basis {
                 span,
                 hours_per_month,
-                scale: hours_per_month / span_hours,
+                scale_num: hours_per_month,
+                scale_den: span_hours,
                 label: format!("average of {first} to {last} (UTC), scaled to a {hours_per_month} h month"),
             }
         }
@@ -154,7 +158,7 @@ fn price_load_balancer(lb: &LoadBalancerScenario, prices: &PriceTable, b: &Basis
     let scheduled = (!lb.schedule.is_empty()).then(|| {
         let lifetimes = schedule::merge(schedule::expand(&lb.schedule, b.span));
         let totals = LifetimeTotals::of(&lifetimes, &b.span);
-        let usage = Usage::from_lifetimes(&totals, b.scale);
+        let usage = Usage::from_lifetimes(&totals, b.scale_num, b.scale_den);
         let c = load_balancer::price(&lb.spec, prices, &usage);
         ScheduledCost {
             basis: b.label.clone(),

@@ -1,0 +1,5 @@
+//! The one integration test binary: drives the real `costd` binary and, in
+//! later modules, the real server against AWS API emulators.
+
+mod helpers;
+mod model_cli;
