@@ -272,7 +272,7 @@ impl<'d, 'a> TableReader<'d, 'a> {
     }
 
     /// Rejects keys that were never asked for, naming the valid ones.
-    pub fn finish(self) -> Result<(), InputError> {
+    pub fn finish(&self) -> Result<(), InputError> {
         let asked = self.asked.borrow();
         for (k, _) in self.table.iter() {
             if !asked.contains(k.get_ref().as_ref()) {

@@ -12,6 +12,7 @@
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::run`].
 
 pub mod cli;
+pub mod config;
 pub mod cost;
 pub mod input;
 pub mod money;

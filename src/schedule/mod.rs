@@ -1,7 +1,9 @@
 //! Demo windows and their expansion into the instants the ALB exists.
 //! PURE: no I/O, no clock; every instant is passed in.
 
+pub mod blackout;
 pub mod cron;
+pub mod planner;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;

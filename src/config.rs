@@ -1,0 +1,552 @@
+//! The daemon's configuration (`config/costd.toml`): the deployment, the ALB
+//! it owns, the demo windows and blackouts, the store and AWS endpoint.
+//! Parsed once at start into typed values; every error names file, line, key.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, NaiveDate};
+use chrono_tz::Tz;
+
+use crate::input::{Document, InputError, TableReader, Value};
+use crate::pricing::is_region_code;
+use crate::scenario::{parse_instant, parse_timezone};
+use crate::schedule::blackout::{Blackouts, parse_ics};
+use crate::schedule::{CronExpr, Interval, RecurringWindow, WindowSpec, parse_duration};
+
+/// The embedded default config: dry-run, no AWS account needed.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../config/costd.toml");
+
+/// Everything the daemon needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Which deployment this daemon manages (its tags and names derive from it).
+    pub deployment: String,
+    /// AWS region of the ALB and of the price table.
+    pub region: String,
+    /// Zone for blackout dates and one-off windows without an offset.
+    pub timezone: Tz,
+    /// Log and record what would be done; call nothing on AWS.
+    pub dry_run: bool,
+    /// AWS client settings.
+    pub aws: AwsConfig,
+    /// Where the SQLite store lives.
+    pub store_path: PathBuf,
+    /// The load balancer to create in windows.
+    pub alb: AlbConfig,
+    /// Windows, blackouts, lead and grace.
+    pub schedule: ScheduleConfig,
+    /// How often the safety-net reconcile runs.
+    pub reconcile: ReconcileConfig,
+    /// Directory of price tables; `None`: the embedded tables.
+    pub pricing_dir: Option<PathBuf>,
+}
+
+/// AWS client settings; credentials come from the standard chain.
+#[derive(Debug, Clone, Default)]
+pub struct AwsConfig {
+    /// Send every call here instead of AWS (an emulator, a VPC endpoint).
+    pub endpoint_url: Option<String>,
+}
+
+/// The ALB costd creates for a window, after seed 000.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlbConfig {
+    /// Names are `<name_prefix>-<8 hex>`: at most 23 characters, letters, digits, hyphens.
+    pub name_prefix: String,
+    /// `internet-facing` (default) or `internal`.
+    pub internet_facing: bool,
+    /// Subnet IDs, at least two in different AZs.
+    pub subnets: Vec<String>,
+    /// Security group IDs.
+    pub security_groups: Vec<String>,
+    /// The target group.
+    pub target_group: TargetGroupConfig,
+    /// Optional HTTPS listener (and HTTP→HTTPS redirect).
+    pub https: Option<HttpsConfig>,
+}
+
+/// The target group behind the ALB.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetGroupConfig {
+    /// VPC of the targets.
+    pub vpc_id: String,
+    /// Target port (HTTP).
+    pub port: u16,
+    /// Health check path.
+    pub health_check_path: String,
+    /// HTTP codes that count as healthy, e.g. "200".
+    pub success_codes: String,
+    /// IP targets to register: (ip, port).
+    pub targets: Vec<(String, u16)>,
+}
+
+/// HTTPS on 443 with an ACM certificate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpsConfig {
+    /// ACM certificate ARN.
+    pub certificate_arn: String,
+    /// Whether HTTP 80 redirects to HTTPS instead of forwarding.
+    pub redirect_http: bool,
+}
+
+/// Demo windows and the rules around them.
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    /// Create the ALB this long before a window opens (DNS ready at the start).
+    pub lead: Duration,
+    /// Keep it this long after a window closes.
+    pub grace: Duration,
+    /// Longest allowed window.
+    pub max_window: Duration,
+    /// Keep the ALB through a gap when that is not dearer than re-creating it.
+    pub coalesce: bool,
+    /// Windows from the config file.
+    pub windows: Vec<WindowSpec>,
+    /// Days and spans on which recurring windows do not open.
+    pub blackouts: Blackouts,
+}
+
+/// Reconcile timing.
+#[derive(Debug, Clone)]
+pub struct ReconcileConfig {
+    /// Safety-net reconcile every this many seconds (besides planned edges).
+    pub safety_net_seconds: u32,
+}
+
+impl Config {
+    /// Parses config text. `base` resolves relative paths (store, .ics, pricing);
+    /// [`Config::load`] uses the working directory, as most daemons do.
+    pub fn parse(file: &str, src: &str, base: &Path) -> Result<Self, InputError> {
+        let doc = Document::parse(file, src)?;
+        let root = doc.root();
+
+        let d = root.require("deployment")?.table()?;
+        let name_v = d.require("name")?;
+        let deployment = name_v.str()?;
+        if deployment.is_empty()
+            || deployment.len() > 64
+            || !deployment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(name_v.error("1–64 letters, digits, '-' or '_' (it becomes the costd:deployment tag)"));
+        }
+        let region_v = d.require("region")?;
+        let region = region_v.str()?;
+        if !is_region_code(&region) {
+            return Err(region_v.error(format!("`{region}` is not an AWS region code such as ap-southeast-1")));
+        }
+        let timezone = d
+            .require("timezone")?
+            .r()
+            .parse_with("an IANA zone such as \"Asia/Singapore\"", parse_timezone)?;
+        let dry_run = d.get("dry_run").map(|v| v.bool()).transpose()?.unwrap_or(false);
+        d.finish()?;
+
+        let aws = match root.get("aws") {
+            Some(v) => {
+                let t = v.table()?;
+                let endpoint_url = t.get("endpoint_url").map(|e| url(&e)).transpose()?;
+                t.finish()?;
+                AwsConfig { endpoint_url }
+            }
+            None => AwsConfig::default(),
+        };
+
+        let store_path = match root.get("store") {
+            Some(v) => {
+                let t = v.table()?;
+                let p = base.join(t.require("path")?.str()?);
+                t.finish()?;
+                p
+            }
+            None => base.join("costd.db"),
+        };
+
+        let alb = alb(&root.require("alb")?.table()?)?;
+        let schedule = schedule(&root.require("schedule")?.table()?, timezone, base)?;
+
+        let reconcile = match root.get("reconcile") {
+            Some(v) => {
+                let t = v.table()?;
+                let s = t
+                    .get("safety_net_seconds")
+                    .map(|v| v.u32_in(5, 3600))
+                    .transpose()?
+                    .unwrap_or(60);
+                t.finish()?;
+                ReconcileConfig { safety_net_seconds: s }
+            }
+            None => ReconcileConfig { safety_net_seconds: 60 },
+        };
+        let pricing_dir = root
+            .get("pricing_dir")
+            .map(|v| v.str().map(|s| base.join(s)))
+            .transpose()?;
+        root.finish()?;
+        Ok(Config {
+            deployment,
+            region,
+            timezone,
+            dry_run,
+            aws,
+            store_path,
+            alb,
+            schedule,
+            reconcile,
+            pricing_dir,
+        })
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Self, InputError> {
+        let src = std::fs::read_to_string(path).map_err(|e| InputError {
+            file: path.display().to_string(),
+            line: 0,
+            key: String::new(),
+            message: format!("cannot read config: {e}"),
+        })?;
+        Config::parse(&path.display().to_string(), &src, Path::new("."))
+    }
+}
+
+fn url(v: &Value) -> Result<String, InputError> {
+    let s = v.str()?;
+    if !(s.starts_with("http://") || s.starts_with("https://")) {
+        return Err(v.error(format!("`{s}` is not a URL; expected e.g. http://127.0.0.1:5000")));
+    }
+    Ok(s)
+}
+
+fn strings(v: &Value, what: &str, valid: impl Fn(&str) -> bool) -> Result<Vec<String>, InputError> {
+    v.items()?
+        .iter()
+        .map(|i| {
+            let s = i.str()?;
+            if valid(&s) {
+                Ok(s)
+            } else {
+                Err(i.error(format!("`{s}` is not {what}")))
+            }
+        })
+        .collect()
+}
+
+fn aws_id(prefix: &'static str) -> impl Fn(&str) -> bool {
+    move |s: &str| {
+        s.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit()))
+    }
+}
+
+fn port(v: &Value) -> Result<u16, InputError> {
+    Ok(v.u32_in(1, 65535)? as u16)
+}
+
+fn alb(t: &TableReader) -> Result<AlbConfig, InputError> {
+    let prefix_v = t.require("name_prefix")?;
+    let name_prefix = prefix_v.str()?;
+    let ok = !name_prefix.is_empty()
+        && name_prefix.len() <= 23
+        && name_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name_prefix.starts_with('-')
+        && !name_prefix.ends_with('-')
+        && !name_prefix.starts_with("internal-");
+    if !ok {
+        return Err(prefix_v.error(
+            "1–23 letters, digits or hyphens, not starting or ending with '-' nor with 'internal-' (AWS allows 32 and costd appends -<8 hex>)",
+        ));
+    }
+    let internet_facing = match t.get("scheme") {
+        Some(v) => match v.str()?.as_str() {
+            "internet-facing" => true,
+            "internal" => false,
+            other => return Err(v.error(format!("`{other}` is not valid; expected internet-facing or internal"))),
+        },
+        None => true,
+    };
+    let subnets_v = t.require("subnets")?;
+    let subnets = strings(&subnets_v, "a subnet ID such as subnet-0abc123", aws_id("subnet-"))?;
+    if subnets.len() < 2 {
+        return Err(subnets_v.error("an ALB needs at least two subnets in different AZs"));
+    }
+    let security_groups = strings(
+        &t.require("security_groups")?,
+        "a security group ID such as sg-0abc123",
+        aws_id("sg-"),
+    )?;
+    let tg = t.require("target_group")?.table()?;
+    let vpc_v = tg.require("vpc_id")?;
+    let vpc_id = vpc_v.str()?;
+    if !aws_id("vpc-")(&vpc_id) {
+        return Err(vpc_v.error(format!("`{vpc_id}` is not a VPC ID such as vpc-0abc123")));
+    }
+    let health_check_path = tg
+        .get("health_check_path")
+        .map(|v| v.str())
+        .transpose()?
+        .unwrap_or_else(|| "/health".into());
+    if !health_check_path.starts_with('/') {
+        return Err(tg.error("health_check_path", "must start with '/'"));
+    }
+    let targets = match tg.get("targets") {
+        Some(v) => v
+            .items()?
+            .iter()
+            .map(|i| {
+                let tt = i.table()?;
+                let ip_v = tt.require("ip")?;
+                let ip = ip_v.str()?;
+                if ip.parse::<std::net::Ipv4Addr>().is_err() {
+                    return Err(ip_v.error(format!("`{ip}` is not an IPv4 address")));
+                }
+                let p = tt.get("port").map(|p| port(&p)).transpose()?;
+                tt.finish()?;
+                Ok((ip, p))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    let port_ = tg.get("port").map(|v| port(&v)).transpose()?.unwrap_or(80);
+    let target_group = TargetGroupConfig {
+        vpc_id,
+        port: port_,
+        health_check_path,
+        success_codes: tg
+            .get("success_codes")
+            .map(|v| v.str())
+            .transpose()?
+            .unwrap_or_else(|| "200".into()),
+        targets: targets.into_iter().map(|(ip, p)| (ip, p.unwrap_or(port_))).collect(),
+    };
+    tg.finish()?;
+    let https = match t.get("https") {
+        Some(v) => {
+            let h = v.table()?;
+            let arn_v = h.require("certificate_arn")?;
+            let certificate_arn = arn_v.str()?;
+            if !certificate_arn.starts_with("arn:aws") || !certificate_arn.contains(":acm:") {
+                return Err(arn_v.error("expected an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"));
+            }
+            let redirect_http = h.get("redirect_http").map(|v| v.bool()).transpose()?.unwrap_or(true);
+            h.finish()?;
+            Some(HttpsConfig {
+                certificate_arn,
+                redirect_http,
+            })
+        }
+        None => None,
+    };
+    t.finish()?;
+    Ok(AlbConfig {
+        name_prefix,
+        internet_facing,
+        subnets,
+        security_groups,
+        target_group,
+        https,
+    })
+}
+
+fn minutes(t: &TableReader, key: &str, default: u32, max: u32) -> Result<Duration, InputError> {
+    let m = t.get(key).map(|v| v.u32_in(0, max)).transpose()?.unwrap_or(default);
+    Ok(Duration::minutes(i64::from(m)))
+}
+
+fn schedule(t: &TableReader, tz: Tz, base: &Path) -> Result<ScheduleConfig, InputError> {
+    let lead = minutes(t, "lead_minutes", 5, 120)?;
+    let grace = minutes(t, "grace_minutes", 5, 120)?;
+    let max_hours = t
+        .get("max_window_hours")
+        .map(|v| v.u32_in(1, 24 * 7))
+        .transpose()?
+        .unwrap_or(12);
+    let max_window = Duration::hours(i64::from(max_hours));
+    let coalesce = t.get("coalesce").map(|v| v.bool()).transpose()?.unwrap_or(true);
+
+    let mut blackouts = Blackouts::default();
+    if let Some(v) = t.get("blackout_dates") {
+        for item in v.items()? {
+            let s = item.str()?;
+            let d = NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                .map_err(|_| item.error(format!("`{s}` is not a date; expected YYYY-MM-DD")))?;
+            blackouts.add_date(d, tz);
+        }
+    }
+    if let Some(v) = t.get("blackout_ics") {
+        let rel = v.str()?;
+        let path = base.join(&rel);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| v.error(format!("cannot read {}: {e}", path.display())))?;
+        for span in parse_ics(&text, tz).map_err(|(line, why)| InputError {
+            file: path.display().to_string(),
+            line,
+            key: String::new(),
+            message: why,
+        })? {
+            blackouts.add_span(span);
+        }
+    }
+
+    let mut windows = Vec::new();
+    if let Some(v) = t.get("windows") {
+        for item in v.items()? {
+            let w = item.table()?;
+            let spec = if let Some(c) = w.get("cron") {
+                let cron = c
+                    .r()
+                    .parse_with("a 5-field cron expression such as \"0 9 * * Mon-Fri\"", CronExpr::parse)?;
+                let dv = w.require("duration")?;
+                let duration = dv.r().parse_with("a duration such as \"3h\"", parse_duration)?;
+                if duration > max_window {
+                    return Err(dv.error(format!("longer than max_window_hours ({max_hours} h)")));
+                }
+                let timezone = match w.get("timezone") {
+                    Some(z) => z
+                        .r()
+                        .parse_with("an IANA zone such as \"Asia/Singapore\"", parse_timezone)?,
+                    None => tz,
+                };
+                WindowSpec::Recurring(RecurringWindow {
+                    cron,
+                    duration,
+                    timezone,
+                })
+            } else if let Some(s) = w.get("start") {
+                let what = "an RFC 3339 time with offset such as \"2026-12-03T09:00:00+08:00\"";
+                let start = s.r().parse_with(what, parse_instant)?;
+                let ev = w.require("end")?;
+                let end = ev.r().parse_with(what, parse_instant)?;
+                let iv = Interval::new(start, end).ok_or_else(|| ev.error("a window must end after it starts"))?;
+                if end - start > max_window {
+                    return Err(ev.error(format!("the window is longer than max_window_hours ({max_hours} h)")));
+                }
+                if let Some(b) = blackouts.overlapping(&iv) {
+                    return Err(s.error(format!("the window overlaps a blackout ({b})")));
+                }
+                WindowSpec::OneOff(iv)
+            } else {
+                return Err(w.error(
+                    "cron",
+                    "a window needs `cron` + `duration` (+ `timezone`) or `start` + `end`",
+                ));
+            };
+            w.finish()?;
+            windows.push(spec);
+        }
+    }
+    t.finish()?;
+    Ok(ScheduleConfig {
+        lead,
+        grace,
+        max_window,
+        coalesce,
+        windows,
+        blackouts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> Result<Config, InputError> {
+        Config::parse("costd.toml", src, Path::new("/base"))
+    }
+
+    #[test]
+    fn the_embedded_default_parses_as_dry_run() {
+        let c = parse(EMBEDDED_DEFAULT).unwrap();
+        assert!(c.dry_run);
+        assert_eq!(c.deployment, "seed-demo");
+        assert_eq!(c.store_path, Path::new("/base/costd.db"));
+        assert_eq!(c.alb.subnets.len(), 2);
+        assert_eq!(c.schedule.windows.len(), 1);
+        assert_eq!(c.schedule.blackouts.len(), 2);
+        assert_eq!(
+            (c.schedule.lead, c.schedule.grace),
+            (Duration::minutes(5), Duration::minutes(5))
+        );
+        assert_eq!(c.alb.target_group.health_check_path, "/health");
+    }
+
+    fn with(from: &str, to: &str) -> InputError {
+        let src = EMBEDDED_DEFAULT.replacen(from, to, 1);
+        assert_ne!(src, EMBEDDED_DEFAULT, "replacement `{from}` must apply");
+        parse(&src).unwrap_err()
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_what_is_valid() {
+        let e = with("subnets = [\"subnet-0a1b2c3d4e5f60001\", ", "subnets = [");
+        assert_eq!(e.key, "alb.subnets");
+        assert!(e.message.contains("at least two subnets"), "{e}");
+        let e = with("subnet-0a1b2c3d4e5f60001", "subnet-xyz");
+        assert_eq!(e.key, "alb.subnets[0]");
+        let e = with(
+            "name_prefix = \"mlops-demo\"",
+            "name_prefix = \"this-prefix-is-far-too-long-for-aws\"",
+        );
+        assert!(e.message.contains("1–23 letters"), "{e}");
+        let e = with("duration = \"3h\"", "duration = \"13h\"");
+        assert!(e.message.contains("longer than max_window_hours (12 h)"), "{e}");
+        let e = with(
+            "timezone = \"Asia/Singapore\"        #",
+            "timezone = \"Mars/Olympus\" #",
+        );
+        assert_eq!(e.key, "deployment.timezone");
+        let e = with("lead_minutes = 5", "lead_minutes = 500");
+        assert!(e.message.contains("from 0 to 120"), "{e}");
+        let e = with("\"2026-12-25\"", "\"2026-12-32\"");
+        assert_eq!(e.key, "schedule.blackout_dates[0]");
+        let e = with("safety_net_seconds = 60", "safety_net_second = 60");
+        assert_eq!(e.key, "reconcile.safety_net_second");
+        let e = with(
+            "# endpoint_url = \"http://127.0.0.1:5000\"",
+            "endpoint_url = \"localhost:5000\"",
+        );
+        assert!(e.message.contains("not a URL"), "{e}");
+    }
+
+    #[test]
+    fn one_off_windows_must_fit_and_avoid_blackouts() {
+        let one_off = |s: &str, e: &str| {
+            EMBEDDED_DEFAULT.replacen(
+                "[[schedule.windows]]\ncron = \"0 9 * * Mon-Fri\"",
+                &format!("[[schedule.windows]]\nstart = \"{s}\"\nend = \"{e}\"\n\n[[schedule.windows]]\ncron = \"0 9 * * Mon-Fri\""),
+                1,
+            )
+        };
+        let ok = parse(&one_off("2026-12-03T09:00:00+08:00", "2026-12-03T12:00:00+08:00")).unwrap();
+        assert_eq!(ok.schedule.windows.len(), 2);
+        let e = parse(&one_off("2026-12-25T09:00:00+08:00", "2026-12-25T10:00:00+08:00")).unwrap_err();
+        assert!(e.message.contains("overlaps a blackout"), "{e}");
+        let e = parse(&one_off("2026-12-03T12:00:00+08:00", "2026-12-03T09:00:00+08:00")).unwrap_err();
+        assert!(e.message.contains("end after it starts"), "{e}");
+        let e = parse(&one_off("2026-12-03T00:00:00+08:00", "2026-12-03T13:00:00+08:00")).unwrap_err();
+        assert!(e.message.contains("longer than max_window_hours"), "{e}");
+    }
+
+    #[test]
+    fn an_ics_file_adds_blackouts_and_its_errors_name_its_line() {
+        let dir = std::env::temp_dir().join(format!("costd-config-ics-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("h.ics"),
+            "BEGIN:VEVENT\nDTSTART;VALUE=DATE:20261231\nEND:VEVENT\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("bad.ics"), "BEGIN:VEVENT\nDTSTART:nope\nEND:VEVENT\n").unwrap();
+        let src = EMBEDDED_DEFAULT.replacen(
+            "# blackout_ics = \"config/holidays.ics\"",
+            "blackout_ics = \"h.ics\"",
+            1,
+        );
+        let c = Config::parse("c.toml", &src, &dir).unwrap();
+        assert_eq!(c.schedule.blackouts.len(), 3);
+        let src = src.replacen("h.ics", "bad.ics", 1);
+        let e = Config::parse("c.toml", &src, &dir).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(e.file.ends_with("bad.ics") && e.line == 2, "{e}");
+    }
+}
