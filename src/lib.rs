@@ -20,3 +20,4 @@ pub mod pricing;
 pub mod render;
 pub mod scenario;
 pub mod schedule;
+pub mod store;

@@ -1,0 +1,182 @@
+//! The store: what costd must not forget. Windows added at run time, the
+//! ledger of ALB lifetimes, and every reconcile decision. [`Store`] is the
+//! interface callers use; [`sqlite::SqliteStore`] is the implementation
+//! (a Postgres one can be added without touching callers).
+
+pub mod sqlite;
+
+use chrono::{DateTime, Utc};
+
+use crate::schedule::Interval;
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database said no.
+    #[error("store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// No window with this id.
+    #[error("no window with id {0}")]
+    WindowNotFound(i64),
+    /// The window was already cancelled.
+    #[error("window {0} is already cancelled")]
+    AlreadyCancelled(i64),
+    /// A value in the database could not be read back.
+    #[error("store: bad value in {column}: {value}")]
+    Corrupt {
+        /// Which column.
+        column: &'static str,
+        /// What was there.
+        value: String,
+    },
+}
+
+/// A one-off window added at run time (CLI or API).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredWindow {
+    /// Id; the planner calls it `w<id>`.
+    pub id: i64,
+    /// When it is open.
+    pub interval: Interval,
+    /// Free text: what the demo is for.
+    pub note: String,
+    /// Who added it (`cli`, `api:<token name>`).
+    pub created_by: String,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+    /// When it was cancelled, if it was.
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// Why a lifetime exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifetimeReason {
+    /// Created for a window.
+    Window,
+    /// Kept through a gap between windows (recorded on the lifetime that spans it).
+    CoalescedGap,
+    /// Found in AWS with costd's tags and no open ledger entry; adopted to be deleted or kept.
+    OrphanCleanup,
+    /// Created or deleted by an operator's request.
+    Manual,
+}
+
+impl LifetimeReason {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LifetimeReason::Window => "window",
+            LifetimeReason::CoalescedGap => "coalesced_gap",
+            LifetimeReason::OrphanCleanup => "orphan_cleanup",
+            LifetimeReason::Manual => "manual",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Window, Self::CoalescedGap, Self::OrphanCleanup, Self::Manual]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// One ALB lifetime in the ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lifetime {
+    /// Ledger id.
+    pub id: i64,
+    /// The deployment it belongs to.
+    pub deployment: String,
+    /// ALB and target group name.
+    pub name: String,
+    /// Windows it served (`cfg0@…`, `w12`).
+    pub window_ids: Vec<String>,
+    /// Why it exists.
+    pub reason: LifetimeReason,
+    /// More on why (e.g. the coalescing arithmetic).
+    pub reason_detail: String,
+    /// Recorded by a dry run: nothing was created in AWS.
+    pub dry_run: bool,
+    /// Load balancer ARN, once created.
+    pub lb_arn: Option<String>,
+    /// Target group ARN, once created.
+    pub tg_arn: Option<String>,
+    /// Listener ARNs, once created.
+    pub listener_arns: Vec<String>,
+    /// Public DNS name, once created.
+    pub dns_name: Option<String>,
+    /// When costd began creating it (or AWS's CreatedTime for an adopted orphan).
+    pub created_at: DateTime<Utc>,
+    /// When AWS first reported it active.
+    pub active_at: Option<DateTime<Utc>>,
+    /// When its deletion completed.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A new ledger entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLifetime {
+    /// The deployment.
+    pub deployment: String,
+    /// ALB and target group name.
+    pub name: String,
+    /// Windows served.
+    pub window_ids: Vec<String>,
+    /// Why.
+    pub reason: LifetimeReason,
+    /// More on why.
+    pub reason_detail: String,
+    /// Dry run.
+    pub dry_run: bool,
+    /// Start.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One reconcile decision, for the audit trail and edge-latency measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// When it was taken.
+    pub at: DateTime<Utc>,
+    /// `create`, `delete`, `keep`, `adopt`, `wait`, `skip`, `error`, …
+    pub action: String,
+    /// Windows concerned.
+    pub window_ids: Vec<String>,
+    /// The ALB concerned, if any.
+    pub arn: Option<String>,
+    /// In words.
+    pub detail: String,
+    /// Whether AWS was left alone because of dry-run.
+    pub dry_run: bool,
+    /// The planned edge this decision served, if any.
+    pub edge_at: Option<DateTime<Utc>>,
+}
+
+/// What costd keeps. Implementations must make every write durable before
+/// returning (the daemon may be killed at any point).
+pub trait Store: Send + Sync {
+    /// Adds a one-off window.
+    fn add_window(
+        &self,
+        interval: Interval,
+        note: &str,
+        created_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<StoredWindow, StoreError>;
+    /// Cancels a window; it no longer opens.
+    fn cancel_window(&self, id: i64, at: DateTime<Utc>) -> Result<StoredWindow, StoreError>;
+    /// Windows, newest last; cancelled ones only when asked.
+    fn windows(&self, include_cancelled: bool) -> Result<Vec<StoredWindow>, StoreError>;
+    /// A number that changes whenever another process commits (e.g. `costd windows add`).
+    fn external_change_marker(&self) -> Result<i64, StoreError>;
+    /// The open (not deleted) lifetime of a deployment, newest first if several.
+    fn open_lifetimes(&self, deployment: &str) -> Result<Vec<Lifetime>, StoreError>;
+    /// Lifetimes of a deployment overlapping `[from, to)`.
+    fn lifetimes(&self, deployment: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Lifetime>, StoreError>;
+    /// Writes a new ledger entry.
+    fn insert_lifetime(&self, l: &NewLifetime) -> Result<Lifetime, StoreError>;
+    /// Overwrites a ledger entry (ARNs, active, deleted).
+    fn update_lifetime(&self, l: &Lifetime) -> Result<(), StoreError>;
+    /// Appends a decision.
+    fn record_decision(&self, d: &Decision) -> Result<(), StoreError>;
+    /// The latest `limit` decisions, newest first.
+    fn decisions(&self, limit: u32) -> Result<Vec<Decision>, StoreError>;
+}

@@ -1,0 +1,494 @@
+//! SQLite store in one file. WAL, `synchronous = FULL` (a commit survives a
+//! kill or power loss), a busy timeout so the CLI and the daemon can share the
+//! file, and numbered migrations tracked in `PRAGMA user_version`.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{Decision, Lifetime, LifetimeReason, NewLifetime, Store, StoreError, StoredWindow};
+use crate::schedule::Interval;
+
+/// Migrations, applied in order; index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE windows (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    start_utc    TEXT NOT NULL,
+    end_utc      TEXT NOT NULL,
+    note         TEXT NOT NULL DEFAULT '',
+    created_by   TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    cancelled_at TEXT,
+    CHECK (end_utc > start_utc)
+);
+CREATE TABLE lifetimes (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    deployment    TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    window_ids    TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    reason_detail TEXT NOT NULL DEFAULT '',
+    dry_run       INTEGER NOT NULL,
+    lb_arn        TEXT,
+    tg_arn        TEXT,
+    listener_arns TEXT NOT NULL DEFAULT '',
+    dns_name      TEXT,
+    created_at    TEXT NOT NULL,
+    active_at     TEXT,
+    deleted_at    TEXT
+);
+CREATE INDEX lifetimes_open ON lifetimes (deployment, deleted_at);
+CREATE TABLE decisions (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at         TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    window_ids TEXT NOT NULL,
+    arn        TEXT,
+    detail     TEXT NOT NULL,
+    dry_run    INTEGER NOT NULL,
+    edge_at    TEXT
+);
+"#];
+
+/// The SQLite-backed [`Store`].
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_ts(column: &'static str, s: String) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(&s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt { column, value: s })
+}
+
+fn opt_ts(column: &'static str, s: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    s.map(|s| parse_ts(column, s)).transpose()
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let store = SqliteStore { conn: Mutex::new(conn) };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.lock().expect("store lock");
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .lock()
+            .expect("store lock")
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn window_from(row: &Row) -> rusqlite::Result<(i64, String, String, String, String, String, Option<String>)> {
+        Ok((
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+            row.get(6)?,
+        ))
+    }
+
+    fn to_window(
+        raw: (i64, String, String, String, String, String, Option<String>),
+    ) -> Result<StoredWindow, StoreError> {
+        let (id, start, end, note, created_by, created_at, cancelled_at) = raw;
+        let start = parse_ts("windows.start_utc", start)?;
+        let end = parse_ts("windows.end_utc", end)?;
+        Ok(StoredWindow {
+            id,
+            interval: Interval::new(start, end).ok_or(StoreError::Corrupt {
+                column: "windows.end_utc",
+                value: format!("{end} is not after {start}"),
+            })?,
+            note,
+            created_by,
+            created_at: parse_ts("windows.created_at", created_at)?,
+            cancelled_at: opt_ts("windows.cancelled_at", cancelled_at)?,
+        })
+    }
+
+    fn get_window(conn: &Connection, id: i64) -> Result<StoredWindow, StoreError> {
+        let raw = conn
+            .query_row(
+                "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows WHERE id = ?1",
+                [id],
+                Self::window_from,
+            )
+            .optional()?
+            .ok_or(StoreError::WindowNotFound(id))?;
+        Self::to_window(raw)
+    }
+
+    fn lifetime_rows(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Lifetime>, StoreError> {
+        let mut stmt = conn.prepare(sql)?;
+        let raws = stmt
+            .query_map(p, |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, bool>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, String>(9)?,
+                    r.get::<_, Option<String>>(10)?,
+                    (
+                        r.get::<_, String>(11)?,
+                        r.get::<_, Option<String>>(12)?,
+                        r.get::<_, Option<String>>(13)?,
+                    ),
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter()
+            .map(
+                |(id, deployment, name, window_ids, reason, reason_detail, dry_run, lb, tg, listeners, dns, times)| {
+                    Ok(Lifetime {
+                        id,
+                        deployment,
+                        name,
+                        window_ids: list(&window_ids),
+                        reason: LifetimeReason::parse(&reason).ok_or(StoreError::Corrupt {
+                            column: "lifetimes.reason",
+                            value: reason,
+                        })?,
+                        reason_detail,
+                        dry_run,
+                        lb_arn: lb,
+                        tg_arn: tg,
+                        listener_arns: list(&listeners),
+                        dns_name: dns,
+                        created_at: parse_ts("lifetimes.created_at", times.0)?,
+                        active_at: opt_ts("lifetimes.active_at", times.1)?,
+                        deleted_at: opt_ts("lifetimes.deleted_at", times.2)?,
+                    })
+                },
+            )
+            .collect()
+    }
+}
+
+const LIFETIME_COLUMNS: &str = "id, deployment, name, window_ids, reason, reason_detail, dry_run, lb_arn, tg_arn, \
+     listener_arns, dns_name, created_at, active_at, deleted_at";
+
+impl Store for SqliteStore {
+    fn add_window(
+        &self,
+        interval: Interval,
+        note: &str,
+        created_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<StoredWindow, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        conn.execute(
+            "INSERT INTO windows (start_utc, end_utc, note, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![ts(interval.start), ts(interval.end), note, created_by, ts(at)],
+        )?;
+        Self::get_window(&conn, conn.last_insert_rowid())
+    }
+
+    fn cancel_window(&self, id: i64, at: DateTime<Utc>) -> Result<StoredWindow, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        let w = Self::get_window(&conn, id)?;
+        if w.cancelled_at.is_some() {
+            return Err(StoreError::AlreadyCancelled(id));
+        }
+        conn.execute(
+            "UPDATE windows SET cancelled_at = ?1 WHERE id = ?2",
+            params![ts(at), id],
+        )?;
+        Self::get_window(&conn, id)
+    }
+
+    fn windows(&self, include_cancelled: bool) -> Result<Vec<StoredWindow>, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        let sql = if include_cancelled {
+            "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows ORDER BY id"
+        } else {
+            "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows \
+             WHERE cancelled_at IS NULL ORDER BY id"
+        };
+        let mut stmt = conn.prepare(sql)?;
+        let raws = stmt.query_map([], Self::window_from)?.collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter().map(Self::to_window).collect()
+    }
+
+    fn external_change_marker(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .lock()
+            .expect("store lock")
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    fn open_lifetimes(&self, deployment: &str) -> Result<Vec<Lifetime>, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        Self::lifetime_rows(
+            &conn,
+            &format!(
+                "SELECT {LIFETIME_COLUMNS} FROM lifetimes WHERE deployment = ?1 AND deleted_at IS NULL ORDER BY id DESC"
+            ),
+            &[&deployment],
+        )
+    }
+
+    fn lifetimes(&self, deployment: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Lifetime>, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        Self::lifetime_rows(
+            &conn,
+            &format!(
+                "SELECT {LIFETIME_COLUMNS} FROM lifetimes WHERE deployment = ?1 AND created_at < ?3 \
+                 AND (deleted_at IS NULL OR deleted_at > ?2) ORDER BY id"
+            ),
+            &[&deployment, &ts(from), &ts(to)],
+        )
+    }
+
+    fn insert_lifetime(&self, l: &NewLifetime) -> Result<Lifetime, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        conn.execute(
+            "INSERT INTO lifetimes (deployment, name, window_ids, reason, reason_detail, dry_run, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                l.deployment,
+                l.name,
+                l.window_ids.join(","),
+                l.reason.as_str(),
+                l.reason_detail,
+                l.dry_run,
+                ts(l.created_at)
+            ],
+        )?;
+        let id = conn.last_insert_rowid();
+        Self::lifetime_rows(
+            &conn,
+            &format!("SELECT {LIFETIME_COLUMNS} FROM lifetimes WHERE id = ?1"),
+            &[&id],
+        )?
+        .pop()
+        .ok_or(StoreError::Corrupt {
+            column: "lifetimes.id",
+            value: id.to_string(),
+        })
+    }
+
+    fn update_lifetime(&self, l: &Lifetime) -> Result<(), StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        conn.execute(
+            "UPDATE lifetimes SET name = ?2, window_ids = ?3, reason = ?4, reason_detail = ?5, lb_arn = ?6, \
+             tg_arn = ?7, listener_arns = ?8, dns_name = ?9, created_at = ?10, active_at = ?11, deleted_at = ?12 \
+             WHERE id = ?1",
+            params![
+                l.id,
+                l.name,
+                l.window_ids.join(","),
+                l.reason.as_str(),
+                l.reason_detail,
+                l.lb_arn,
+                l.tg_arn,
+                l.listener_arns.join(","),
+                l.dns_name,
+                ts(l.created_at),
+                l.active_at.map(ts),
+                l.deleted_at.map(ts)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn record_decision(&self, d: &Decision) -> Result<(), StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        conn.execute(
+            "INSERT INTO decisions (at, action, window_ids, arn, detail, dry_run, edge_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                ts(d.at),
+                d.action,
+                d.window_ids.join(","),
+                d.arn,
+                d.detail,
+                d.dry_run,
+                d.edge_at.map(ts)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn decisions(&self, limit: u32) -> Result<Vec<Decision>, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        let mut stmt = conn.prepare(
+            "SELECT at, action, window_ids, arn, detail, dry_run, edge_at FROM decisions ORDER BY id DESC LIMIT ?1",
+        )?;
+        let raws = stmt
+            .query_map([limit], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, bool>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter()
+            .map(|(at, action, ids, arn, detail, dry_run, edge)| {
+                Ok(Decision {
+                    at: parse_ts("decisions.at", at)?,
+                    action,
+                    window_ids: list(&ids),
+                    arn,
+                    detail,
+                    dry_run,
+                    edge_at: opt_ts("decisions.edge_at", edge)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 3, h, 0, 0).unwrap()
+    }
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("costd-store-{name}-{}.db", std::process::id()));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+        }
+        p
+    }
+
+    #[test]
+    fn windows_survive_reopening_and_can_be_cancelled_once() {
+        let path = temp("windows");
+        {
+            let s = SqliteStore::open(&path).unwrap();
+            let w = s
+                .add_window(Interval::new(t(9), t(12)).unwrap(), "customer demo", "cli", t(1))
+                .unwrap();
+            assert_eq!(w.id, 1);
+            s.add_window(Interval::new(t(14), t(15)).unwrap(), "", "cli", t(1))
+                .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let all = s.windows(false).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].note, "customer demo");
+        assert_eq!(all[0].interval, Interval::new(t(9), t(12)).unwrap());
+        s.cancel_window(1, t(2)).unwrap();
+        assert_eq!(s.windows(false).unwrap().len(), 1);
+        assert_eq!(s.windows(true).unwrap()[0].cancelled_at, Some(t(2)));
+        assert!(matches!(s.cancel_window(1, t(2)), Err(StoreError::AlreadyCancelled(1))));
+        assert!(matches!(s.cancel_window(99, t(2)), Err(StoreError::WindowNotFound(99))));
+    }
+
+    #[test]
+    fn the_ledger_round_trips_and_knows_what_is_open() {
+        let s = SqliteStore::open(&temp("ledger")).unwrap();
+        let mut l = s
+            .insert_lifetime(&NewLifetime {
+                deployment: "d".into(),
+                name: "demo-0123abcd".into(),
+                window_ids: vec!["cfg0@20261203T0900Z".into(), "w3".into()],
+                reason: LifetimeReason::CoalescedGap,
+                reason_detail: "kept through the 30 min gap".into(),
+                dry_run: false,
+                created_at: t(9),
+            })
+            .unwrap();
+        assert_eq!(s.open_lifetimes("d").unwrap(), [l.clone()]);
+        assert!(s.open_lifetimes("other").unwrap().is_empty());
+        l.lb_arn = Some("arn:lb".into());
+        l.listener_arns = vec!["arn:l1".into(), "arn:l2".into()];
+        l.active_at = Some(t(10));
+        l.deleted_at = Some(t(12));
+        s.update_lifetime(&l).unwrap();
+        assert!(s.open_lifetimes("d").unwrap().is_empty());
+        assert_eq!(s.lifetimes("d", t(11), t(13)).unwrap(), [l.clone()]);
+        assert!(
+            s.lifetimes("d", t(12), t(13)).unwrap().is_empty(),
+            "deleted at 12: not in [12, 13)"
+        );
+    }
+
+    #[test]
+    fn decisions_are_kept_newest_first() {
+        let s = SqliteStore::open(&temp("decisions")).unwrap();
+        for (i, action) in ["create", "delete"].iter().enumerate() {
+            s.record_decision(&Decision {
+                at: t(i as u32),
+                action: action.to_string(),
+                window_ids: vec!["w1".into()],
+                arn: None,
+                detail: String::new(),
+                dry_run: true,
+                edge_at: Some(t(0)),
+            })
+            .unwrap();
+        }
+        let d = s.decisions(10).unwrap();
+        assert_eq!(
+            d.iter().map(|d| d.action.as_str()).collect::<Vec<_>>(),
+            ["delete", "create"]
+        );
+        assert_eq!(d[0].edge_at, Some(t(0)));
+    }
+
+    #[test]
+    fn another_connection_committing_changes_the_marker() {
+        let path = temp("marker");
+        let daemon = SqliteStore::open(&path).unwrap();
+        let before = daemon.external_change_marker().unwrap();
+        let cli = SqliteStore::open(&path).unwrap();
+        cli.add_window(Interval::new(t(9), t(10)).unwrap(), "", "cli", t(1))
+            .unwrap();
+        assert_ne!(daemon.external_change_marker().unwrap(), before);
+    }
+}
