@@ -7,10 +7,14 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::config::{Config, EMBEDDED_DEFAULT};
 use crate::cost;
 use crate::pricing::load::PriceBook;
 use crate::render;
 use crate::scenario::{EMBEDDED_SEED, Scenario, parse_instant};
+use crate::schedule::{Interval, parse_duration, parse_when, validate_new_window};
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
 
 /// costd: AWS networking spend — NAT vs VPC endpoints, demo-window ALBs, budgets.
 #[derive(Debug, Parser)]
@@ -48,6 +52,66 @@ pub enum Command {
         #[arg(long, value_name = "RFC3339", value_parser = parse_at)]
         at: Option<DateTime<Utc>>,
     },
+    /// Run the daemon: create the ALB for demo windows, delete it after, until SIGTERM or ctrl-c.
+    Serve {
+        /// Config file. Default: the embedded config/costd.toml (dry-run, no AWS account needed).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Add, list or cancel demo windows in the store (the daemon picks changes up within a second).
+    Windows {
+        /// Config file (for the store path, time zone, limits and blackouts). Default: the embedded one.
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        /// What to do.
+        #[command(subcommand)]
+        command: WindowsCommand,
+    },
+}
+
+/// `costd windows …`.
+#[derive(Debug, Subcommand)]
+pub enum WindowsCommand {
+    /// Add a one-off demo window.
+    Add {
+        /// When it opens: now, RFC 3339 (2026-12-03T09:00:00+08:00) or local "2026-12-03 09:00" in the config's zone.
+        #[arg(long)]
+        start: String,
+        /// When it closes (same forms as --start).
+        #[arg(long, conflicts_with = "duration", required_unless_present = "duration")]
+        end: Option<String>,
+        /// Or how long it lasts: 3h, 90m, 1h30m.
+        #[arg(long)]
+        duration: Option<String>,
+        /// What the demo is for.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// List stored windows and the next planned ALB lifetimes.
+    List {
+        /// Include cancelled windows.
+        #[arg(long)]
+        all: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Cancel a stored window by id.
+    Cancel {
+        /// The window id (from `costd windows list`).
+        id: i64,
+    },
+}
+
+fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
+    Ok(match path {
+        Some(p) => Config::load(p)?,
+        None => Config::parse(
+            "<embedded>/config/costd.toml",
+            EMBEDDED_DEFAULT,
+            std::path::Path::new("."),
+        )?,
+    })
 }
 
 fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
@@ -89,5 +153,140 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Serve { config } => {
+            let cfg = load_config(&config)?;
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let shutdown = crate::daemon::shutdown_on_signals();
+                crate::daemon::serve(cfg, shutdown).await
+            })
+        }
+        Command::Windows { config, command } => windows(load_config(&config)?, command, out),
     }
+}
+
+fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    let store = SqliteStore::open(&cfg.store_path)?;
+    let now = Utc::now();
+    match command {
+        WindowsCommand::Add {
+            start,
+            end,
+            duration,
+            note,
+        } => {
+            let start = parse_when(&start, cfg.timezone, now).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
+            let end = match (end, duration) {
+                (Some(e), _) => parse_when(&e, cfg.timezone, now).map_err(|e| anyhow::anyhow!("--end: {e}"))?,
+                (None, Some(d)) => start + parse_duration(&d).map_err(|e| anyhow::anyhow!("--duration: {e}"))?,
+                (None, None) => anyhow::bail!("give --end or --duration"),
+            };
+            let iv = Interval::new(start, end).ok_or_else(|| anyhow::anyhow!("--end must be after --start"))?;
+            validate_new_window(iv, now, cfg.schedule.max_window, &cfg.schedule.blackouts)?;
+            let w = store.add_window(iv, &note, "cli", now)?;
+            writeln!(
+                out,
+                "added window {} from {} to {}",
+                w.id,
+                w.interval.start.to_rfc3339(),
+                w.interval.end.to_rfc3339()
+            )?;
+        }
+        WindowsCommand::Cancel { id } => {
+            let w = store.cancel_window(id, now)?;
+            writeln!(
+                out,
+                "cancelled window {} ({} to {})",
+                w.id,
+                w.interval.start.to_rfc3339(),
+                w.interval.end.to_rfc3339()
+            )?;
+        }
+        WindowsCommand::List { all, format } => {
+            let stored = store.windows(all)?;
+            let book = match &cfg.pricing_dir {
+                Some(d) => PriceBook::from_dir(d)?,
+                None => PriceBook::embedded()?,
+            };
+            let settings = crate::daemon::planner_settings(&cfg, &book)?;
+            let live: Vec<(i64, Interval)> = stored
+                .iter()
+                .filter(|w| w.cancelled_at.is_none())
+                .map(|w| (w.id, w.interval))
+                .collect();
+            let span = Interval {
+                start: now - chrono::Duration::days(1),
+                end: now + chrono::Duration::days(7),
+            };
+            let demo =
+                crate::schedule::planner::windows_in(&cfg.schedule.windows, &live, &cfg.schedule.blackouts, span);
+            let plan = crate::schedule::planner::plan(now, &demo, None, &settings);
+            let planned: Vec<_> = plan.current.iter().chain(plan.upcoming.iter()).collect();
+            match format {
+                Format::Json => {
+                    let v = serde_json::json!({
+                        "windows": stored.iter().map(|w| serde_json::json!({
+                            "id": w.id, "start": w.interval.start.to_rfc3339(), "end": w.interval.end.to_rfc3339(),
+                            "note": w.note, "created_by": w.created_by,
+                            "cancelled_at": w.cancelled_at.map(|t| t.to_rfc3339()),
+                        })).collect::<Vec<_>>(),
+                        "planned_lifetimes_next_7_days": planned.iter().map(|p| serde_json::json!({
+                            "start": p.start.to_rfc3339(), "end": p.end.to_rfc3339(), "windows": p.window_ids,
+                            "coalesced_gaps": p.coalesced_gaps.iter().map(|g| g.why.clone()).collect::<Vec<_>>(),
+                        })).collect::<Vec<_>>(),
+                    });
+                    writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                }
+                Format::Table => {
+                    writeln!(out, "Stored windows ({}):", cfg.store_path.display())?;
+                    if stored.is_empty() {
+                        writeln!(out, "  none")?;
+                    }
+                    for w in &stored {
+                        let local = |t: DateTime<Utc>| {
+                            t.with_timezone(&cfg.timezone)
+                                .format("%a %Y-%m-%d %H:%M %Z")
+                                .to_string()
+                        };
+                        let cancelled = w.cancelled_at.map(|_| "  CANCELLED").unwrap_or("");
+                        writeln!(
+                            out,
+                            "  {:>4}  {} → {}  {}{cancelled}",
+                            w.id,
+                            local(w.interval.start),
+                            local(w.interval.end),
+                            w.note
+                        )?;
+                    }
+                    writeln!(
+                        out,
+                        "ALB lifetimes planned for the next 7 days (lead {} min, grace {} min):",
+                        cfg.schedule.lead.num_minutes(),
+                        cfg.schedule.grace.num_minutes()
+                    )?;
+                    if planned.is_empty() {
+                        writeln!(out, "  none")?;
+                    }
+                    for p in planned {
+                        let local = |t: DateTime<Utc>| {
+                            t.with_timezone(&cfg.timezone)
+                                .format("%a %Y-%m-%d %H:%M %Z")
+                                .to_string()
+                        };
+                        writeln!(
+                            out,
+                            "  {} → {}  windows {}",
+                            local(p.start),
+                            local(p.end),
+                            p.window_ids.join(", ")
+                        )?;
+                        for g in &p.coalesced_gaps {
+                            writeln!(out, "      {}", g.why)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -11,9 +11,11 @@
 //! - [`render`]: the terminal table for `costd model`.
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::run`].
 
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod cost;
+pub mod daemon;
 pub mod input;
 pub mod money;
 pub mod pricing;

@@ -314,3 +314,117 @@ mod tests {
         assert!(Month::parse("26-1").is_err());
     }
 }
+
+/// Why a window cannot be added.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    /// It starts before now.
+    #[error("the window starts in the past ({start}); it must start now or later")]
+    InThePast {
+        /// The start given.
+        start: String,
+    },
+    /// It is longer than allowed.
+    #[error("the window is {hours} h long; the most allowed is {max_hours} h (schedule.max_window_hours)")]
+    TooLong {
+        /// Its length in hours.
+        hours: i64,
+        /// The limit.
+        max_hours: i64,
+    },
+    /// It overlaps a blackout.
+    #[error("the window overlaps a blackout ({0})")]
+    Blackout(String),
+}
+
+/// Checks a one-off window being added at `now`: not in the past (a minute of
+/// slack for "now"), at most `max` long, clear of blackouts.
+pub fn validate_new_window(
+    iv: Interval,
+    now: DateTime<Utc>,
+    max: Duration,
+    blackouts: &blackout::Blackouts,
+) -> Result<(), WindowError> {
+    if iv.start < now - Duration::minutes(1) {
+        return Err(WindowError::InThePast {
+            start: iv.start.to_rfc3339(),
+        });
+    }
+    if iv.end - iv.start > max {
+        return Err(WindowError::TooLong {
+            hours: (iv.end - iv.start).num_minutes().div_euclid(60),
+            max_hours: max.num_hours(),
+        });
+    }
+    if let Some(b) = blackouts.overlapping(&iv) {
+        return Err(WindowError::Blackout(b));
+    }
+    Ok(())
+}
+
+/// Parses an instant given on the command line or in an API body: `now`,
+/// RFC 3339 with an offset, or a local `YYYY-MM-DDTHH:MM` / `YYYY-MM-DD HH:MM` in `tz`.
+pub fn parse_when(s: &str, tz: Tz, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if s == "now" {
+        return Ok(now);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
+        if let Ok(local) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            return Ok(cron::resolve_local(tz, local));
+        }
+    }
+    Err(format!(
+        "`{s}` is not a time; use now, 2026-12-03T09:00:00+08:00, or 2026-12-03 09:00 (in {})",
+        tz.name()
+    ))
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn new_windows_are_checked() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        let iv = |h0, h1| Interval::new(now + Duration::hours(h0), now + Duration::hours(h1)).unwrap();
+        let none = blackout::Blackouts::default();
+        assert!(validate_new_window(iv(1, 3), now, Duration::hours(12), &none).is_ok());
+        assert!(matches!(
+            validate_new_window(iv(-2, 3), now, Duration::hours(12), &none),
+            Err(WindowError::InThePast { .. })
+        ));
+        assert_eq!(
+            validate_new_window(iv(1, 14), now, Duration::hours(12), &none),
+            Err(WindowError::TooLong {
+                hours: 13,
+                max_hours: 12
+            })
+        );
+        let mut b = blackout::Blackouts::default();
+        b.add_date(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), chrono_tz::UTC);
+        assert!(matches!(
+            validate_new_window(iv(1, 3), now, Duration::hours(12), &b),
+            Err(WindowError::Blackout(_))
+        ));
+    }
+
+    #[test]
+    fn instants_from_people() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        let sg = chrono_tz::Asia::Singapore;
+        assert_eq!(parse_when("now", sg, now).unwrap(), now);
+        let nine_sgt = Utc.with_ymd_and_hms(2026, 12, 3, 1, 0, 0).unwrap();
+        assert_eq!(parse_when("2026-12-03T09:00:00+08:00", sg, now).unwrap(), nine_sgt);
+        assert_eq!(parse_when("2026-12-03 09:00", sg, now).unwrap(), nine_sgt);
+        assert!(parse_when("tomorrow", sg, now).unwrap_err().contains("Asia/Singapore"));
+    }
+}

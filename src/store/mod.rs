@@ -171,6 +171,8 @@ pub trait Store: Send + Sync {
     fn open_lifetimes(&self, deployment: &str) -> Result<Vec<Lifetime>, StoreError>;
     /// Lifetimes of a deployment overlapping `[from, to)`.
     fn lifetimes(&self, deployment: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Lifetime>, StoreError>;
+    /// The newest lifetime that recorded this load balancer ARN, open or not.
+    fn lifetime_by_lb_arn(&self, lb_arn: &str) -> Result<Option<Lifetime>, StoreError>;
     /// Writes a new ledger entry.
     fn insert_lifetime(&self, l: &NewLifetime) -> Result<Lifetime, StoreError>;
     /// Overwrites a ledger entry (ARNs, active, deleted).

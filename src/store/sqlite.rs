@@ -283,6 +283,16 @@ impl Store for SqliteStore {
         )
     }
 
+    fn lifetime_by_lb_arn(&self, lb_arn: &str) -> Result<Option<Lifetime>, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        Ok(Self::lifetime_rows(
+            &conn,
+            &format!("SELECT {LIFETIME_COLUMNS} FROM lifetimes WHERE lb_arn = ?1 ORDER BY id DESC LIMIT 1"),
+            &[&lb_arn],
+        )?
+        .pop())
+    }
+
     fn insert_lifetime(&self, l: &NewLifetime) -> Result<Lifetime, StoreError> {
         let conn = self.conn.lock().expect("store lock");
         conn.execute(
@@ -444,6 +454,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(s.open_lifetimes("d").unwrap(), [l.clone()]);
+        assert_eq!(s.lifetime_by_lb_arn("arn:lb").unwrap(), None);
         assert!(s.open_lifetimes("other").unwrap().is_empty());
         l.lb_arn = Some("arn:lb".into());
         l.listener_arns = vec!["arn:l1".into(), "arn:l2".into()];
@@ -451,6 +462,7 @@ mod tests {
         l.deleted_at = Some(t(12));
         s.update_lifetime(&l).unwrap();
         assert!(s.open_lifetimes("d").unwrap().is_empty());
+        assert_eq!(s.lifetime_by_lb_arn("arn:lb").unwrap(), Some(l.clone()));
         assert_eq!(s.lifetimes("d", t(11), t(13)).unwrap(), [l.clone()]);
         assert!(
             s.lifetimes("d", t(12), t(13)).unwrap().is_empty(),

@@ -1,0 +1,119 @@
+//! Adapters to AWS. Each client takes an optional `endpoint_url` (an
+//! emulator in tests) and the standard credential chain.
+
+pub mod elb;
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+
+use crate::config::AwsConfig;
+
+/// An AWS call that failed, classified for the caller's retry logic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{op}: {kind:?}: {message}")]
+pub struct AwsError {
+    /// The API operation.
+    pub op: &'static str,
+    /// What kind of failure.
+    pub kind: AwsErrorKind,
+    /// AWS's code and message, or the transport error.
+    pub message: String,
+}
+
+/// Classes of failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsErrorKind {
+    /// The resource does not exist.
+    NotFound,
+    /// The resource is in use (e.g. a target group still attached).
+    InUse,
+    /// Could not reach AWS, timed out, throttled or a 5xx: try again later.
+    Transient,
+    /// Anything else (validation, access denied, …).
+    Other,
+}
+
+impl AwsError {
+    /// Classifies an SDK error by its AWS error code.
+    pub fn from_sdk<E, R>(op: &'static str, e: aws_sdk_elasticloadbalancingv2::error::SdkError<E, R>) -> Self
+    where
+        E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        use aws_sdk_elasticloadbalancingv2::error::SdkError;
+        let (kind, message) = match &e {
+            SdkError::ServiceError(se) => {
+                let code = se.err().code().unwrap_or("Unknown");
+                let msg = se.err().message().unwrap_or("");
+                let kind = match code {
+                    c if c.ends_with("NotFound") || c.ends_with("NotFoundException") => AwsErrorKind::NotFound,
+                    "ResourceInUse" | "ResourceInUseException" => AwsErrorKind::InUse,
+                    "Throttling" | "ThrottlingException" | "ServiceUnavailable" | "InternalFailure" => {
+                        AwsErrorKind::Transient
+                    }
+                    _ => AwsErrorKind::Other,
+                };
+                (kind, format!("{code}: {msg}"))
+            }
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+                (AwsErrorKind::Transient, format!("{}", aws_smithy_error_chain(&e)))
+            }
+            _ => (AwsErrorKind::Other, format!("{}", aws_smithy_error_chain(&e))),
+        };
+        AwsError { op, kind, message }
+    }
+
+    /// An error that is not from the SDK.
+    pub fn other(op: &'static str, message: &str) -> Self {
+        AwsError {
+            op,
+            kind: AwsErrorKind::Other,
+            message: message.to_string(),
+        }
+    }
+
+    /// Whether the resource was not found.
+    pub fn is_not_found(&self) -> bool {
+        self.kind == AwsErrorKind::NotFound
+    }
+
+    /// `Ok(())` for not-found (a delete that is already done), else the error.
+    pub fn ok_if_not_found(self) -> Result<(), AwsError> {
+        if self.is_not_found() { Ok(()) } else { Err(self) }
+    }
+}
+
+fn aws_smithy_error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        src = cause.source();
+    }
+    s
+}
+
+/// Shared SDK configuration for `region`, honouring `endpoint_url`.
+pub async fn sdk_config(region: &str, aws: &AwsConfig) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .operation_timeout(Duration::from_secs(30))
+                .build(),
+        );
+    if let Some(url) = &aws.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// An ELBv2 client for the config.
+pub async fn elb_client(region: &str, aws: &AwsConfig) -> aws_sdk_elasticloadbalancingv2::Client {
+    aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config(region, aws).await)
+}

@@ -1,0 +1,247 @@
+//! `costd serve`: the reconcile loop and its wiring. The loop sleeps until
+//! the planner's next edge (not polling), wakes early when the store changes
+//! or the safety-net job (tokio-cron-scheduler) fires, backs off after
+//! errors, and stops on one shutdown token (ctrl-c or SIGTERM).
+
+pub mod reconciler;
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use tokio::sync::Notify;
+use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_util::sync::CancellationToken;
+
+use crate::aws::elb::{ElbApi, SdkElb};
+use crate::config::Config;
+use crate::pricing::load::PriceBook;
+use crate::schedule::planner::PlannerSettings;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use reconciler::Reconciler;
+
+/// Planner settings from the config and the region's price table: the ALB's
+/// hourly rate and the public IPv4 it holds (one address per subnet/AZ).
+pub fn planner_settings(cfg: &Config, book: &PriceBook) -> anyhow::Result<PlannerSettings> {
+    let prices = book.get(&cfg.region).with_context(|| {
+        format!(
+            "no price table for region {}; available: {}",
+            cfg.region,
+            book.regions().join(", ")
+        )
+    })?;
+    let addresses = if cfg.alb.internet_facing {
+        cfg.alb.subnets.len()
+    } else {
+        0
+    };
+    Ok(PlannerSettings {
+        lead: cfg.schedule.lead,
+        grace: cfg.schedule.grace,
+        coalesce: cfg.schedule.coalesce,
+        lb_usd_per_hour: prices.alb.hour.usd,
+        ipv4_usd_per_hour: prices.public_ipv4.address_hour.usd * Decimal::from(addresses),
+    })
+}
+
+/// Exponential backoff after failed runs: 1 s, 2 s, 4 s … capped at 30 s.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    /// The wait after one more failure.
+    pub fn fail(&mut self) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        Duration::seconds(1i64 << (self.failures - 1).min(5)).min(Duration::seconds(30))
+    }
+
+    /// A run succeeded.
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+/// How soon to look again while something is in progress.
+const PENDING_RECHECK: Duration = Duration::seconds(3);
+
+/// Runs the reconcile loop until `shutdown` is cancelled.
+pub async fn run_loop<E: ElbApi>(
+    reconciler: Reconciler<E>,
+    store: Arc<dyn Store>,
+    safety_net: StdDuration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let kick = Arc::new(Notify::new());
+    let scheduler = JobScheduler::new().await.context("job scheduler")?;
+    {
+        let kick = kick.clone();
+        scheduler
+            .add(Job::new_repeated(safety_net, move |_, _| kick.notify_one()).context("safety-net job")?)
+            .await
+            .context("safety-net job")?;
+    }
+    scheduler.start().await.context("job scheduler")?;
+    {
+        // `costd windows add` in another process: notice within a second.
+        let kick = kick.clone();
+        let store = store.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let mut last = store.external_change_marker().ok();
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(StdDuration::from_secs(1)) => {}
+                }
+                let now = store.external_change_marker().ok();
+                if now != last {
+                    last = now;
+                    kick.notify_one();
+                }
+            }
+        });
+    }
+
+    let mut backoff = Backoff::default();
+    let mut edge: Option<DateTime<Utc>> = None;
+    let mut announced = None;
+    loop {
+        let at = Utc::now();
+        let result = tokio::select! {
+            r = reconciler.run_once(at, edge) => r,
+            _ = shutdown.cancelled() => {
+                tracing::info!("shutdown during a reconcile: abandoning it; the next start reconciles");
+                break;
+            }
+        };
+        let wake = match result {
+            Ok(outcome) => {
+                backoff.reset();
+                let next = outcome.plan.next_edge;
+                if announced != next {
+                    announced = next;
+                    log_plan(&outcome.plan);
+                }
+                let mut wake = at + Duration::from_std(safety_net).unwrap_or(Duration::seconds(60));
+                if let Some(n) = next {
+                    wake = wake.min(n);
+                }
+                if outcome.pending {
+                    wake = wake.min(at + PENDING_RECHECK);
+                }
+                edge = next;
+                wake
+            }
+            Err(e) => {
+                let wait = backoff.fail();
+                tracing::warn!(error = %e, retry_in_s = wait.num_seconds(), "reconcile failed; retrying with backoff");
+                edge = None;
+                at + wait
+            }
+        };
+        let sleep = (wake - Utc::now()).to_std().unwrap_or(StdDuration::ZERO);
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = kick.notified() => {}
+            _ = shutdown.cancelled() => break,
+        }
+        // Only a run that starts at or after its edge serves that edge.
+        if edge.is_some_and(|e| Utc::now() < e) {
+            edge = None;
+        }
+    }
+    let mut scheduler = scheduler;
+    let _ = scheduler.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn log_plan(plan: &crate::schedule::planner::Plan) {
+    match &plan.current {
+        Some(c) => tracing::info!(
+            windows = %c.window_ids.join(","),
+            until = %c.end.to_rfc3339(),
+            "the ALB should exist now"
+        ),
+        None => tracing::info!("no window is open; the ALB should not exist"),
+    }
+    for u in plan.upcoming.iter().take(5) {
+        tracing::info!(
+            windows = %u.window_ids.join(","),
+            from = %u.start.to_rfc3339(),
+            until = %u.end.to_rfc3339(),
+            "upcoming ALB lifetime"
+        );
+    }
+}
+
+/// `costd serve`: opens the store, builds the AWS client (unless dry-run) and runs until shutdown.
+pub async fn serve(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let book = match &cfg.pricing_dir {
+        Some(d) => PriceBook::from_dir(d)?,
+        None => PriceBook::embedded()?,
+    };
+    let settings = planner_settings(&cfg, &book)?;
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&cfg.store_path).with_context(|| format!("opening store {}", cfg.store_path.display()))?,
+    );
+    tracing::info!(
+        deployment = %cfg.deployment,
+        region = %cfg.region,
+        store = %cfg.store_path.display(),
+        dry_run = cfg.dry_run,
+        endpoint = cfg.aws.endpoint_url.as_deref().unwrap_or("AWS"),
+        "costd starting"
+    );
+    let safety_net = StdDuration::from_secs(u64::from(cfg.reconcile.safety_net_seconds));
+    let cfg = Arc::new(cfg);
+    let elb = if cfg.dry_run {
+        None
+    } else {
+        Some(SdkElb::new(crate::aws::elb_client(&cfg.region, &cfg.aws).await))
+    };
+    let reconciler = Reconciler::new(cfg.clone(), store.clone(), elb, settings);
+    run_loop(reconciler, store, safety_net, shutdown).await
+}
+
+/// A token cancelled on ctrl-c or SIGTERM.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("install SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutdown signal received");
+        t.cancel();
+    });
+    token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_cap_and_resets() {
+        let mut b = Backoff::default();
+        let waits: Vec<i64> = (0..8).map(|_| b.fail().num_seconds()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30, 30]);
+        b.reset();
+        assert_eq!(b.fail().num_seconds(), 1);
+    }
+}

@@ -1,0 +1,591 @@
+//! The reconciler: one level-triggered step. Observe what costd owns in AWS
+//! (by tag), square the ledger with it (adopt orphans, close vanished ALBs),
+//! ask the planner what should exist now, and converge:
+//! target group → ALB → listeners when one should exist; listeners → ALB →
+//! target group when none should. Every step is idempotent, so a crash at
+//! any point is repaired by the next run.
+//!
+//! Safety: only resources whose tags say `costd:managed=true` and
+//! `costd:deployment=<this deployment>` are ever modified; a name clash with
+//! an untagged resource is an error, never an adoption.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::aws::elb::{
+    ElbApi, LbSpec, LbState, ListenerAction, ListenerSpec, TAG_DEPLOYMENT, TAG_LIFETIME, TAG_MANAGED, TgSpec, owned_by,
+};
+use crate::aws::{AwsError, AwsErrorKind};
+use crate::config::Config;
+use crate::schedule::Interval;
+use crate::schedule::planner::{self, Plan, PlannedLifetime, PlannerSettings};
+use crate::store::{Decision, Lifetime, LifetimeReason, NewLifetime, Store, StoreError};
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// AWS failed (retried with backoff by the caller).
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A resource with costd's name exists but is not costd's.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// What one run did and when to run again.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The plan at the run's instant.
+    pub plan: Plan,
+    /// Actions taken (for logs and tests).
+    pub actions: Vec<String>,
+    /// Something is in progress (provisioning, target group still in use): look again soon.
+    pub pending: bool,
+}
+
+/// How far back and ahead windows are expanded for planning.
+const LOOKAHEAD_DAYS: i64 = 35;
+
+/// One reconcile step over an [`ElbApi`].
+pub struct Reconciler<E> {
+    cfg: Arc<Config>,
+    store: Arc<dyn Store>,
+    elb: Option<E>,
+    settings: PlannerSettings,
+}
+
+/// `<prefix>-<8 hex>`: deterministic from the deployment and the lifetime's first window.
+pub fn lifetime_name(prefix: &str, deployment: &str, first_window: &str) -> String {
+    let digest = Sha256::digest(format!("{deployment}/{first_window}").as_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}-{hex}")
+}
+
+impl<E: ElbApi> Reconciler<E> {
+    /// A reconciler; `elb` is `None` in dry-run (no AWS calls at all).
+    pub fn new(cfg: Arc<Config>, store: Arc<dyn Store>, elb: Option<E>, settings: PlannerSettings) -> Self {
+        Reconciler {
+            cfg,
+            store,
+            elb,
+            settings,
+        }
+    }
+
+    /// The planner settings in use.
+    pub fn settings(&self) -> &PlannerSettings {
+        &self.settings
+    }
+
+    /// Concrete windows around `at`: config windows (minus blackouts) and stored ones.
+    pub fn windows(&self, at: DateTime<Utc>) -> Result<Vec<planner::DemoWindow>, StoreError> {
+        let s = &self.cfg.schedule;
+        let back = s.max_window + s.lead + s.grace + Duration::days(1);
+        let span = Interval {
+            start: at - back,
+            end: at + Duration::days(LOOKAHEAD_DAYS),
+        };
+        let stored: Vec<(i64, Interval)> = self
+            .store
+            .windows(false)?
+            .into_iter()
+            .map(|w| (w.id, w.interval))
+            .collect();
+        Ok(planner::windows_in(&s.windows, &stored, &s.blackouts, span))
+    }
+
+    fn record(
+        &self,
+        at: DateTime<Utc>,
+        action: &str,
+        l: Option<&Lifetime>,
+        detail: String,
+        edge: Option<DateTime<Utc>>,
+    ) {
+        let window_ids = l.map(|l| l.window_ids.clone()).unwrap_or_default();
+        let arn = l.and_then(|l| l.lb_arn.clone());
+        tracing::info!(
+            deployment = %self.cfg.deployment,
+            action,
+            window_ids = %window_ids.join(","),
+            arn = arn.as_deref().unwrap_or("-"),
+            dry_run = self.cfg.dry_run,
+            "{detail}"
+        );
+        let d = Decision {
+            at,
+            action: action.into(),
+            window_ids,
+            arn,
+            detail,
+            dry_run: self.cfg.dry_run,
+            edge_at: edge,
+        };
+        if let Err(e) = self.store.record_decision(&d) {
+            tracing::error!(error = %e, "could not record a decision");
+        }
+    }
+
+    /// One step at `at`. `edge` is the planned edge this run was woken for, if any.
+    pub async fn run_once(&self, at: DateTime<Utc>, edge: Option<DateTime<Utc>>) -> Result<Outcome, ReconcileError> {
+        let windows = self.windows(at)?;
+        match &self.elb {
+            None => self.dry_run(at, edge, &windows),
+            Some(elb) => self.converge(elb, at, edge, &windows).await,
+        }
+    }
+
+    fn tags(&self, lifetime_id: i64) -> Vec<(String, String)> {
+        vec![
+            (TAG_MANAGED.into(), "true".into()),
+            (TAG_DEPLOYMENT.into(), self.cfg.deployment.clone()),
+            (TAG_LIFETIME.into(), lifetime_id.to_string()),
+        ]
+    }
+
+    /// Writes the plan's windows and coalescing reason onto the lifetime kept.
+    fn annotate(
+        &self,
+        at: DateTime<Utc>,
+        l: &mut Lifetime,
+        cur: &PlannedLifetime,
+        plan: &Plan,
+    ) -> Result<(), StoreError> {
+        let mut changed = false;
+        for id in &cur.window_ids {
+            if !l.window_ids.contains(id) {
+                l.window_ids.push(id.clone());
+                changed = true;
+            }
+        }
+        let gaps: Vec<&planner::CoalescedGap> = cur.coalesced_gaps.iter().chain(plan.in_gap.iter()).collect();
+        let mut new_gap = None;
+        for g in gaps {
+            if !l.reason_detail.contains(&g.why) {
+                if !l.reason_detail.is_empty() {
+                    l.reason_detail.push_str("; ");
+                }
+                l.reason_detail.push_str(&g.why);
+                if l.reason == LifetimeReason::Window {
+                    l.reason = LifetimeReason::CoalescedGap;
+                }
+                new_gap = Some(g.why.clone());
+                changed = true;
+            }
+        }
+        if changed {
+            self.store.update_lifetime(l)?;
+        }
+        if let Some(why) = new_gap {
+            self.record(at, "coalesce", Some(l), why, None);
+        }
+        Ok(())
+    }
+
+    fn new_lifetime(&self, at: DateTime<Utc>, cur: &PlannedLifetime, dry_run: bool) -> Result<Lifetime, StoreError> {
+        let first = cur.window_ids.first().cloned().unwrap_or_default();
+        self.store.insert_lifetime(&NewLifetime {
+            deployment: self.cfg.deployment.clone(),
+            name: lifetime_name(&self.cfg.alb.name_prefix, &self.cfg.deployment, &first),
+            window_ids: cur.window_ids.clone(),
+            reason: LifetimeReason::Window,
+            reason_detail: String::new(),
+            dry_run,
+            created_at: at,
+        })
+    }
+
+    fn dry_run(
+        &self,
+        at: DateTime<Utc>,
+        edge: Option<DateTime<Utc>>,
+        windows: &[planner::DemoWindow],
+    ) -> Result<Outcome, ReconcileError> {
+        let open: Vec<Lifetime> = self
+            .store
+            .open_lifetimes(&self.cfg.deployment)?
+            .into_iter()
+            .filter(|l| l.dry_run)
+            .collect();
+        let plan = planner::plan(at, windows, open.iter().map(|l| l.created_at).min(), &self.settings);
+        let mut actions = Vec::new();
+        match &plan.current {
+            Some(cur) => {
+                let mut l = match open.into_iter().next() {
+                    Some(l) => l,
+                    None => {
+                        let l = self.new_lifetime(at, cur, true)?;
+                        let a = &self.cfg.alb;
+                        self.record(
+                            at,
+                            "create",
+                            Some(&l),
+                            format!(
+                                "dry run: would create target group {n} (HTTP:{p}, health {h}), ALB {n} ({s}, subnets {sn}) and an HTTP:80 listener{https}, until {end}",
+                                n = l.name,
+                                p = a.target_group.port,
+                                h = a.target_group.health_check_path,
+                                s = if a.internet_facing { "internet-facing" } else { "internal" },
+                                sn = a.subnets.join(","),
+                                https = if a.https.is_some() { " and an HTTPS:443 listener" } else { "" },
+                                end = cur.end.to_rfc3339()
+                            ),
+                            edge,
+                        );
+                        actions.push(format!("create {}", l.name));
+                        l
+                    }
+                };
+                self.annotate(at, &mut l, cur, &plan)?;
+            }
+            None => {
+                for mut l in open {
+                    l.deleted_at = Some(at);
+                    self.store.update_lifetime(&l)?;
+                    self.record(
+                        at,
+                        "delete",
+                        Some(&l),
+                        format!("dry run: would delete listeners, ALB and target group {}", l.name),
+                        edge,
+                    );
+                    actions.push(format!("delete {}", l.name));
+                }
+            }
+        }
+        Ok(Outcome {
+            plan,
+            actions,
+            pending: false,
+        })
+    }
+
+    async fn converge(
+        &self,
+        elb: &E,
+        at: DateTime<Utc>,
+        edge: Option<DateTime<Utc>>,
+        windows: &[planner::DemoWindow],
+    ) -> Result<Outcome, ReconcileError> {
+        let dep = &self.cfg.deployment;
+        let owned = elb.list_owned(&self.cfg.alb.name_prefix, dep).await?;
+        let mut actions = Vec::new();
+        let mut pending = false;
+
+        // 1. Square the ledger with AWS.
+        let mut open: Vec<Lifetime> = self
+            .store
+            .open_lifetimes(dep)?
+            .into_iter()
+            .filter(|l| !l.dry_run)
+            .collect();
+        for l in open.iter_mut() {
+            if let Some(arn) = &l.lb_arn
+                && !owned.lbs.iter().any(|lb| &lb.arn == arn)
+            {
+                l.deleted_at = Some(at);
+                self.store.update_lifetime(l)?;
+                self.record(
+                    at,
+                    "gone",
+                    Some(l),
+                    format!("ALB {} no longer exists; lifetime closed", l.name),
+                    None,
+                );
+            }
+        }
+        open.retain(|l| l.deleted_at.is_none());
+        for lb in &owned.lbs {
+            if open.iter().any(|l| l.lb_arn.as_deref() == Some(&lb.arn)) {
+                continue;
+            }
+            if let Some(closed) = self.store.lifetime_by_lb_arn(&lb.arn)? {
+                // Deleted by us already but still listed (AWS deletes asynchronously): delete again.
+                let _ = closed;
+                elb.delete_lb(&lb.arn).await?;
+                pending = true;
+                continue;
+            }
+            if let Some(l) = open.iter_mut().find(|l| l.lb_arn.is_none() && l.name == lb.name) {
+                // Created, then the daemon died before writing the ARN down.
+                l.lb_arn = Some(lb.arn.clone());
+                l.dns_name = Some(lb.dns_name.clone());
+                self.store.update_lifetime(l)?;
+                self.record(
+                    at,
+                    "adopt",
+                    Some(l),
+                    format!("found ALB {} created before a restart", lb.name),
+                    None,
+                );
+                continue;
+            }
+            let mut l = self.store.insert_lifetime(&NewLifetime {
+                deployment: dep.clone(),
+                name: lb.name.clone(),
+                window_ids: Vec::new(),
+                reason: LifetimeReason::OrphanCleanup,
+                reason_detail: "tagged as costd's but missing from the ledger".into(),
+                dry_run: false,
+                created_at: lb.created_at.unwrap_or(at),
+            })?;
+            l.lb_arn = Some(lb.arn.clone());
+            l.dns_name = Some(lb.dns_name.clone());
+            self.store.update_lifetime(&l)?;
+            self.record(
+                at,
+                "adopt",
+                Some(&l),
+                format!("orphan ALB {} tagged as costd's, not in the ledger", lb.name),
+                None,
+            );
+            open.push(l);
+        }
+        open.sort_by_key(|l| (l.lb_arn.is_none(), l.created_at, l.id));
+
+        // 2. Plan from the lifetime that really exists.
+        let active_since = open.iter().filter(|l| l.lb_arn.is_some()).map(|l| l.created_at).min();
+        let plan = planner::plan(at, windows, active_since, &self.settings);
+
+        // 3. Converge.
+        let mut kept_tg = None;
+        match &plan.current {
+            Some(cur) => {
+                let mut rest = open.into_iter();
+                let mut keep = match rest.next() {
+                    Some(l) => l,
+                    None => self.new_lifetime(at, cur, false)?,
+                };
+                self.annotate(at, &mut keep, cur, &plan)?;
+                pending |= self.ensure(elb, at, edge, &mut keep, &mut actions).await?;
+                kept_tg = keep.tg_arn.clone();
+                for mut extra in rest {
+                    if extra.lb_arn.is_some() {
+                        pending |= self
+                            .teardown(elb, at, None, &mut extra, "duplicate", &mut actions)
+                            .await?;
+                    } else {
+                        self.abandon(at, &mut extra)?;
+                    }
+                }
+            }
+            None => {
+                for mut l in open {
+                    if l.lb_arn.is_some() {
+                        let why = if l.window_ids.is_empty() {
+                            "orphan"
+                        } else {
+                            "window over"
+                        };
+                        pending |= self.teardown(elb, at, edge, &mut l, why, &mut actions).await?;
+                    } else {
+                        if let Some(tg) = l.tg_arn.clone() {
+                            pending |= self.delete_tg(elb, &tg).await?;
+                        }
+                        self.abandon(at, &mut l)?;
+                    }
+                }
+            }
+        }
+
+        // 4. Target groups costd owns that no ALB uses and the kept lifetime does not need.
+        for tg in &owned.tgs {
+            if tg.lb_arns.is_empty() && kept_tg.as_deref() != Some(&tg.arn) {
+                pending |= self.delete_tg(elb, &tg.arn).await?;
+                actions.push(format!("delete stale target group {}", tg.name));
+            }
+        }
+        Ok(Outcome { plan, actions, pending })
+    }
+
+    /// Closes a lifetime whose ALB was never created.
+    fn abandon(&self, at: DateTime<Utc>, l: &mut Lifetime) -> Result<(), StoreError> {
+        l.deleted_at = Some(l.created_at.min(at));
+        l.reason_detail = if l.reason_detail.is_empty() {
+            "never created; no longer needed".into()
+        } else {
+            format!("{}; never created; no longer needed", l.reason_detail)
+        };
+        self.store.update_lifetime(l)
+    }
+
+    /// Deletes a target group; `Ok(true)` when it is still in use (retry soon).
+    async fn delete_tg(&self, elb: &E, arn: &str) -> Result<bool, ReconcileError> {
+        match elb.delete_tg(arn).await {
+            Ok(()) => Ok(false),
+            Err(e) if e.kind == AwsErrorKind::InUse => Ok(true),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Makes the lifetime's target group, ALB and listeners exist. `Ok(true)` while provisioning.
+    async fn ensure(
+        &self,
+        elb: &E,
+        at: DateTime<Utc>,
+        edge: Option<DateTime<Utc>>,
+        l: &mut Lifetime,
+        actions: &mut Vec<String>,
+    ) -> Result<bool, ReconcileError> {
+        let a = &self.cfg.alb;
+        if l.tg_arn.is_none() {
+            let arn = match elb.find_tg(&l.name).await? {
+                Some(tg) if owned_by(&tg.tags, &self.cfg.deployment) => tg.arn,
+                Some(tg) => {
+                    return Err(ReconcileError::Conflict(format!(
+                        "a target group named {} exists without costd's tags ({}); costd will not touch it",
+                        tg.name, tg.arn
+                    )));
+                }
+                None => {
+                    let arn = elb
+                        .create_tg(&TgSpec {
+                            name: l.name.clone(),
+                            vpc_id: a.target_group.vpc_id.clone(),
+                            port: a.target_group.port,
+                            health_check_path: a.target_group.health_check_path.clone(),
+                            success_codes: a.target_group.success_codes.clone(),
+                            tags: self.tags(l.id),
+                        })
+                        .await?;
+                    actions.push(format!("create target group {}", l.name));
+                    arn
+                }
+            };
+            l.tg_arn = Some(arn);
+            self.store.update_lifetime(l)?;
+            elb.register_targets(l.tg_arn.as_deref().unwrap_or_default(), &a.target_group.targets)
+                .await?;
+        }
+        let tg_arn = l.tg_arn.clone().unwrap_or_default();
+        if l.lb_arn.is_none() {
+            let lb = match elb.find_lb(&l.name).await? {
+                Some(lb) if owned_by(&lb.tags, &self.cfg.deployment) => lb,
+                Some(lb) => {
+                    return Err(ReconcileError::Conflict(format!(
+                        "a load balancer named {} exists without costd's tags ({}); costd will not touch it",
+                        lb.name, lb.arn
+                    )));
+                }
+                None => {
+                    let lb = elb
+                        .create_lb(&LbSpec {
+                            name: l.name.clone(),
+                            internet_facing: a.internet_facing,
+                            subnets: a.subnets.clone(),
+                            security_groups: a.security_groups.clone(),
+                            tags: self.tags(l.id),
+                        })
+                        .await?;
+                    l.lb_arn = Some(lb.arn.clone());
+                    l.dns_name = Some(lb.dns_name.clone());
+                    self.store.update_lifetime(l)?;
+                    self.record(
+                        at,
+                        "create",
+                        Some(l),
+                        format!("created ALB {} ({})", lb.name, lb.dns_name),
+                        edge,
+                    );
+                    actions.push(format!("create load balancer {}", l.name));
+                    lb
+                }
+            };
+            l.lb_arn = Some(lb.arn.clone());
+            l.dns_name = Some(lb.dns_name.clone());
+            self.store.update_lifetime(l)?;
+        }
+        let lb_arn = l.lb_arn.clone().unwrap_or_default();
+        let have = elb.listeners(&lb_arn).await?;
+        let mut wanted: Vec<(u16, Option<String>, ListenerAction)> = Vec::new();
+        match &a.https {
+            Some(h) => {
+                let http = if h.redirect_http {
+                    ListenerAction::RedirectToHttps
+                } else {
+                    ListenerAction::Forward { tg_arn: tg_arn.clone() }
+                };
+                wanted.push((80, None, http));
+                wanted.push((
+                    443,
+                    Some(h.certificate_arn.clone()),
+                    ListenerAction::Forward { tg_arn: tg_arn.clone() },
+                ));
+            }
+            None => wanted.push((80, None, ListenerAction::Forward { tg_arn: tg_arn.clone() })),
+        }
+        let mut arns: Vec<String> = have.iter().map(|h| h.arn.clone()).collect();
+        for (port, cert, action) in wanted {
+            if have.iter().any(|h| h.port == port) {
+                continue;
+            }
+            let arn = elb
+                .create_listener(&ListenerSpec {
+                    lb_arn: lb_arn.clone(),
+                    port,
+                    certificate_arn: cert,
+                    action,
+                    tags: self.tags(l.id),
+                })
+                .await?;
+            actions.push(format!("create listener :{port}"));
+            arns.push(arn);
+        }
+        if arns != l.listener_arns {
+            l.listener_arns = arns;
+            self.store.update_lifetime(l)?;
+        }
+        match elb.describe_lb(&lb_arn).await? {
+            Some(lb) if matches!(lb.state, LbState::Active | LbState::ActiveImpaired) => {
+                if l.active_at.is_none() {
+                    l.active_at = Some(at);
+                    self.store.update_lifetime(l)?;
+                    self.record(
+                        at,
+                        "active",
+                        Some(l),
+                        format!("ALB {} is active at {}", l.name, lb.dns_name),
+                        None,
+                    );
+                }
+                Ok(false)
+            }
+            Some(lb) if lb.state == LbState::Failed => Err(ReconcileError::Aws(AwsError::other(
+                "DescribeLoadBalancers",
+                &format!("ALB {} failed to provision", lb.name),
+            ))),
+            // Provisioning, or not listed yet right after create: look again soon.
+            _ => Ok(true),
+        }
+    }
+
+    /// Deletes listeners → ALB → target group and closes the lifetime. `Ok(true)` while the target group is in use.
+    async fn teardown(
+        &self,
+        elb: &E,
+        at: DateTime<Utc>,
+        edge: Option<DateTime<Utc>>,
+        l: &mut Lifetime,
+        why: &str,
+        actions: &mut Vec<String>,
+    ) -> Result<bool, ReconcileError> {
+        let lb_arn = l.lb_arn.clone().unwrap_or_default();
+        for li in elb.listeners(&lb_arn).await? {
+            elb.delete_listener(&li.arn).await?;
+        }
+        elb.delete_lb(&lb_arn).await?;
+        l.deleted_at = Some(at);
+        self.store.update_lifetime(l)?;
+        self.record(at, "delete", Some(l), format!("deleted ALB {} ({why})", l.name), edge);
+        actions.push(format!("delete load balancer {}", l.name));
+        match &l.tg_arn {
+            Some(tg) => self.delete_tg(elb, tg).await,
+            None => Ok(false),
+        }
+    }
+}
