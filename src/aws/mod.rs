@@ -58,9 +58,9 @@ impl AwsError {
                 (kind, format!("{code}: {msg}"))
             }
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-                (AwsErrorKind::Transient, format!("{}", aws_smithy_error_chain(&e)))
+                (AwsErrorKind::Transient, aws_smithy_error_chain(&e))
             }
-            _ => (AwsErrorKind::Other, format!("{}", aws_smithy_error_chain(&e))),
+            _ => (AwsErrorKind::Other, aws_smithy_error_chain(&e)),
         };
         AwsError { op, kind, message }
     }

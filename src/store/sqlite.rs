@@ -57,6 +57,9 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
+/// A `windows` row as read, before validation.
+type WindowRow = (i64, String, String, String, String, String, Option<String>);
+
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -112,7 +115,7 @@ impl SqliteStore {
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
-    fn window_from(row: &Row) -> rusqlite::Result<(i64, String, String, String, String, String, Option<String>)> {
+    fn window_from(row: &Row) -> rusqlite::Result<WindowRow> {
         Ok((
             row.get(0)?,
             row.get(1)?,
@@ -124,9 +127,7 @@ impl SqliteStore {
         ))
     }
 
-    fn to_window(
-        raw: (i64, String, String, String, String, String, Option<String>),
-    ) -> Result<StoredWindow, StoreError> {
+    fn to_window(raw: WindowRow) -> Result<StoredWindow, StoreError> {
         let (id, start, end, note, created_by, created_at, cancelled_at) = raw;
         let start = parse_ts("windows.start_utc", start)?;
         let end = parse_ts("windows.end_utc", end)?;
