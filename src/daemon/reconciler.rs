@@ -589,3 +589,403 @@ impl<E: ElbApi> Reconciler<E> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Unit tests with an in-memory ELB: states moto cannot produce
+    //! (provisioning, name clashes, crashes between calls). The real SDK
+    //! path is tested against moto in `tests/api/daemon.rs`.
+    use super::*;
+    use crate::aws::elb::{ObservedLb, ObservedListener, ObservedTg, Owned};
+    use crate::config::EMBEDDED_DEFAULT;
+    use crate::store::sqlite::SqliteStore;
+    use chrono::TimeZone;
+    use rust_decimal_macros::dec;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct World {
+        lbs: Vec<ObservedLb>,
+        tgs: Vec<ObservedTg>,
+        listeners: HashMap<String, Vec<ObservedListener>>,
+        provisioning: bool,
+        calls: Vec<String>,
+        next: u32,
+    }
+
+    #[derive(Default)]
+    struct FakeElb(Mutex<World>);
+
+    impl FakeElb {
+        fn w(&self) -> std::sync::MutexGuard<'_, World> {
+            self.0.lock().unwrap()
+        }
+        fn mutations(&self) -> Vec<String> {
+            self.w()
+                .calls
+                .iter()
+                .filter(|c| !c.starts_with("describe"))
+                .cloned()
+                .collect()
+        }
+    }
+
+    fn map(tags: &[(String, String)]) -> HashMap<String, String> {
+        tags.iter().cloned().collect()
+    }
+
+    impl ElbApi for FakeElb {
+        async fn list_owned(&self, prefix: &str, deployment: &str) -> Result<Owned, AwsError> {
+            let w = self.w();
+            let mine =
+                |n: &str, t: &HashMap<String, String>| n.starts_with(&format!("{prefix}-")) && owned_by(t, deployment);
+            Ok(Owned {
+                lbs: w.lbs.iter().filter(|l| mine(&l.name, &l.tags)).cloned().collect(),
+                tgs: w.tgs.iter().filter(|t| mine(&t.name, &t.tags)).cloned().collect(),
+            })
+        }
+        async fn find_lb(&self, name: &str) -> Result<Option<ObservedLb>, AwsError> {
+            Ok(self.w().lbs.iter().find(|l| l.name == name).cloned())
+        }
+        async fn find_tg(&self, name: &str) -> Result<Option<ObservedTg>, AwsError> {
+            Ok(self.w().tgs.iter().find(|t| t.name == name).cloned())
+        }
+        async fn create_tg(&self, spec: &TgSpec) -> Result<String, AwsError> {
+            let mut w = self.w();
+            w.next += 1;
+            let arn = format!("arn:tg/{}/{}", spec.name, w.next);
+            w.tgs.push(ObservedTg {
+                arn: arn.clone(),
+                name: spec.name.clone(),
+                lb_arns: vec![],
+                tags: map(&spec.tags),
+            });
+            w.calls.push(format!("create_tg {}", spec.name));
+            Ok(arn)
+        }
+        async fn register_targets(&self, _: &str, targets: &[(String, u16)]) -> Result<(), AwsError> {
+            self.w().calls.push(format!("register {}", targets.len()));
+            Ok(())
+        }
+        async fn create_lb(&self, spec: &LbSpec) -> Result<ObservedLb, AwsError> {
+            let mut w = self.w();
+            w.next += 1;
+            let lb = ObservedLb {
+                arn: format!("arn:lb/{}/{}", spec.name, w.next),
+                name: spec.name.clone(),
+                dns_name: format!("{}.elb.example", spec.name),
+                state: if w.provisioning {
+                    LbState::Provisioning
+                } else {
+                    LbState::Active
+                },
+                created_at: None,
+                tags: map(&spec.tags),
+            };
+            w.lbs.push(lb.clone());
+            w.calls.push(format!("create_lb {}", spec.name));
+            Ok(lb)
+        }
+        async fn describe_lb(&self, arn: &str) -> Result<Option<ObservedLb>, AwsError> {
+            let mut w = self.w();
+            w.calls.push("describe_lb".into());
+            let provisioning = w.provisioning;
+            Ok(w.lbs.iter_mut().find(|l| l.arn == arn).map(|l| {
+                if !provisioning {
+                    l.state = LbState::Active;
+                }
+                l.clone()
+            }))
+        }
+        async fn listeners(&self, lb_arn: &str) -> Result<Vec<ObservedListener>, AwsError> {
+            Ok(self.w().listeners.get(lb_arn).cloned().unwrap_or_default())
+        }
+        async fn create_listener(&self, spec: &ListenerSpec) -> Result<String, AwsError> {
+            let mut w = self.w();
+            w.next += 1;
+            let arn = format!("arn:listener/{}", w.next);
+            w.listeners
+                .entry(spec.lb_arn.clone())
+                .or_default()
+                .push(ObservedListener {
+                    arn: arn.clone(),
+                    port: spec.port,
+                });
+            if let ListenerAction::Forward { tg_arn } = &spec.action {
+                let lb = spec.lb_arn.clone();
+                if let Some(tg) = w.tgs.iter_mut().find(|t| &t.arn == tg_arn) {
+                    tg.lb_arns.push(lb);
+                }
+            }
+            w.calls.push(format!("create_listener {} {:?}", spec.port, spec.action));
+            Ok(arn)
+        }
+        async fn delete_listener(&self, arn: &str) -> Result<(), AwsError> {
+            let mut w = self.w();
+            for v in w.listeners.values_mut() {
+                v.retain(|l| l.arn != arn);
+            }
+            w.calls.push("delete_listener".into());
+            Ok(())
+        }
+        async fn delete_lb(&self, arn: &str) -> Result<(), AwsError> {
+            let mut w = self.w();
+            w.lbs.retain(|l| l.arn != arn);
+            for t in w.tgs.iter_mut() {
+                t.lb_arns.retain(|a| a != arn);
+            }
+            w.calls.push(format!("delete_lb {arn}"));
+            Ok(())
+        }
+        async fn delete_tg(&self, arn: &str) -> Result<(), AwsError> {
+            let mut w = self.w();
+            if w.tgs.iter().any(|t| t.arn == arn && !t.lb_arns.is_empty()) {
+                return Err(AwsError {
+                    op: "DeleteTargetGroup",
+                    kind: AwsErrorKind::InUse,
+                    message: "in use".into(),
+                });
+            }
+            w.tgs.retain(|t| t.arn != arn);
+            w.calls.push("delete_tg".into());
+            Ok(())
+        }
+    }
+
+    fn t(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 3, h, m, 0).unwrap()
+    }
+
+    struct Rig {
+        store: Arc<SqliteStore>,
+        r: Reconciler<FakeElb>,
+    }
+
+    fn rig(name: &str, edit: impl Fn(String) -> String) -> Rig {
+        let path = std::env::temp_dir().join(format!("costd-rec-{name}-{}.db", std::process::id()));
+        for s in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{s}", path.display()));
+        }
+        // No config windows, no lead or grace, real (not dry) mode.
+        let src = edit(
+            EMBEDDED_DEFAULT
+                .replace("dry_run = true", "dry_run = false")
+                .replace("lead_minutes = 5", "lead_minutes = 0")
+                .replace("grace_minutes = 5", "grace_minutes = 0")
+                .replace("[[schedule.windows]]\ncron = \"0 9 * * Mon-Fri\"\nduration = \"3h\"\ntimezone = \"Asia/Singapore\"\n", ""),
+        );
+        let mut cfg = Config::parse("test.toml", &src, std::path::Path::new("/")).unwrap();
+        cfg.store_path = path.clone();
+        let store = Arc::new(SqliteStore::open(&path).unwrap());
+        let settings = PlannerSettings {
+            lead: cfg.schedule.lead,
+            grace: cfg.schedule.grace,
+            coalesce: true,
+            lb_usd_per_hour: dec!(0.0252),
+            ipv4_usd_per_hour: dec!(0.01),
+        };
+        let r = Reconciler::new(Arc::new(cfg), store.clone(), Some(FakeElb::default()), settings);
+        Rig { store, r }
+    }
+
+    impl Rig {
+        fn elb(&self) -> &FakeElb {
+            self.r.elb.as_ref().unwrap()
+        }
+        fn window(&self, from: DateTime<Utc>, to: DateTime<Utc>) {
+            self.store
+                .add_window(Interval::new(from, to).unwrap(), "", "test", from - Duration::hours(1))
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn creates_tg_alb_listener_in_a_window_and_is_idempotent() {
+        let rig = rig("create", |s| s);
+        rig.window(t(9, 0), t(10, 0));
+        let o = rig.r.run_once(t(9, 0), Some(t(9, 0))).await.unwrap();
+        assert!(o.plan.should_exist && !o.pending);
+        let name = lifetime_name("mlops-demo", "seed-demo", "w1");
+        assert_eq!(
+            rig.elb().mutations(),
+            [
+                format!("create_tg {name}"),
+                "register 0".into(),
+                format!("create_lb {name}"),
+                format!("create_listener 80 Forward {{ tg_arn: \"arn:tg/{name}/1\" }}")
+            ]
+        );
+        // Again, a minute later: nothing new is created.
+        rig.r.run_once(t(9, 1), None).await.unwrap();
+        assert_eq!(rig.elb().mutations().len(), 4);
+        let open = rig.store.open_lifetimes("seed-demo").unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!((open[0].active_at, open[0].listener_arns.len()), (Some(t(9, 0)), 1));
+        // The create decision carries the edge it served (for edge → AWS latency).
+        let d = rig.store.decisions(10).unwrap();
+        assert!(d.iter().any(|d| d.action == "create" && d.edge_at == Some(t(9, 0))));
+        // After the window: listener → ALB → target group deleted, lifetime closed.
+        let o = rig.r.run_once(t(10, 0), Some(t(10, 0))).await.unwrap();
+        assert!(!o.plan.should_exist);
+        let calls = rig.elb().mutations();
+        assert_eq!(
+            calls[4..]
+                .iter()
+                .map(|c| c.split(' ').next().unwrap())
+                .collect::<Vec<_>>(),
+            ["delete_listener", "delete_lb", "delete_tg"]
+        );
+        assert!(rig.store.open_lifetimes("seed-demo").unwrap().is_empty());
+        assert!(rig.elb().w().lbs.is_empty() && rig.elb().w().tgs.is_empty());
+    }
+
+    #[tokio::test]
+    async fn waits_while_provisioning_and_records_when_active() {
+        let rig = rig("provisioning", |s| s);
+        rig.window(t(9, 0), t(10, 0));
+        rig.elb().w().provisioning = true;
+        let o = rig.r.run_once(t(9, 0), None).await.unwrap();
+        assert!(o.pending, "provisioning: look again soon");
+        assert_eq!(rig.store.open_lifetimes("seed-demo").unwrap()[0].active_at, None);
+        rig.elb().w().provisioning = false;
+        let o = rig.r.run_once(t(9, 2), None).await.unwrap();
+        assert!(!o.pending);
+        assert_eq!(
+            rig.store.open_lifetimes("seed-demo").unwrap()[0].active_at,
+            Some(t(9, 2))
+        );
+        assert_eq!(rig.elb().w().lbs.len(), 1, "no second ALB while waiting");
+    }
+
+    #[tokio::test]
+    async fn an_alb_created_before_a_crash_is_adopted_not_duplicated() {
+        let rig = rig("crash", |s| s);
+        rig.window(t(9, 0), t(10, 0));
+        // The daemon wrote its intent, created the ALB, and died before recording the ARN.
+        let name = lifetime_name("mlops-demo", "seed-demo", "w1");
+        rig.store
+            .insert_lifetime(&NewLifetime {
+                deployment: "seed-demo".into(),
+                name: name.clone(),
+                window_ids: vec!["w1".into()],
+                reason: LifetimeReason::Window,
+                reason_detail: String::new(),
+                dry_run: false,
+                created_at: t(9, 0),
+            })
+            .unwrap();
+        let tags = rig.r.tags(1);
+        rig.elb()
+            .create_lb(&LbSpec {
+                name: name.clone(),
+                internet_facing: true,
+                subnets: vec![],
+                security_groups: vec![],
+                tags,
+            })
+            .await
+            .unwrap();
+        rig.r.run_once(t(9, 1), None).await.unwrap();
+        let lbs = rig.elb().w().lbs.clone();
+        assert_eq!(lbs.len(), 1);
+        let open = rig.store.open_lifetimes("seed-demo").unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].lb_arn.as_deref(), Some(lbs[0].arn.as_str()));
+        assert_eq!(open[0].listener_arns.len(), 1, "the missing listener is created");
+    }
+
+    #[tokio::test]
+    async fn an_untagged_alb_with_costds_name_is_never_touched() {
+        let rig = rig("untagged", |s| s);
+        rig.window(t(9, 0), t(10, 0));
+        let name = lifetime_name("mlops-demo", "seed-demo", "w1");
+        let theirs = ObservedLb {
+            arn: "arn:theirs".into(),
+            name: name.clone(),
+            dns_name: String::new(),
+            state: LbState::Active,
+            created_at: None,
+            tags: HashMap::new(),
+        };
+        rig.elb().w().lbs.push(theirs.clone());
+        // A second untagged one that merely shares the prefix.
+        rig.elb().w().lbs.push(ObservedLb {
+            arn: "arn:other".into(),
+            name: "mlops-demo-manual".into(),
+            ..theirs.clone()
+        });
+        let e = rig.r.run_once(t(9, 0), None).await.unwrap_err();
+        assert!(matches!(e, ReconcileError::Conflict(_)), "{e}");
+        assert!(e.to_string().contains("without costd's tags"));
+        // After the window nothing of theirs is deleted.
+        rig.r.run_once(t(11, 0), None).await.unwrap();
+        assert_eq!(rig.elb().w().lbs.len(), 2);
+        assert!(!rig.elb().mutations().iter().any(|c| c.starts_with("delete_lb")));
+    }
+
+    #[tokio::test]
+    async fn a_tagged_orphan_outside_any_window_is_deleted_and_ledgered() {
+        let rig = rig("orphan", |s| s);
+        let tags = rig.r.tags(99);
+        rig.elb()
+            .create_lb(&LbSpec {
+                name: "mlops-demo-deadbeef".into(),
+                internet_facing: true,
+                subnets: vec![],
+                security_groups: vec![],
+                tags,
+            })
+            .await
+            .unwrap();
+        rig.r.run_once(t(12, 0), None).await.unwrap();
+        assert!(rig.elb().w().lbs.is_empty());
+        let all = rig.store.lifetimes("seed-demo", t(0, 0), t(23, 0)).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(
+            (all[0].reason, all[0].deleted_at),
+            (LifetimeReason::OrphanCleanup, Some(t(12, 0)))
+        );
+    }
+
+    #[tokio::test]
+    async fn https_adds_a_443_listener_and_redirects_80() {
+        let rig = rig("https", |s| {
+            s.replace("# [alb.https]", "[alb.https]")
+                .replace("# certificate_arn", "certificate_arn")
+                .replace("# redirect_http", "redirect_http")
+        });
+        rig.window(t(9, 0), t(10, 0));
+        rig.r.run_once(t(9, 0), None).await.unwrap();
+        let calls = rig.elb().mutations();
+        assert!(
+            calls.iter().any(|c| c == "create_listener 80 RedirectToHttps"),
+            "{calls:?}"
+        );
+        assert!(
+            calls.iter().any(|c| c.starts_with("create_listener 443 Forward")),
+            "{calls:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn coalesced_gap_is_recorded_on_the_lifetime() {
+        let rig = rig("coalesce", |s| s);
+        // 09:00–10:10 and 10:20–10:50: one lifetime bills 2 h, two bill 3 h → keep.
+        rig.window(t(9, 0), t(10, 10));
+        rig.window(t(10, 20), t(10, 50));
+        rig.r.run_once(t(9, 0), None).await.unwrap();
+        let o = rig.r.run_once(t(10, 15), None).await.unwrap();
+        assert!(o.plan.should_exist && o.plan.in_gap.is_some());
+        let l = &rig.store.open_lifetimes("seed-demo").unwrap()[0];
+        assert_eq!(l.reason, LifetimeReason::CoalescedGap);
+        assert!(
+            l.reason_detail.contains("kept through the 10 min gap"),
+            "{}",
+            l.reason_detail
+        );
+        assert_eq!(l.window_ids, ["w1", "w2"]);
+        assert_eq!(rig.elb().w().lbs.len(), 1);
+        assert!(rig.store.decisions(20).unwrap().iter().any(|d| d.action == "coalesce"));
+    }
+}
