@@ -109,7 +109,8 @@ pub async fn run_loop<E: ElbApi>(
 
     let mut backoff = Backoff::default();
     let mut edge: Option<DateTime<Utc>> = None;
-    let mut announced = None;
+    // The last edge logged; `None` until the first plan is logged.
+    let mut announced: Option<Option<DateTime<Utc>>> = None;
     loop {
         let at = Utc::now();
         let result = tokio::select! {
@@ -123,8 +124,8 @@ pub async fn run_loop<E: ElbApi>(
             Ok(outcome) => {
                 backoff.reset();
                 let next = outcome.plan.next_edge;
-                if announced != next {
-                    announced = next;
+                if announced != Some(next) {
+                    announced = Some(next);
                     log_plan(&outcome.plan);
                 }
                 let mut wake = at + Duration::from_std(safety_net).unwrap_or(Duration::seconds(60));
@@ -205,7 +206,7 @@ pub async fn serve(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<(
     } else {
         Some(SdkElb::new(crate::aws::elb_client(&cfg.region, &cfg.aws).await))
     };
-    let reconciler = Reconciler::new(cfg.clone(), store.clone(), elb, settings);
+    let reconciler = Reconciler::new(cfg.clone(), store.clone(), elb, settings, Arc::new(Utc::now));
     run_loop(reconciler, store, safety_net, shutdown).await
 }
 

@@ -51,12 +51,16 @@ pub struct Outcome {
 /// How far back and ahead windows are expanded for planning.
 const LOOKAHEAD_DAYS: i64 = 35;
 
+/// Reads the time at which AWS acted (a call returned), for the ledger.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
 /// One reconcile step over an [`ElbApi`].
 pub struct Reconciler<E> {
     cfg: Arc<Config>,
     store: Arc<dyn Store>,
     elb: Option<E>,
     settings: PlannerSettings,
+    clock: Clock,
 }
 
 /// `<prefix>-<8 hex>`: deterministic from the deployment and the lifetime's first window.
@@ -67,13 +71,22 @@ pub fn lifetime_name(prefix: &str, deployment: &str, first_window: &str) -> Stri
 }
 
 impl<E: ElbApi> Reconciler<E> {
-    /// A reconciler; `elb` is `None` in dry-run (no AWS calls at all).
-    pub fn new(cfg: Arc<Config>, store: Arc<dyn Store>, elb: Option<E>, settings: PlannerSettings) -> Self {
+    /// A reconciler; `elb` is `None` in dry-run (no AWS calls at all). `clock`
+    /// stamps the ledger when a create or delete call returns (runs can be
+    /// slow while AWS retries, so the run's start instant is not the bill's).
+    pub fn new(
+        cfg: Arc<Config>,
+        store: Arc<dyn Store>,
+        elb: Option<E>,
+        settings: PlannerSettings,
+        clock: Clock,
+    ) -> Self {
         Reconciler {
             cfg,
             store,
             elb,
             settings,
+            clock,
         }
     }
 
@@ -484,6 +497,8 @@ impl<E: ElbApi> Reconciler<E> {
                         .await?;
                     l.lb_arn = Some(lb.arn.clone());
                     l.dns_name = Some(lb.dns_name.clone());
+                    // Billing starts when AWS created it, not when this run began.
+                    l.created_at = lb.created_at.unwrap_or_else(|| (self.clock)());
                     self.store.update_lifetime(l)?;
                     self.record(
                         at,
@@ -543,7 +558,7 @@ impl<E: ElbApi> Reconciler<E> {
         match elb.describe_lb(&lb_arn).await? {
             Some(lb) if matches!(lb.state, LbState::Active | LbState::ActiveImpaired) => {
                 if l.active_at.is_none() {
-                    l.active_at = Some(at);
+                    l.active_at = Some((self.clock)());
                     self.store.update_lifetime(l)?;
                     self.record(
                         at,
@@ -579,7 +594,7 @@ impl<E: ElbApi> Reconciler<E> {
             elb.delete_listener(&li.arn).await?;
         }
         elb.delete_lb(&lb_arn).await?;
-        l.deleted_at = Some(at);
+        l.deleted_at = Some((self.clock)());
         self.store.update_lifetime(l)?;
         self.record(at, "delete", Some(l), format!("deleted ALB {} ({why})", l.name), edge);
         actions.push(format!("delete load balancer {}", l.name));
@@ -760,6 +775,14 @@ mod tests {
     struct Rig {
         store: Arc<SqliteStore>,
         r: Reconciler<FakeElb>,
+        now: Arc<Mutex<DateTime<Utc>>>,
+    }
+
+    /// Tests run at fixed instants: the clock reads the instant of the run.
+    fn fixed_clock() -> (Clock, Arc<Mutex<DateTime<Utc>>>) {
+        let now = Arc::new(Mutex::new(t(0, 0)));
+        let n = now.clone();
+        (Arc::new(move || *n.lock().unwrap()), now)
     }
 
     fn rig(name: &str, edit: impl Fn(String) -> String) -> Rig {
@@ -785,11 +808,17 @@ mod tests {
             lb_usd_per_hour: dec!(0.0252),
             ipv4_usd_per_hour: dec!(0.01),
         };
-        let r = Reconciler::new(Arc::new(cfg), store.clone(), Some(FakeElb::default()), settings);
-        Rig { store, r }
+        let (clock, now) = fixed_clock();
+        let r = Reconciler::new(Arc::new(cfg), store.clone(), Some(FakeElb::default()), settings, clock);
+        Rig { store, r, now }
     }
 
     impl Rig {
+        /// One run at `at` (the clock reads `at` during it).
+        async fn run(&self, at: DateTime<Utc>, edge: Option<DateTime<Utc>>) -> Result<Outcome, ReconcileError> {
+            *self.now.lock().unwrap() = at;
+            self.r.run_once(at, edge).await
+        }
         fn elb(&self) -> &FakeElb {
             self.r.elb.as_ref().unwrap()
         }
@@ -804,7 +833,7 @@ mod tests {
     async fn creates_tg_alb_listener_in_a_window_and_is_idempotent() {
         let rig = rig("create", |s| s);
         rig.window(t(9, 0), t(10, 0));
-        let o = rig.r.run_once(t(9, 0), Some(t(9, 0))).await.unwrap();
+        let o = rig.run(t(9, 0), Some(t(9, 0))).await.unwrap();
         assert!(o.plan.should_exist && !o.pending);
         let name = lifetime_name("mlops-demo", "seed-demo", "w1");
         assert_eq!(
@@ -817,7 +846,7 @@ mod tests {
             ]
         );
         // Again, a minute later: nothing new is created.
-        rig.r.run_once(t(9, 1), None).await.unwrap();
+        rig.run(t(9, 1), None).await.unwrap();
         assert_eq!(rig.elb().mutations().len(), 4);
         let open = rig.store.open_lifetimes("seed-demo").unwrap();
         assert_eq!(open.len(), 1);
@@ -826,7 +855,7 @@ mod tests {
         let d = rig.store.decisions(10).unwrap();
         assert!(d.iter().any(|d| d.action == "create" && d.edge_at == Some(t(9, 0))));
         // After the window: listener → ALB → target group deleted, lifetime closed.
-        let o = rig.r.run_once(t(10, 0), Some(t(10, 0))).await.unwrap();
+        let o = rig.run(t(10, 0), Some(t(10, 0))).await.unwrap();
         assert!(!o.plan.should_exist);
         let calls = rig.elb().mutations();
         assert_eq!(
@@ -845,11 +874,11 @@ mod tests {
         let rig = rig("provisioning", |s| s);
         rig.window(t(9, 0), t(10, 0));
         rig.elb().w().provisioning = true;
-        let o = rig.r.run_once(t(9, 0), None).await.unwrap();
+        let o = rig.run(t(9, 0), None).await.unwrap();
         assert!(o.pending, "provisioning: look again soon");
         assert_eq!(rig.store.open_lifetimes("seed-demo").unwrap()[0].active_at, None);
         rig.elb().w().provisioning = false;
-        let o = rig.r.run_once(t(9, 2), None).await.unwrap();
+        let o = rig.run(t(9, 2), None).await.unwrap();
         assert!(!o.pending);
         assert_eq!(
             rig.store.open_lifetimes("seed-demo").unwrap()[0].active_at,
@@ -886,7 +915,7 @@ mod tests {
             })
             .await
             .unwrap();
-        rig.r.run_once(t(9, 1), None).await.unwrap();
+        rig.run(t(9, 1), None).await.unwrap();
         let lbs = rig.elb().w().lbs.clone();
         assert_eq!(lbs.len(), 1);
         let open = rig.store.open_lifetimes("seed-demo").unwrap();
@@ -915,11 +944,11 @@ mod tests {
             name: "mlops-demo-manual".into(),
             ..theirs.clone()
         });
-        let e = rig.r.run_once(t(9, 0), None).await.unwrap_err();
+        let e = rig.run(t(9, 0), None).await.unwrap_err();
         assert!(matches!(e, ReconcileError::Conflict(_)), "{e}");
         assert!(e.to_string().contains("without costd's tags"));
         // After the window nothing of theirs is deleted.
-        rig.r.run_once(t(11, 0), None).await.unwrap();
+        rig.run(t(11, 0), None).await.unwrap();
         assert_eq!(rig.elb().w().lbs.len(), 2);
         assert!(!rig.elb().mutations().iter().any(|c| c.starts_with("delete_lb")));
     }
@@ -938,7 +967,7 @@ mod tests {
             })
             .await
             .unwrap();
-        rig.r.run_once(t(12, 0), None).await.unwrap();
+        rig.run(t(12, 0), None).await.unwrap();
         assert!(rig.elb().w().lbs.is_empty());
         let all = rig.store.lifetimes("seed-demo", t(0, 0), t(23, 0)).unwrap();
         assert_eq!(all.len(), 1);
@@ -956,7 +985,7 @@ mod tests {
                 .replace("# redirect_http", "redirect_http")
         });
         rig.window(t(9, 0), t(10, 0));
-        rig.r.run_once(t(9, 0), None).await.unwrap();
+        rig.run(t(9, 0), None).await.unwrap();
         let calls = rig.elb().mutations();
         assert!(
             calls.iter().any(|c| c == "create_listener 80 RedirectToHttps"),
@@ -974,8 +1003,8 @@ mod tests {
         // 09:00–10:10 and 10:20–10:50: one lifetime bills 2 h, two bill 3 h → keep.
         rig.window(t(9, 0), t(10, 10));
         rig.window(t(10, 20), t(10, 50));
-        rig.r.run_once(t(9, 0), None).await.unwrap();
-        let o = rig.r.run_once(t(10, 15), None).await.unwrap();
+        rig.run(t(9, 0), None).await.unwrap();
+        let o = rig.run(t(10, 15), None).await.unwrap();
         assert!(o.plan.should_exist && o.plan.in_gap.is_some());
         let l = &rig.store.open_lifetimes("seed-demo").unwrap()[0];
         assert_eq!(l.reason, LifetimeReason::CoalescedGap);

@@ -86,7 +86,21 @@ impl SqliteStore {
         }
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Switching to WAL needs a moment alone with the file; another process
+        // opening it at the same time makes this fail with SQLITE_BUSY at once.
+        let mut tries = 0;
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Ok(()) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && tries < 100 =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let store = SqliteStore { conn: Mutex::new(conn) };
@@ -96,13 +110,15 @@ impl SqliteStore {
 
     fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn.lock().expect("store lock");
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        // IMMEDIATE takes the write lock first (waiting on the busy timeout), so two
+        // processes opening a new file never both apply the same migration.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
-            tx.commit()?;
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -503,5 +519,30 @@ mod tests {
         cli.add_window(Interval::new(t(9), t(10)).unwrap(), "", "cli", t(1))
             .unwrap();
         assert_ne!(daemon.external_change_marker().unwrap(), before);
+    }
+}
+
+#[cfg(test)]
+mod race_tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_first_opens_all_succeed() {
+        for round in 0..20 {
+            let p = std::env::temp_dir().join(format!("costd-store-race-{round}-{}.db", std::process::id()));
+            for s in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{s}", p.display()));
+            }
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let p = p.clone();
+                    std::thread::spawn(move || SqliteStore::open(&p).map(|s| s.schema_version().unwrap()))
+                })
+                .collect();
+            for h in handles {
+                let v = h.join().unwrap();
+                assert_eq!(v.ok(), Some(MIGRATIONS.len() as i64), "round {round}");
+            }
+        }
     }
 }

@@ -42,3 +42,278 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+// ---------------------------------------------------------------------------
+// AWS API emulators (moto server for ELBv2), started on loopback per test.
+
+use std::io::{Read, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// The venv `tests/run.sh` (and `.ci/run`) install the emulators into.
+pub fn emulator_bin(name: &str) -> PathBuf {
+    let venv = std::env::var_os("COSTD_EMULATORS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/emulators-venv"));
+    let bin = venv.join("bin").join(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: run `bash tests/run.sh` (it installs the AWS emulators into {})",
+        bin.display(),
+        venv.display()
+    );
+    bin
+}
+
+/// A running moto server; killed when dropped.
+pub struct Moto {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its address.
+    pub addr: SocketAddr,
+}
+
+impl Moto {
+    /// Starts `moto_server` on a free port and waits until it answers.
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new(emulator_bin("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let m = Moto {
+            child,
+            url: format!("http://{addr}"),
+            addr,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http(addr, "GET", "/moto-api/", &[], "").is_err() {
+            assert!(Instant::now() < deadline, "moto did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        m
+    }
+
+    /// Subnet IDs and VPC of moto's default VPC in `region`, over EC2's Query API.
+    pub fn default_vpc(&self, region: &str) -> (Vec<String>, String, String) {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=test/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=x"
+        );
+        let headers = [
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ];
+        let (_, subnets) = http(
+            self.addr,
+            "POST",
+            "/",
+            &headers,
+            "Action=DescribeSubnets&Version=2016-11-15",
+        )
+        .unwrap();
+        let (_, sgs) = http(
+            self.addr,
+            "POST",
+            "/",
+            &headers,
+            "Action=DescribeSecurityGroups&Version=2016-11-15",
+        )
+        .unwrap();
+        let ids = xml_values(&subnets, "subnetId");
+        let vpc = xml_values(&subnets, "vpcId").into_iter().next().expect("a default VPC");
+        let sg = xml_values(&sgs, "groupId")
+            .into_iter()
+            .next()
+            .expect("a default security group");
+        (ids, vpc, sg)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Values of `<tag>…</tag>` in an XML body, in order, deduplicated.
+pub fn xml_values(xml: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        let Some(j) = after.find(&close) else { break };
+        let v = after[..j].to_string();
+        if !out.contains(&v) {
+            out.push(v);
+        }
+        rest = &after[j..];
+    }
+    out
+}
+
+/// A minimal HTTP/1.1 request (Connection: close). Returns status and body.
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// A TCP proxy in front of an emulator that can be switched off (connections
+/// refused) and on again, to simulate an AWS outage without losing state.
+pub struct Outage {
+    /// Where clients connect.
+    pub url: String,
+    down: Arc<AtomicBool>,
+}
+
+impl Outage {
+    /// Proxies a free loopback port to `target`.
+    pub fn proxy(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let down = Arc::new(AtomicBool::new(false));
+        let d = down.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if d.load(Ordering::SeqCst) {
+                    drop(client); // reset: the emulator is "down"
+                    continue;
+                }
+                let Ok(upstream) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let (mut c1, mut u1) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                let (mut c2, mut u2) = (client, upstream);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c1, &mut u1);
+                    let _ = u1.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut u2, &mut c2);
+                    let _ = c2.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        Outage { url, down }
+    }
+
+    /// Refuse connections from now on.
+    pub fn down(&self) {
+        self.down.store(true, Ordering::SeqCst);
+    }
+
+    /// Forward again.
+    pub fn up(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A `costd serve` child process; SIGKILLed when dropped.
+pub struct Daemon {
+    child: Child,
+    /// Its stderr (logs), captured to a file.
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `costd serve --config <config>` with emulator credentials.
+    pub fn start(config: &Path, log: PathBuf) -> Self {
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_costd"))
+            .args(["serve", "--config", config.to_str().unwrap()])
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("RUST_LOG", "info,costd=debug")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start costd serve");
+        Daemon { child, log }
+    }
+
+    /// SIGKILL (kill -9).
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for exit; returns how long it took.
+    pub fn terminate(&mut self) -> Duration {
+        let t0 = Instant::now();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        t0.elapsed()
+    }
+
+    /// The log so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+        if std::thread::panicking() {
+            eprintln!("---- daemon log {} ----\n{}", self.log.display(), self.logs());
+        }
+    }
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, or panics after `secs`.
+pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,5 +1,6 @@
 //! The one integration test binary: drives the real `costd` binary and, in
 //! later modules, the real server against AWS API emulators.
 
+mod daemon;
 mod helpers;
 mod model_cli;

@@ -1,0 +1,418 @@
+//! `costd serve` end to end against moto server over HTTP: the real binary,
+//! the real AWS SDK, a real SQLite file. Windows are a few seconds long.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration as StdDuration;
+
+use aws_sdk_elasticloadbalancingv2 as elbv2;
+use chrono::{DateTime, Duration, Utc};
+use costd::schedule::Interval;
+use costd::store::sqlite::SqliteStore;
+use costd::store::{LifetimeReason, Store};
+
+use crate::helpers::{Daemon, Moto, Outage, TempDir, wait_for};
+
+const REGION: &str = "us-east-1";
+const DEPLOYMENT: &str = "it";
+
+/// Blocking view of moto's ELBv2 through the real SDK.
+struct Elb {
+    rt: tokio::runtime::Runtime,
+    client: elbv2::Client,
+}
+
+#[derive(Debug, Clone)]
+struct Lb {
+    arn: String,
+    name: String,
+    tags: HashMap<String, String>,
+    created: Option<DateTime<Utc>>,
+    listeners: usize,
+}
+
+impl Elb {
+    fn new(url: &str) -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let conf = rt.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(REGION))
+                .endpoint_url(url)
+                .credentials_provider(elbv2::config::Credentials::new("test", "test", None, None, "test"))
+                .load(),
+        );
+        Elb {
+            rt,
+            client: elbv2::Client::new(&conf),
+        }
+    }
+
+    fn lbs(&self) -> Vec<Lb> {
+        self.rt.block_on(async {
+            let r = self.client.describe_load_balancers().send().await.unwrap();
+            let mut out = Vec::new();
+            for lb in r.load_balancers() {
+                let arn = lb.load_balancer_arn().unwrap().to_string();
+                let tags = self.client.describe_tags().resource_arns(&arn).send().await.unwrap();
+                let tags = tags.tag_descriptions()[0]
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().unwrap().to_string(), t.value().unwrap_or_default().to_string()))
+                    .collect();
+                let listeners = self
+                    .client
+                    .describe_listeners()
+                    .load_balancer_arn(&arn)
+                    .send()
+                    .await
+                    .unwrap()
+                    .listeners()
+                    .len();
+                out.push(Lb {
+                    name: lb.load_balancer_name().unwrap().to_string(),
+                    created: lb
+                        .created_time()
+                        .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+                    arn,
+                    tags,
+                    listeners,
+                });
+            }
+            out
+        })
+    }
+
+    fn tgs(&self) -> Vec<String> {
+        self.rt.block_on(async {
+            let r = self.client.describe_target_groups().send().await.unwrap();
+            r.target_groups()
+                .iter()
+                .map(|t| t.target_group_name().unwrap().to_string())
+                .collect()
+        })
+    }
+
+    fn owned(&self) -> Vec<Lb> {
+        self.lbs()
+            .into_iter()
+            .filter(|l| l.tags.get("costd:deployment").map(String::as_str) == Some(DEPLOYMENT))
+            .collect()
+    }
+
+    fn create_untagged(&self, name: &str, subnets: &[String]) -> String {
+        self.rt.block_on(async {
+            let r = self
+                .client
+                .create_load_balancer()
+                .name(name)
+                .set_subnets(Some(subnets.to_vec()))
+                .send()
+                .await
+                .unwrap();
+            r.load_balancers()[0].load_balancer_arn().unwrap().to_string()
+        })
+    }
+}
+
+struct Rig {
+    dir: TempDir,
+    moto: Moto,
+    elb: Elb,
+    config: PathBuf,
+    store_path: PathBuf,
+}
+
+impl Rig {
+    /// Moto, a config pointing at `endpoint` (moto itself unless given), an empty store.
+    fn new(name: &str, dry_run: bool, via: Option<&dyn Fn(&Moto) -> String>) -> Self {
+        let dir = TempDir::new(name);
+        let moto = Moto::start();
+        let elb = Elb::new(&moto.url);
+        let (subnets, vpc, sg) = moto.default_vpc(REGION);
+        let endpoint = via.map(|f| f(&moto)).unwrap_or_else(|| moto.url.clone());
+        let store_path = dir.0.join("costd.db");
+        let config = dir.write(
+            "costd.toml",
+            &format!(
+                r#"
+[deployment]
+name = "{DEPLOYMENT}"
+region = "{REGION}"
+timezone = "UTC"
+dry_run = {dry_run}
+
+[aws]
+endpoint_url = "{endpoint}"
+
+[store]
+path = "{store}"
+
+[alb]
+name_prefix = "it-demo"
+subnets = ["{s0}", "{s1}"]
+security_groups = ["{sg}"]
+
+[alb.target_group]
+vpc_id = "{vpc}"
+port = 80
+targets = [{{ ip = "172.31.0.10" }}]
+
+[schedule]
+lead_minutes = 0
+grace_minutes = 0
+
+[reconcile]
+safety_net_seconds = 5
+"#,
+                store = store_path.display(),
+                s0 = subnets[0],
+                s1 = subnets[1],
+            ),
+        );
+        Rig {
+            dir,
+            moto,
+            elb,
+            config,
+            store_path,
+        }
+    }
+
+    fn store(&self) -> SqliteStore {
+        SqliteStore::open(&self.store_path).unwrap()
+    }
+
+    /// Adds a window `[now + from, now + to)` seconds; returns it.
+    fn window(&self, from_s: i64, to_s: i64) -> Interval {
+        let now = Utc::now();
+        let iv = Interval::new(now + Duration::seconds(from_s), now + Duration::seconds(to_s)).unwrap();
+        self.store().add_window(iv, "it", "test", now).unwrap();
+        iv
+    }
+
+    fn daemon(&self, tag: &str) -> Daemon {
+        Daemon::start(&self.config, self.dir.0.join(format!("daemon-{tag}.log")))
+    }
+}
+
+fn until(t: DateTime<Utc>) {
+    if let Ok(d) = (t - Utc::now()).to_std() {
+        std::thread::sleep(d);
+    }
+}
+
+#[test]
+fn a_short_window_gets_its_alb_target_group_and_listener_and_they_go_after() {
+    let rig = Rig::new("daemon-window", false, None);
+    let d = rig.daemon("1");
+    let iv = rig.window(3, 7);
+    // During the window: ALB with costd's tags, one listener, the target group.
+    let lb = wait_for(10, "the ALB", || rig.elb.owned().into_iter().next());
+    assert!(Utc::now() < iv.end, "the ALB exists inside the window");
+    assert_eq!(lb.tags.get("costd:managed").map(String::as_str), Some("true"));
+    assert!(lb.name.starts_with("it-demo-"), "{}", lb.name);
+    wait_for(5, "the listener", || {
+        (rig.elb.owned().first()?.listeners == 1).then_some(())
+    });
+    assert_eq!(rig.elb.tgs(), [lb.name.clone()]);
+    // Edge → AWS: the planned edge is the window start (lead 0); the ALB's CreatedTime is when moto made it.
+    let latency = lb.created.unwrap() - iv.start;
+    println!("edge → CreateLoadBalancer latency: {} ms", latency.num_milliseconds());
+    std::fs::write(
+        crate::helpers::repo().join("target/edge-latency-ms.txt"),
+        latency.num_milliseconds().to_string(),
+    )
+    .ok();
+    assert!(
+        lb.created.unwrap() >= iv.start - Duration::milliseconds(100),
+        "not created before its edge"
+    );
+    // After the window: all gone, the ledger closed.
+    until(iv.end);
+    wait_for(10, "the ALB to be deleted", || rig.elb.lbs().is_empty().then_some(()));
+    wait_for(10, "the target group to be deleted", || {
+        rig.elb.tgs().is_empty().then_some(())
+    });
+    let store = rig.store();
+    let all = store
+        .lifetimes(DEPLOYMENT, iv.start - Duration::hours(1), iv.end + Duration::hours(1))
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].lb_arn.as_deref(), Some(lb.arn.as_str()));
+    assert!(all[0].deleted_at.unwrap() >= iv.end, "deleted after the window closed");
+    assert!(all[0].active_at.is_some() && all[0].dns_name.is_some());
+    assert!(d.logs().contains("created ALB"), "one log line per decision");
+}
+
+#[test]
+fn two_close_windows_share_one_coalesced_lifetime() {
+    let rig = Rig::new("daemon-coalesce", false, None);
+    let _d = rig.daemon("1");
+    // 3 s, a 2 s gap, 3 s: one lifetime bills 1 h, two would bill 2 h → keep through the gap.
+    let a = rig.window(2, 5);
+    let b = rig.window(7, 10);
+    let first = wait_for(10, "the ALB", || rig.elb.owned().into_iter().next());
+    until(a.end + Duration::milliseconds(500));
+    let in_gap = rig.elb.owned();
+    assert_eq!(in_gap.len(), 1, "kept through the gap");
+    assert_eq!(in_gap[0].arn, first.arn, "the same ALB");
+    until(b.start + Duration::milliseconds(500));
+    assert_eq!(rig.elb.owned()[0].arn, first.arn);
+    until(b.end);
+    wait_for(10, "deletion", || rig.elb.lbs().is_empty().then_some(()));
+    let all = rig
+        .store()
+        .lifetimes(DEPLOYMENT, a.start - Duration::hours(1), b.end + Duration::hours(1))
+        .unwrap();
+    assert_eq!(all.len(), 1, "one lifetime");
+    assert_eq!(all[0].reason, LifetimeReason::CoalescedGap);
+    assert_eq!(all[0].window_ids, ["w1", "w2"]);
+    assert!(
+        all[0].reason_detail.contains("one lifetime bills 1 h"),
+        "{}",
+        all[0].reason_detail
+    );
+}
+
+#[test]
+fn kill_9_mid_window_then_restart_after_it_deletes_and_closes_the_ledger() {
+    let rig = Rig::new("daemon-kill9", false, None);
+    let mut d = rig.daemon("1");
+    let iv = rig.window(2, 5);
+    let lb = wait_for(10, "the ALB", || rig.elb.owned().into_iter().next());
+    d.kill9();
+    until(iv.end + Duration::seconds(1));
+    assert_eq!(rig.elb.owned().len(), 1, "left behind by the killed daemon");
+    let _d2 = rig.daemon("2");
+    wait_for(10, "the left-behind ALB to be deleted", || {
+        rig.elb.lbs().is_empty().then_some(())
+    });
+    let all = rig
+        .store()
+        .lifetimes(
+            DEPLOYMENT,
+            iv.start - Duration::hours(1),
+            Utc::now() + Duration::hours(1),
+        )
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].lb_arn.as_deref(), Some(lb.arn.as_str()));
+    assert!(all[0].deleted_at.is_some(), "ledger closed");
+}
+
+#[test]
+fn a_tagged_alb_the_store_lost_is_deleted_as_an_orphan() {
+    let rig = Rig::new("daemon-orphan", false, None);
+    let mut d = rig.daemon("1");
+    rig.window(1, 60);
+    wait_for(10, "the ALB", || rig.elb.owned().into_iter().next());
+    d.kill9();
+    // The store is lost; the window with it. The ALB carries costd's tags.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", rig.store_path.display()));
+    }
+    let _d2 = rig.daemon("2");
+    wait_for(10, "the orphan to be deleted", || {
+        rig.elb.lbs().is_empty().then_some(())
+    });
+    let all = rig
+        .store()
+        .lifetimes(
+            DEPLOYMENT,
+            Utc::now() - Duration::hours(1),
+            Utc::now() + Duration::hours(1),
+        )
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].reason, LifetimeReason::OrphanCleanup);
+    assert!(all[0].deleted_at.is_some());
+}
+
+#[test]
+fn an_untagged_alb_with_the_same_prefix_is_never_touched() {
+    let rig = Rig::new("daemon-untagged", false, None);
+    let (subnets, _, _) = rig.moto.default_vpc(REGION);
+    let theirs = rig.elb.create_untagged("it-demo-manual", &subnets);
+    let _d = rig.daemon("1");
+    let iv = rig.window(1, 4);
+    wait_for(10, "costd's ALB", || rig.elb.owned().into_iter().next());
+    until(iv.end);
+    wait_for(10, "costd's ALB to go", || rig.elb.owned().is_empty().then_some(()));
+    std::thread::sleep(StdDuration::from_secs(2));
+    let left: Vec<String> = rig.elb.lbs().into_iter().map(|l| l.arn).collect();
+    assert_eq!(left, [theirs], "the untagged ALB is still there");
+}
+
+#[test]
+fn an_outage_during_delete_is_retried_until_it_succeeds() {
+    let outage = std::cell::RefCell::new(None::<Outage>);
+    let via = |m: &Moto| {
+        let o = Outage::proxy(m.addr);
+        let url = o.url.clone();
+        *outage.borrow_mut() = Some(o);
+        url
+    };
+    let rig = Rig::new("daemon-outage", false, Some(&via));
+    let outage = outage.into_inner().unwrap();
+    let d = rig.daemon("1");
+    let iv = rig.window(2, 5);
+    wait_for(10, "the ALB", || rig.elb.owned().into_iter().next());
+    until(iv.end - Duration::milliseconds(500));
+    outage.down();
+    until(iv.end + Duration::seconds(4));
+    assert_eq!(rig.elb.owned().len(), 1, "cannot delete while AWS is unreachable");
+    outage.up();
+    wait_for(40, "the delete to succeed after the outage", || {
+        rig.elb.lbs().is_empty().then_some(())
+    });
+    let logs = d.logs();
+    assert!(logs.contains("reconcile failed; retrying with backoff"), "{logs}");
+    let all = rig
+        .store()
+        .lifetimes(
+            DEPLOYMENT,
+            iv.start - Duration::hours(1),
+            Utc::now() + Duration::hours(1),
+        )
+        .unwrap();
+    assert!(
+        all[0].deleted_at.unwrap() > iv.end + Duration::seconds(3),
+        "deleted once AWS was back"
+    );
+}
+
+#[test]
+fn dry_run_mutates_nothing_and_records_what_it_would_do() {
+    let rig = Rig::new("daemon-dry", true, None);
+    let d = rig.daemon("1");
+    let iv = rig.window(1, 3);
+    until(iv.end + Duration::seconds(2));
+    assert!(
+        rig.elb.lbs().is_empty() && rig.elb.tgs().is_empty(),
+        "nothing created in AWS"
+    );
+    let actions: Vec<String> = rig
+        .store()
+        .decisions(10)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.action)
+        .collect();
+    assert_eq!(actions, ["delete", "create"], "newest first");
+    assert!(d.logs().contains("dry run: would create target group"), "{}", d.logs());
+}
+
+#[test]
+fn sigterm_stops_the_daemon_promptly() {
+    let rig = Rig::new("daemon-sigterm", false, None);
+    let mut d = rig.daemon("1");
+    wait_for(10, "the first reconcile", || {
+        d.logs().contains("no window is open").then_some(())
+    });
+    let took = d.terminate();
+    assert!(took < StdDuration::from_secs(10), "took {took:?}");
+    assert!(d.logs().contains("stopped"));
+}
