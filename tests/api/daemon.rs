@@ -217,7 +217,7 @@ fn a_short_window_gets_its_alb_target_group_and_listener_and_they_go_after() {
     wait_for(5, "the listener", || {
         (rig.elb.owned().first()?.listeners == 1).then_some(())
     });
-    assert_eq!(rig.elb.tgs(), [lb.name.clone()]);
+    assert_eq!(rig.elb.tgs(), std::slice::from_ref(&lb.name));
     // Edge → AWS: the planned edge is the window start (lead 0); the ALB's CreatedTime is when moto made it.
     let latency = lb.created.unwrap() - iv.start;
     println!("edge → CreateLoadBalancer latency: {} ms", latency.num_milliseconds());
