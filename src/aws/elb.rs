@@ -24,6 +24,22 @@ pub const TAG_DEPLOYMENT: &str = "costd:deployment";
 /// Tag key naming the ledger lifetime.
 pub const TAG_LIFETIME: &str = "costd:lifetime";
 
+/// Every IAM action costd's ELBv2 calls need (shipped in `config/iam-policy.json`).
+pub const IAM_ACTIONS: &[&str] = &[
+    "elasticloadbalancing:AddTags",
+    "elasticloadbalancing:CreateListener",
+    "elasticloadbalancing:CreateLoadBalancer",
+    "elasticloadbalancing:CreateTargetGroup",
+    "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:DeleteLoadBalancer",
+    "elasticloadbalancing:DeleteTargetGroup",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:RegisterTargets",
+];
+
 /// Provisioning state of a load balancer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LbState {
@@ -532,6 +548,36 @@ impl ElbApi for SdkElb {
         match self.client.delete_target_group().target_group_arn(arn).send().await {
             Ok(_) => Ok(()),
             Err(e) => AwsError::ok_if_not_found(err("DeleteTargetGroup", e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped policy grants exactly the actions costd calls (AddTags: tag on create).
+    #[test]
+    fn the_shipped_iam_policy_matches_the_calls() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/iam-policy.json");
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut granted: Vec<String> = Vec::new();
+        for st in v["Statement"].as_array().unwrap() {
+            match &st["Action"] {
+                serde_json::Value::String(s) => granted.push(s.clone()),
+                serde_json::Value::Array(a) => granted.extend(a.iter().map(|x| x.as_str().unwrap().to_string())),
+                other => panic!("unexpected Action {other}"),
+            }
+        }
+        granted.sort();
+        granted.dedup();
+        assert_eq!(granted, IAM_ACTIONS);
+        // Every mutating action is conditioned on costd's tag.
+        for st in v["Statement"].as_array().unwrap() {
+            let actions = st["Action"].to_string();
+            if actions.contains("Create") || actions.contains("Delete") || actions.contains("Register") {
+                assert!(st["Condition"].to_string().contains("costd:managed"), "{st}");
+            }
         }
     }
 }

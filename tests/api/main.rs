@@ -4,3 +4,4 @@
 mod daemon;
 mod helpers;
 mod model_cli;
+mod windows_cli;

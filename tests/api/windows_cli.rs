@@ -1,0 +1,89 @@
+//! `costd windows add|list|cancel` on a real SQLite file.
+
+use crate::helpers::{TempDir, costd};
+
+fn config(dir: &TempDir) -> String {
+    let src = std::fs::read_to_string(crate::helpers::repo().join("config/costd.toml")).unwrap();
+    let src = src.replace(
+        "path = \"costd.db\"",
+        &format!("path = \"{}\"", dir.0.join("w.db").display()),
+    );
+    dir.write("costd.toml", &src).display().to_string()
+}
+
+fn run(cfg: &str, args: &[&str]) -> (bool, String, String) {
+    let mut all = vec!["windows", "--config", cfg];
+    all.extend_from_slice(args);
+    let out = costd(&all);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn add_list_cancel() {
+    let dir = TempDir::new("windows-cli");
+    let cfg = config(&dir);
+    let (ok, out, err) = run(
+        &cfg,
+        &["add", "--start", "now", "--duration", "2h", "--note", "board demo"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.starts_with("added window 1 from "), "{out}");
+    let (ok, out, _) = run(&cfg, &["list", "--format", "json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["windows"][0]["note"], "board demo");
+    // The stored window opens now: the first planned lifetime is for it (lead 5 min, grace 5 min).
+    assert_eq!(v["planned_lifetimes_next_7_days"][0]["windows"][0], "w1");
+    let (ok, out, _) = run(&cfg, &["list"]);
+    assert!(ok && out.contains("board demo"), "{out}");
+    let (ok, out, _) = run(&cfg, &["cancel", "1"]);
+    assert!(ok && out.starts_with("cancelled window 1"), "{out}");
+    let (ok, _, err) = run(&cfg, &["cancel", "1"]);
+    assert!(!ok && err.contains("window 1 is already cancelled"), "{err}");
+    let (ok, _, err) = run(&cfg, &["cancel", "7"]);
+    assert!(!ok && err.contains("no window with id 7"), "{err}");
+}
+
+#[test]
+fn bad_windows_are_refused_and_change_nothing() {
+    let dir = TempDir::new("windows-cli-bad");
+    let cfg = config(&dir);
+    for (args, expect) in [
+        (
+            vec!["add", "--start", "2020-01-01T09:00:00Z", "--duration", "1h"],
+            "starts in the past",
+        ),
+        (
+            vec!["add", "--start", "now", "--duration", "13h"],
+            "the most allowed is 12 h",
+        ),
+        (
+            vec!["add", "--start", "2027-01-01 09:00", "--duration", "1h"],
+            "overlaps a blackout",
+        ),
+        (
+            vec!["add", "--start", "now", "--end", "2020-01-01T00:00:00Z"],
+            "--end must be after --start",
+        ),
+        (
+            vec!["add", "--start", "tomorrow", "--duration", "1h"],
+            "--start: `tomorrow` is not a time",
+        ),
+        (
+            vec!["add", "--start", "now", "--duration", "1w"],
+            "--duration: `1w`: unknown unit `w`",
+        ),
+        (vec!["add", "--start", "now"], "required"),
+    ] {
+        let (ok, _, err) = run(&cfg, &args);
+        assert!(!ok, "{args:?} must fail");
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+    let (_, out, _) = run(&cfg, &["list", "--all", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["windows"].as_array().unwrap().len(), 0, "nothing was stored");
+}
