@@ -12,6 +12,7 @@
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::run`].
 
 pub mod aws;
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod cost;

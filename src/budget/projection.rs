@@ -1,0 +1,544 @@
+//! This month's spend: actual so far (ledger) + scheduled for the rest
+//! (planner), by component. PURE: every instant and record is passed in.
+//!
+//! - **Network** (always on, from the deployed egress option): the month's
+//!   line items prorated by hours — elapsed hours are actual, the rest scheduled
+//!   (traffic is assumed even over the month).
+//! - **ALB**: each lifetime clipped to the month; partial hours billed as full
+//!   hours per lifetime; public IPv4 per second (60 s minimum); LCU-hours from
+//!   CloudWatch `ConsumedLCUs` where the lifetime has them, else modelled. A
+//!   lifetime running at `at` is split: its billed hours so far are actual, the
+//!   rest of its planned billed hours are scheduled.
+//! - **Monitoring**: costd's own CloudWatch use, prorated like the network.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::cost::LineItem;
+use crate::cost::billing::{billed_hours, ipv4_billed_seconds};
+use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, capacity_units};
+use crate::cost::network::{self, NetworkSpec, OptionName};
+use crate::pricing::PriceTable;
+use crate::scenario::MonitoringSpec;
+use crate::schedule::{Interval, Month};
+
+/// What a budget can be scoped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Component {
+    /// NAT and VPC endpoints (always on).
+    Network,
+    /// The demo ALB.
+    Alb,
+    /// costd's own CloudWatch metrics and alarms.
+    Monitoring,
+}
+
+impl Component {
+    /// All components, in display order.
+    pub const ALL: [Component; 3] = [Component::Network, Component::Alb, Component::Monitoring];
+
+    /// Name used in config, metrics and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Network => "network",
+            Component::Alb => "alb",
+            Component::Monitoring => "monitoring",
+        }
+    }
+}
+
+/// Whether a figure is spent already or still to come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Month to date.
+    Actual,
+    /// The rest of the month, from the schedule and the baseline.
+    Scheduled,
+}
+
+/// A line item with its basis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProjectedItem {
+    /// Actual or scheduled.
+    pub basis: Basis,
+    /// Where a quantity came from when it matters (e.g. `cloudwatch ConsumedLCUs` or `modelled`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity_source: Option<String>,
+    /// The priced quantity.
+    #[serde(flatten)]
+    pub item: LineItem,
+}
+
+/// One component's month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentProjection {
+    /// Which.
+    pub component: Component,
+    /// Month to date.
+    pub actual_usd: Decimal,
+    /// Rest of the month.
+    pub scheduled_usd: Decimal,
+    /// `actual + scheduled`.
+    pub projected_usd: Decimal,
+    /// What is paid for.
+    pub line_items: Vec<ProjectedItem>,
+}
+
+/// The month's projection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Projection {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Zone the month is taken in.
+    pub timezone: String,
+    /// When it was computed.
+    pub at: DateTime<Utc>,
+    /// The month's real hours.
+    pub hours_in_month: Decimal,
+    /// Hours of it elapsed at `at`.
+    pub elapsed_hours: Decimal,
+    /// Sum of actual.
+    pub month_to_date_usd: Decimal,
+    /// Sum of actual + scheduled.
+    pub projected_usd: Decimal,
+    /// By component.
+    pub components: Vec<ComponentProjection>,
+}
+
+impl Projection {
+    /// Month-to-date and projected for a scope (`None`: all components).
+    pub fn totals(&self, scope: Option<Component>) -> (Decimal, Decimal) {
+        self.components
+            .iter()
+            .filter(|c| scope.is_none_or(|s| s == c.component))
+            .fold((Decimal::ZERO, Decimal::ZERO), |(a, p), c| {
+                (a + c.actual_usd, p + c.projected_usd)
+            })
+    }
+}
+
+/// One ALB lifetime as the projection sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlbLifetime {
+    /// When it started (AWS CreatedTime).
+    pub start: DateTime<Utc>,
+    /// When it ended or will end: the ledger's deletion for past lifetimes,
+    /// the planner's end for the running and upcoming ones.
+    pub end: DateTime<Utc>,
+    /// LCU-hours from CloudWatch `ConsumedLCUs`, where known (for the part until `at`).
+    pub consumed_lcu_hours: Option<Decimal>,
+}
+
+/// Everything the projection needs.
+#[derive(Debug, Clone)]
+pub struct ProjectionInputs<'a> {
+    /// The month.
+    pub month: Month,
+    /// Its zone.
+    pub timezone: Tz,
+    /// Now.
+    pub at: DateTime<Utc>,
+    /// The region's rates.
+    pub prices: &'a PriceTable,
+    /// The network traffic and the option deployed, if modelled.
+    pub network: Option<(&'a NetworkSpec, OptionName)>,
+    /// The ALB as deployed (scheme, AZs, traffic profile).
+    pub alb: &'a LoadBalancerSpec,
+    /// Lifetimes: past (ledger), running (ledger start, planned end) and upcoming (planner).
+    pub lifetimes: &'a [AlbLifetime],
+    /// costd's CloudWatch use, if modelled.
+    pub monitoring: Option<&'a MonitoringSpec>,
+}
+
+fn hours(iv: &Interval) -> Decimal {
+    Decimal::from(iv.seconds()) / Decimal::from(3600)
+}
+
+fn split(basis: Basis, items: &[LineItem], fraction: Decimal, source: Option<&str>) -> Vec<ProjectedItem> {
+    items
+        .iter()
+        .filter(|_| !fraction.is_zero())
+        .map(|i| ProjectedItem {
+            basis,
+            quantity_source: source.map(str::to_string),
+            item: LineItem {
+                quantity: (i.quantity * fraction).normalize(),
+                cost_usd: (i.cost_usd * fraction).normalize(),
+                ..i.clone()
+            },
+        })
+        .collect()
+}
+
+fn component(component: Component, line_items: Vec<ProjectedItem>) -> ComponentProjection {
+    let sum = |b: Basis| {
+        line_items
+            .iter()
+            .filter(|i| i.basis == b)
+            .map(|i| i.item.cost_usd)
+            .sum::<Decimal>()
+            .normalize()
+    };
+    let (actual_usd, scheduled_usd) = (sum(Basis::Actual), sum(Basis::Scheduled));
+    ComponentProjection {
+        component,
+        actual_usd,
+        scheduled_usd,
+        projected_usd: (actual_usd + scheduled_usd).normalize(),
+        line_items,
+    }
+}
+
+/// Projects the month.
+pub fn project(i: &ProjectionInputs) -> Projection {
+    let span = i.month.span(i.timezone);
+    let total_h = hours(&span);
+    let elapsed = Interval::new(span.start, i.at.clamp(span.start, span.end)).map_or(Decimal::ZERO, |e| hours(&e));
+    let actual_fraction = elapsed / total_h;
+    let scheduled_fraction = Decimal::ONE - actual_fraction;
+
+    let mut components = Vec::new();
+    if let Some((spec, option)) = i.network {
+        let m = network::model(spec, i.prices, total_h);
+        let items = m
+            .options
+            .iter()
+            .find(|o| o.name == option)
+            .map(|o| o.line_items.clone())
+            .unwrap_or_default();
+        let mut li = split(Basis::Actual, &items, actual_fraction, None);
+        li.extend(split(Basis::Scheduled, &items, scheduled_fraction, None));
+        components.push(component(Component::Network, li));
+    }
+    components.push(component(Component::Alb, alb_items(i, &span)));
+    if let Some(m) = i.monitoring {
+        let cw = &i.prices.cloudwatch;
+        let items = vec![
+            LineItem::priced("Custom metrics", m.custom_metrics, &cw.metric_month),
+            LineItem::priced("Metric alarms (standard resolution)", m.alarms, &cw.alarm_month),
+            LineItem::priced(
+                "API requests",
+                m.api_requests_per_month / Decimal::from(1000),
+                &cw.requests_1k,
+            ),
+        ];
+        let mut li = split(Basis::Actual, &items, actual_fraction, None);
+        li.extend(split(Basis::Scheduled, &items, scheduled_fraction, None));
+        components.push(component(Component::Monitoring, li));
+    }
+    let month_to_date_usd = components.iter().map(|c| c.actual_usd).sum::<Decimal>().normalize();
+    let projected_usd = components.iter().map(|c| c.projected_usd).sum::<Decimal>().normalize();
+    Projection {
+        month: i.month.to_string(),
+        timezone: i.timezone.name().to_string(),
+        at: i.at,
+        hours_in_month: total_h.normalize(),
+        elapsed_hours: elapsed.normalize(),
+        month_to_date_usd,
+        projected_usd,
+        components,
+    }
+}
+
+#[derive(Default)]
+struct AlbTotals {
+    lifetimes: i64,
+    billed_hours: i64,
+    ipv4_seconds: i64,
+    running_hours: Decimal,
+    consumed_lcu_hours: Decimal,
+    modelled_running_hours: Decimal,
+}
+
+fn alb_items(i: &ProjectionInputs, month: &Interval) -> Vec<ProjectedItem> {
+    let mut actual = AlbTotals::default();
+    let mut scheduled = AlbTotals::default();
+    for l in i.lifetimes {
+        let Some(full) = Interval::new(l.start, l.end).and_then(|iv| iv.clip(month)) else {
+            continue;
+        };
+        let total_billed = billed_hours(full.seconds());
+        let total_ipv4 = ipv4_billed_seconds(full.seconds());
+        // The part until `at` is actual; the rest is scheduled.
+        let past = Interval::new(full.start, i.at.min(full.end));
+        let (past_billed, past_ipv4, past_h) = match past {
+            Some(p) => (billed_hours(p.seconds()), ipv4_billed_seconds(p.seconds()), hours(&p)),
+            None => (0, 0, Decimal::ZERO),
+        };
+        if past.is_some() {
+            actual.lifetimes += 1;
+            actual.billed_hours += past_billed;
+            actual.ipv4_seconds += past_ipv4;
+            actual.running_hours += past_h;
+            match l.consumed_lcu_hours {
+                Some(lcu) => actual.consumed_lcu_hours += lcu,
+                None => actual.modelled_running_hours += past_h,
+            }
+        }
+        if full.end > i.at {
+            if past.is_none() {
+                scheduled.lifetimes += 1;
+            }
+            scheduled.billed_hours += total_billed - past_billed;
+            scheduled.ipv4_seconds += total_ipv4 - past_ipv4;
+            let rest = hours(&full) - past_h;
+            scheduled.running_hours += rest;
+            scheduled.modelled_running_hours += rest;
+        }
+    }
+    let cu = capacity_units(i.alb);
+    let (name, hour, cu_rate, cu_name) = match i.alb.kind {
+        LbKind::Application => ("ALB", &i.prices.alb.hour, &i.prices.alb.lcu_hour, "LCU"),
+        LbKind::Network => ("NLB", &i.prices.nlb.hour, &i.prices.nlb.nlcu_hour, "NLCU"),
+    };
+    let addresses = if i.alb.scheme == Scheme::InternetFacing {
+        i.alb.azs
+    } else {
+        0
+    };
+    let mut out = Vec::new();
+    for (basis, t) in [(Basis::Actual, &actual), (Basis::Scheduled, &scheduled)] {
+        if t.lifetimes == 0 && t.billed_hours == 0 {
+            continue;
+        }
+        let item = |item: LineItem, source: Option<String>| ProjectedItem {
+            basis,
+            quantity_source: source,
+            item,
+        };
+        out.push(item(
+            LineItem::priced(
+                format!("{name} hours ({} lifetimes, partial hours billed as full)", t.lifetimes),
+                Decimal::from(t.billed_hours),
+                hour,
+            ),
+            None,
+        ));
+        if !t.consumed_lcu_hours.is_zero() {
+            out.push(item(
+                LineItem::priced(format!("{cu_name}-hours consumed"), t.consumed_lcu_hours, cu_rate),
+                Some("cloudwatch AWS/ApplicationELB ConsumedLCUs".into()),
+            ));
+        }
+        if !t.modelled_running_hours.is_zero() {
+            out.push(item(
+                LineItem::priced(
+                    format!(
+                        "{cu_name}s: {}/h × {} running hours",
+                        cu.per_hour,
+                        t.modelled_running_hours.round_dp(2).normalize()
+                    ),
+                    cu.per_hour * t.modelled_running_hours,
+                    cu_rate,
+                ),
+                Some(format!("modelled from the traffic profile ({})", cu.dominant)),
+            ));
+        }
+        if addresses > 0 {
+            out.push(item(
+                LineItem::priced(
+                    format!("Public IPv4: {addresses} addresses, per second, 60 s minimum"),
+                    Decimal::from(t.ipv4_seconds) * Decimal::from(addresses) / Decimal::from(3600),
+                    &i.prices.public_ipv4.address_hour,
+                ),
+                None,
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::load_balancer::{TargetType, TrafficProfile};
+    use crate::pricing::load::PriceBook;
+    use chrono::TimeZone;
+    use rust_decimal_macros::dec;
+
+    fn prices(region: &str) -> PriceTable {
+        PriceBook::embedded().unwrap().get(region).unwrap().clone()
+    }
+
+    fn alb(traffic: TrafficProfile) -> LoadBalancerSpec {
+        LoadBalancerSpec {
+            kind: LbKind::Application,
+            scheme: Scheme::InternetFacing,
+            azs: 2,
+            target_type: TargetType::Ip,
+            traffic,
+        }
+    }
+
+    fn seed_network() -> NetworkSpec {
+        NetworkSpec {
+            azs: 2,
+            s3_gb: dec!(500),
+            services_gb: [("ecr.api", dec!(5)), ("ecr.dkr", dec!(200)), ("logs", dec!(50))]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn utc(m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, m, d, h, mi, 0).unwrap()
+    }
+
+    fn comp(p: &Projection, c: Component) -> &ComponentProjection {
+        p.components.iter().find(|x| x.component == c).unwrap()
+    }
+
+    #[test]
+    fn network_baseline_prorated_in_a_30_day_month() {
+        // November 2026 (UTC): 720 h. At 2026-11-16T00:00Z, 360 h elapsed = half.
+        // endpoints_only in ap-southeast-1 over 720 h: 3 × 2 × 720 = 4,320 AZ-h × 0.013 = 56.16
+        // + 255 GB × 0.01 = 2.55 → 58.71. Actual = 29.355, scheduled = 29.355.
+        let p = prices("ap-southeast-1");
+        let net = seed_network();
+        let r = project(&ProjectionInputs {
+            month: Month { year: 2026, month: 11 },
+            timezone: chrono_tz::UTC,
+            at: utc(11, 16, 0, 0),
+            prices: &p,
+            network: Some((&net, OptionName::EndpointsOnly)),
+            alb: &alb(TrafficProfile::default()),
+            lifetimes: &[],
+            monitoring: None,
+        });
+        assert_eq!((r.hours_in_month, r.elapsed_hours), (dec!(720), dec!(360)));
+        let n = comp(&r, Component::Network);
+        assert_eq!(
+            (n.actual_usd, n.scheduled_usd, n.projected_usd),
+            (dec!(29.355), dec!(29.355), dec!(58.71))
+        );
+        assert_eq!(comp(&r, Component::Alb).projected_usd, dec!(0));
+    }
+
+    #[test]
+    fn alb_actual_from_the_ledger_and_scheduled_from_the_plan_in_a_31_day_month() {
+        // December 2026 (744 h), us-east-1: ALB $0.0225/h, LCU $0.008, IPv4 $0.005/address-h, 2 AZs.
+        // Traffic 0.5 GB/h → 0.5 LCU/h (modelled).
+        // Past lifetime: Dec 1 09:00–10:30 (1.5 h → 2 billed h), CloudWatch says 0.6 LCU-h.
+        // Running lifetime: Dec 10 09:00–12:00 planned, at = 10:20 → actual 1 h 20 min (2 billed h),
+        //   scheduled 3 − 2 = 1 billed h.
+        // Upcoming: Dec 11 09:00–09:10 (10 min → 1 billed h).
+        // Actual: 4 h × 0.0225 = 0.09; LCU 0.6 (CloudWatch) × 0.008 = 0.0048 and
+        //   modelled 0.5 × 1.3333 h = 0.66667 LCU-h × 0.008 = 0.0053333;
+        //   IPv4: (5,400 + 4,800) s × 2 / 3,600 = 5.6667 address-h × 0.005 = 0.028333.
+        //   Actual total = 0.09 + 0.0048 + 0.0053333 + 0.0283333 = 0.1284667.
+        // Scheduled: 2 billed h (1 + 1) × 0.0225 = 0.045; LCU 0.5 × (1.6667 + 0.1667 = 1.8333 h) = 0.91667 × 0.008
+        //   = 0.0073333; IPv4 (6,000 + 600) s × 2 / 3,600 = 3.6667 × 0.005 = 0.0183333. Total 0.0706667.
+        let p = prices("us-east-1");
+        let lifetimes = [
+            AlbLifetime {
+                start: utc(12, 1, 9, 0),
+                end: utc(12, 1, 10, 30),
+                consumed_lcu_hours: Some(dec!(0.6)),
+            },
+            AlbLifetime {
+                start: utc(12, 10, 9, 0),
+                end: utc(12, 10, 12, 0),
+                consumed_lcu_hours: None,
+            },
+            AlbLifetime {
+                start: utc(12, 11, 9, 0),
+                end: utc(12, 11, 9, 10),
+                consumed_lcu_hours: None,
+            },
+        ];
+        let r = project(&ProjectionInputs {
+            month: Month { year: 2026, month: 12 },
+            timezone: chrono_tz::UTC,
+            at: utc(12, 10, 10, 20),
+            prices: &p,
+            network: None,
+            alb: &alb(TrafficProfile {
+                processed_gb_per_hour: dec!(0.5),
+                ..Default::default()
+            }),
+            lifetimes: &lifetimes,
+            monitoring: None,
+        });
+        assert_eq!(r.hours_in_month, dec!(744));
+        let a = comp(&r, Component::Alb);
+        assert_eq!(a.actual_usd.round_dp(6), dec!(0.128467));
+        assert_eq!(a.scheduled_usd.round_dp(6), dec!(0.070667));
+        let hours: Vec<(Basis, Decimal)> = a
+            .line_items
+            .iter()
+            .filter(|i| i.item.item.starts_with("ALB hours"))
+            .map(|i| (i.basis, i.item.quantity))
+            .collect();
+        assert_eq!(hours, [(Basis::Actual, dec!(4)), (Basis::Scheduled, dec!(2))]);
+        let sources: Vec<&str> = a
+            .line_items
+            .iter()
+            .filter_map(|i| i.quantity_source.as_deref())
+            .collect();
+        assert!(
+            sources.contains(&"cloudwatch AWS/ApplicationELB ConsumedLCUs"),
+            "{sources:?}"
+        );
+        assert!(sources.iter().any(|s| s.starts_with("modelled")), "{sources:?}");
+    }
+
+    #[test]
+    fn a_dst_month_in_its_own_zone_and_a_lifetime_across_the_month_start() {
+        // March 2027 in Europe/Berlin: 743 h (DST starts on the 28th).
+        // A lifetime from Feb 28 23:30 CET (22:30Z) to Mar 1 01:30 CET (00:30Z) is cut at local
+        // midnight (23:00Z): 1.5 h in March → 2 billed h; at = mid-month → all actual.
+        // us-east-1 internal ALB (no IPv4), no traffic: 2 × 0.0225 = 0.045.
+        let p = prices("us-east-1");
+        let mut spec = alb(TrafficProfile::default());
+        spec.scheme = Scheme::Internal;
+        let l = [AlbLifetime {
+            start: Utc.with_ymd_and_hms(2027, 2, 28, 22, 30, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2027, 3, 1, 0, 30, 0).unwrap(),
+            consumed_lcu_hours: None,
+        }];
+        let r = project(&ProjectionInputs {
+            month: Month { year: 2027, month: 3 },
+            timezone: chrono_tz::Europe::Berlin,
+            at: Utc.with_ymd_and_hms(2027, 3, 15, 0, 0, 0).unwrap(),
+            prices: &p,
+            network: None,
+            alb: &spec,
+            lifetimes: &l,
+            monitoring: None,
+        });
+        assert_eq!(r.hours_in_month, dec!(743));
+        assert_eq!(comp(&r, Component::Alb).actual_usd, dec!(0.045));
+        assert_eq!(comp(&r, Component::Alb).scheduled_usd, dec!(0));
+    }
+
+    #[test]
+    fn monitoring_and_totals_by_scope() {
+        // us-east-1, November (720 h), at the very start: everything scheduled.
+        // 6 metrics × 0.30 = 1.80; 3 alarms × 0.10 = 0.30; 45,000 requests = 45 × 0.01 = 0.45 → 2.55.
+        let p = prices("us-east-1");
+        let m = MonitoringSpec {
+            custom_metrics: dec!(6),
+            alarms: dec!(3),
+            api_requests_per_month: dec!(45000),
+        };
+        let r = project(&ProjectionInputs {
+            month: Month { year: 2026, month: 11 },
+            timezone: chrono_tz::UTC,
+            at: utc(11, 1, 0, 0),
+            prices: &p,
+            network: None,
+            alb: &alb(TrafficProfile::default()),
+            lifetimes: &[],
+            monitoring: Some(&m),
+        });
+        assert_eq!(r.totals(Some(Component::Monitoring)), (dec!(0), dec!(2.55)));
+        assert_eq!(r.totals(None), (dec!(0), dec!(2.55)));
+        assert_eq!((r.month_to_date_usd, r.projected_usd), (dec!(0), dec!(2.55)));
+    }
+}
