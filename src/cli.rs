@@ -58,6 +58,18 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// This month's spend by component: actual so far (ledger) + scheduled rest (plan), and the budgets.
+    Projection {
+        /// Config file. Default: the embedded one.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The month (YYYY-MM) in the projection's time zone. Default: the current one.
+        #[arg(long, value_parser = parse_month)]
+        month: Option<crate::schedule::Month>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Add, list or cancel demo windows in the store (the daemon picks changes up within a second).
     Windows {
         /// Config file (for the store path, time zone, limits and blackouts). Default: the embedded one.
@@ -114,6 +126,10 @@ fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
     })
 }
 
+fn parse_month(s: &str) -> Result<crate::schedule::Month, String> {
+    crate::schedule::Month::parse(s).map_err(|e| format!("{e}; expected YYYY-MM, e.g. 2026-12"))
+}
+
 fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
     parse_instant(s).map_err(|e| format!("{e}; expected e.g. 2026-12-01T00:00:00Z"))
 }
@@ -162,6 +178,34 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             })
         }
         Command::Windows { config, command } => windows(load_config(&config)?, command, out),
+        Command::Projection { config, month, format } => {
+            let cfg = load_config(&config)?;
+            let book = match &cfg.pricing_dir {
+                Some(d) => PriceBook::from_dir(d)?,
+                None => PriceBook::embedded()?,
+            };
+            let settings = crate::daemon::planner_settings(&cfg, &book)?;
+            let prices = book.get(&cfg.region).expect("planner_settings checked the region");
+            let store = SqliteStore::open(&cfg.store_path)?;
+            let now = Utc::now();
+            let month = month.unwrap_or_else(|| crate::schedule::Month::containing(now, cfg.projection.timezone));
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            // The CLI models LCUs; the daemon reads ConsumedLCUs from CloudWatch.
+            let p = rt.block_on(crate::daemon::projection::compute::<
+                crate::aws::cloudwatch::SdkCloudWatch,
+            >(&cfg, &store, prices, &settings, None, month, now))?;
+            let previous = store.alarm_states()?.into_iter().map(|(k, v)| (k, v.state)).collect();
+            let (evaluations, _) = crate::budget::evaluate(&cfg.budgets, &p, &previous, now);
+            match format {
+                Format::Json => writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "projection": p, "budgets": evaluations }))?
+                )?,
+                Format::Table => write!(out, "{}", render::projection(&p, &evaluations))?,
+            }
+            Ok(())
+        }
     }
 }
 

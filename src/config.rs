@@ -7,8 +7,13 @@ use std::path::{Path, PathBuf};
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 
+use rust_decimal::Decimal;
+
+use crate::budget::{Budget, Component, Threshold, ThresholdKind};
+use crate::cost::network::OptionName;
 use crate::input::{Document, InputError, TableReader, Value};
 use crate::pricing::is_region_code;
+use crate::scenario::{EMBEDDED_SEED, Scenario};
 use crate::scenario::{parse_instant, parse_timezone};
 use crate::schedule::blackout::{Blackouts, parse_ics};
 use crate::schedule::{CronExpr, Interval, RecurringWindow, WindowSpec, parse_duration};
@@ -39,6 +44,49 @@ pub struct Config {
     pub reconcile: ReconcileConfig,
     /// Directory of price tables; `None`: the embedded tables.
     pub pricing_dir: Option<PathBuf>,
+    /// What the monthly projection models besides the ledger.
+    pub projection: ProjectionConfig,
+    /// Monthly budgets and their thresholds.
+    pub budgets: Vec<Budget>,
+    /// CloudWatch metrics and alarms.
+    pub cloudwatch: CloudWatchConfig,
+    /// Webhooks notified on every alarm transition.
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// The projection's inputs besides the ledger and the schedule.
+#[derive(Debug, Clone)]
+pub struct ProjectionConfig {
+    /// Zone the calendar month is taken in.
+    pub timezone: Tz,
+    /// The scenario giving the network traffic, the ALB's traffic profile and costd's CloudWatch use.
+    pub scenario: Scenario,
+    /// Which egress option is deployed (its line items are the network baseline).
+    pub network_option: OptionName,
+    /// Recompute at least this often.
+    pub recompute_seconds: u32,
+}
+
+/// CloudWatch publishing and alarms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudWatchConfig {
+    /// Publish metrics and manage alarms (off in dry-run regardless).
+    pub enabled: bool,
+    /// Metric namespace.
+    pub namespace: String,
+    /// Publish at least this often.
+    pub publish_seconds: u32,
+    /// SNS topic ARNs for the alarms' ALARM and OK actions.
+    pub alarm_actions: Vec<String>,
+}
+
+/// A webhook receiving a JSON POST per alarm transition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookConfig {
+    /// URL.
+    pub url: String,
+    /// Per-attempt timeout.
+    pub timeout_seconds: u32,
 }
 
 /// AWS client settings; credentials come from the standard chain.
@@ -46,6 +94,28 @@ pub struct Config {
 pub struct AwsConfig {
     /// Send every call here instead of AWS (an emulator, a VPC endpoint).
     pub endpoint_url: Option<String>,
+    /// Override for Elastic Load Balancing only.
+    pub elb_endpoint_url: Option<String>,
+    /// Override for CloudWatch only.
+    pub cloudwatch_endpoint_url: Option<String>,
+}
+
+impl AwsConfig {
+    /// The settings for ELBv2 calls.
+    pub fn for_elb(&self) -> AwsConfig {
+        AwsConfig {
+            endpoint_url: self.elb_endpoint_url.clone().or(self.endpoint_url.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// The settings for CloudWatch calls.
+    pub fn for_cloudwatch(&self) -> AwsConfig {
+        AwsConfig {
+            endpoint_url: self.cloudwatch_endpoint_url.clone().or(self.endpoint_url.clone()),
+            ..Default::default()
+        }
+    }
 }
 
 /// The ALB costd creates for a window, after seed 000.
@@ -146,9 +216,14 @@ impl Config {
         let aws = match root.get("aws") {
             Some(v) => {
                 let t = v.table()?;
-                let endpoint_url = t.get("endpoint_url").map(|e| url(&e)).transpose()?;
+                let opt_url = |k: &str| t.get(k).map(|e| url(&e)).transpose();
+                let aws = AwsConfig {
+                    endpoint_url: opt_url("endpoint_url")?,
+                    elb_endpoint_url: opt_url("elb_endpoint_url")?,
+                    cloudwatch_endpoint_url: opt_url("cloudwatch_endpoint_url")?,
+                };
                 t.finish()?;
-                AwsConfig { endpoint_url }
+                aws
             }
             None => AwsConfig::default(),
         };
@@ -183,6 +258,34 @@ impl Config {
             .get("pricing_dir")
             .map(|v| v.str().map(|s| base.join(s)))
             .transpose()?;
+        let projection = projection(root.get("projection"), timezone, base)?;
+        let budgets_v = root.get("budgets").map(|v| v.items()).transpose()?.unwrap_or_default();
+        let budgets = budgets_v.iter().map(budget).collect::<Result<Vec<_>, _>>()?;
+        let mut names = std::collections::BTreeSet::new();
+        for (b, v) in budgets.iter().zip(&budgets_v) {
+            if !names.insert(b.name.clone()) {
+                return Err(v.error(format!("budget `{}` is defined twice; names must be unique", b.name)));
+            }
+        }
+        let cloudwatch = cloudwatch(root.get("cloudwatch"))?;
+        let webhooks = match root.get("webhooks") {
+            Some(v) => v
+                .items()?
+                .iter()
+                .map(|w| {
+                    let t = w.table()?;
+                    let url = url(&t.require("url")?)?;
+                    let timeout_seconds = t
+                        .get("timeout_seconds")
+                        .map(|v| v.u32_in(1, 60))
+                        .transpose()?
+                        .unwrap_or(5);
+                    t.finish()?;
+                    Ok(WebhookConfig { url, timeout_seconds })
+                })
+                .collect::<Result<Vec<_>, InputError>>()?,
+            None => Vec::new(),
+        };
         root.finish()?;
         Ok(Config {
             deployment,
@@ -195,6 +298,10 @@ impl Config {
             schedule,
             reconcile,
             pricing_dir,
+            projection,
+            budgets,
+            cloudwatch,
+            webhooks,
         })
     }
 
@@ -208,6 +315,175 @@ impl Config {
         })?;
         Config::parse(&path.display().to_string(), &src, Path::new("."))
     }
+}
+
+fn projection(v: Option<Value>, default_tz: Tz, base: &Path) -> Result<ProjectionConfig, InputError> {
+    let regions = crate::pricing::load::EMBEDDED
+        .iter()
+        .map(|(r, _)| *r)
+        .collect::<Vec<_>>();
+    let embedded = || {
+        Scenario::parse(
+            "<embedded>/config/scenarios/seed-production-vpc.toml",
+            EMBEDDED_SEED,
+            &regions,
+        )
+    };
+    let Some(v) = v else {
+        return Ok(ProjectionConfig {
+            timezone: default_tz,
+            scenario: embedded()?,
+            network_option: OptionName::EndpointsOnly,
+            recompute_seconds: 300,
+        });
+    };
+    let t = v.table()?;
+    let timezone = match t.get("timezone") {
+        Some(z) => z
+            .r()
+            .parse_with("an IANA zone such as \"UTC\"", crate::scenario::parse_timezone)?,
+        None => default_tz,
+    };
+    let scenario = match t.get("scenario") {
+        Some(s) => {
+            let path = base.join(s.str()?);
+            let src =
+                std::fs::read_to_string(&path).map_err(|e| s.error(format!("cannot read {}: {e}", path.display())))?;
+            Scenario::parse(&path.display().to_string(), &src, &regions)?
+        }
+        None => embedded()?,
+    };
+    let network_option = match t.get("network_option") {
+        Some(o) => match o.str()?.as_str() {
+            "endpoints_only" => OptionName::EndpointsOnly,
+            "hybrid" => OptionName::Hybrid,
+            "nat_per_az" => OptionName::NatPerAz,
+            "nat_single" => OptionName::NatSingle,
+            other => {
+                return Err(o.error(format!(
+                    "`{other}` is not valid; expected one of: endpoints_only, hybrid, nat_per_az, nat_single"
+                )));
+            }
+        },
+        None => OptionName::EndpointsOnly,
+    };
+    let recompute_seconds = t
+        .get("recompute_seconds")
+        .map(|v| v.u32_in(10, 86400))
+        .transpose()?
+        .unwrap_or(300);
+    t.finish()?;
+    Ok(ProjectionConfig {
+        timezone,
+        scenario,
+        network_option,
+        recompute_seconds,
+    })
+}
+
+fn budget(v: &Value) -> Result<Budget, InputError> {
+    let t = v.table()?;
+    let name_v = t.require("name")?;
+    let name = name_v.str()?;
+    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(name_v.error("1–64 letters, digits, '-' or '_' (it is part of the alarm names)"));
+    }
+    let amount_v = t.require("monthly_usd")?;
+    let monthly_usd = amount_v.decimal()?;
+    if monthly_usd <= Decimal::ZERO {
+        return Err(amount_v.error(format!("must be more than 0, found {monthly_usd}")));
+    }
+    let scope = match t.get("scope") {
+        Some(s) => match s.str()?.as_str() {
+            "all" => None,
+            other => Some(
+                Component::ALL
+                    .into_iter()
+                    .find(|c| c.as_str() == other)
+                    .ok_or_else(|| {
+                        s.error(format!(
+                            "`{other}` is not valid; expected one of: all, network, alb, monitoring"
+                        ))
+                    })?,
+            ),
+        },
+        None => None,
+    };
+    let th_v = t.require("thresholds")?;
+    let mut thresholds: Vec<Threshold> = Vec::new();
+    for item in th_v.items()? {
+        let tt = item.table()?;
+        let kind_v = tt.require("type")?;
+        let kind = match kind_v.str()?.as_str() {
+            "actual" => ThresholdKind::Actual,
+            "forecast" => ThresholdKind::Forecast,
+            other => return Err(kind_v.error(format!("`{other}` is not valid; expected actual or forecast"))),
+        };
+        let pv = tt.require("percent")?;
+        let percent = pv.decimal()?;
+        if percent <= Decimal::ZERO || percent > Decimal::from(1000) {
+            return Err(pv.error(format!("must be more than 0 and at most 1000, found {percent}")));
+        }
+        tt.finish()?;
+        let th = Threshold {
+            kind,
+            percent: percent.normalize(),
+        };
+        if thresholds.contains(&th) {
+            return Err(item.error("the same threshold is listed twice"));
+        }
+        thresholds.push(th);
+    }
+    if thresholds.is_empty() {
+        return Err(th_v.error("a budget needs at least one threshold, e.g. { type = \"forecast\", percent = 100 }"));
+    }
+    t.finish()?;
+    Ok(Budget {
+        name,
+        monthly_usd,
+        scope,
+        thresholds,
+    })
+}
+
+fn cloudwatch(v: Option<Value>) -> Result<CloudWatchConfig, InputError> {
+    let default = CloudWatchConfig {
+        enabled: false,
+        namespace: "Costd".into(),
+        publish_seconds: 300,
+        alarm_actions: Vec::new(),
+    };
+    let Some(v) = v else { return Ok(default) };
+    let t = v.table()?;
+    let enabled = t.get("enabled").map(|v| v.bool()).transpose()?.unwrap_or(true);
+    let namespace = match t.get("namespace") {
+        Some(n) => {
+            let s = n.str()?;
+            if s.is_empty() || s.len() > 255 || s.starts_with("AWS/") || s.starts_with(':') {
+                return Err(n.error("1–255 characters, not starting with \"AWS/\" (reserved for AWS)"));
+            }
+            s
+        }
+        None => default.namespace,
+    };
+    let publish_seconds = t
+        .get("publish_seconds")
+        .map(|v| v.u32_in(10, 86400))
+        .transpose()?
+        .unwrap_or(300);
+    let alarm_actions = match t.get("alarm_actions") {
+        Some(a) => strings(&a, "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", |s| {
+            s.starts_with("arn:aws") && s.contains(":sns:")
+        })?,
+        None => Vec::new(),
+    };
+    t.finish()?;
+    Ok(CloudWatchConfig {
+        enabled,
+        namespace,
+        publish_seconds,
+        alarm_actions,
+    })
 }
 
 fn url(v: &Value) -> Result<String, InputError> {
@@ -468,6 +744,11 @@ mod tests {
             (Duration::minutes(5), Duration::minutes(5))
         );
         assert_eq!(c.alb.target_group.health_check_path, "/health");
+        assert_eq!(c.budgets.len(), 1);
+        assert_eq!(c.budgets[0].thresholds.len(), 3);
+        assert!(c.cloudwatch.enabled);
+        assert_eq!(c.projection.network_option, OptionName::EndpointsOnly);
+        assert_eq!(c.projection.scenario.region, "ap-southeast-1");
     }
 
     fn with(from: &str, to: &str) -> InputError {
@@ -506,6 +787,24 @@ mod tests {
             "endpoint_url = \"localhost:5000\"",
         );
         assert!(e.message.contains("not a URL"), "{e}");
+        let e = with("monthly_usd = 100", "monthly_usd = -5");
+        assert_eq!(e.key, "budgets[0].monthly_usd");
+        let e = with(
+            "{ type = \"actual\", percent = 100 }",
+            "{ type = \"actuals\", percent = 100 }",
+        );
+        assert!(e.message.contains("expected actual or forecast"), "{e}");
+        let e = with("scope = \"all\" ", "scope = \"nat\" ");
+        assert!(e.message.contains("all, network, alb, monitoring"), "{e}");
+        let e = with(
+            "{ type = \"forecast\", percent = 100 },",
+            "{ type = \"forecast\", percent = 80 },",
+        );
+        assert!(e.message.contains("listed twice"), "{e}");
+        let e = with("namespace = \"Costd\"", "namespace = \"AWS/Costd\"");
+        assert!(e.message.contains("reserved"), "{e}");
+        let e = with("network_option = \"endpoints_only\"", "network_option = \"nat\"");
+        assert_eq!(e.key, "projection.network_option");
     }
 
     #[test]

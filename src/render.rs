@@ -125,6 +125,96 @@ pub fn table(r: &ModelReport) -> String {
     s
 }
 
+/// Renders a month's projection and the budget evaluations.
+pub fn projection(p: &crate::budget::Projection, evaluations: &[crate::budget::Evaluation]) -> String {
+    use crate::budget::projection::Basis;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "costd projection: {} ({}), {} of {} h elapsed",
+        p.month,
+        p.timezone,
+        format_quantity(p.elapsed_hours, 2),
+        format_quantity(p.hours_in_month, 2)
+    );
+    let _ = writeln!(
+        s,
+        "month to date {}   projected {}",
+        format_usd(p.month_to_date_usd),
+        format_usd(p.projected_usd)
+    );
+    let rows: Vec<[String; 4]> = p
+        .components
+        .iter()
+        .map(|c| {
+            [
+                c.component.as_str().to_string(),
+                format_usd(c.actual_usd),
+                format_usd(c.scheduled_usd),
+                format_usd(c.projected_usd),
+            ]
+        })
+        .collect();
+    let _ = writeln!(s);
+    grid(
+        &mut s,
+        &["component", "actual", "scheduled", "projected"],
+        &rows,
+        &[false, true, true, true],
+    );
+    for c in &p.components {
+        if c.line_items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "\n  {}", c.component.as_str());
+        let rows: Vec<[String; 6]> = c
+            .line_items
+            .iter()
+            .map(|i| {
+                [
+                    match i.basis {
+                        Basis::Actual => "actual".to_string(),
+                        Basis::Scheduled => "scheduled".to_string(),
+                    },
+                    i.item.item.clone(),
+                    format_quantity(i.item.quantity, 4),
+                    i.item.unit.to_string(),
+                    format_usd(i.item.cost_usd),
+                    i.quantity_source.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        grid(
+            &mut s,
+            &["basis", "item", "quantity", "unit", "cost", "quantity from"],
+            &rows,
+            &[false, false, true, false, true, false],
+        );
+    }
+    if !evaluations.is_empty() {
+        let _ = writeln!(s, "\nBudgets");
+        let rows: Vec<[String; 5]> = evaluations
+            .iter()
+            .map(|e| {
+                [
+                    e.key.clone(),
+                    e.scope.clone(),
+                    format_usd(e.value_usd),
+                    format_usd(e.threshold_usd),
+                    e.state.to_string(),
+                ]
+            })
+            .collect();
+        grid(
+            &mut s,
+            &["threshold", "scope", "value", "threshold", "state"],
+            &rows,
+            &[false, false, true, true, false],
+        );
+    }
+    s
+}
+
 fn items(s: &mut String, items: &[LineItem]) {
     let rows: Vec<[String; 5]> = items
         .iter()

@@ -571,12 +571,40 @@ mod tests {
         }
         granted.sort();
         granted.dedup();
-        assert_eq!(granted, IAM_ACTIONS);
-        // Every mutating action is conditioned on costd's tag.
+        let mut expected: Vec<&str> = IAM_ACTIONS
+            .iter()
+            .chain(crate::aws::cloudwatch::IAM_ACTIONS)
+            .copied()
+            .collect();
+        expected.sort();
+        assert_eq!(granted, expected);
+        // Every mutating action is limited to costd's own resources: its tag,
+        // its alarm names, or its metric namespace.
         for st in v["Statement"].as_array().unwrap() {
-            let actions = st["Action"].to_string();
-            if actions.contains("Create") || actions.contains("Delete") || actions.contains("Register") {
-                assert!(st["Condition"].to_string().contains("costd:managed"), "{st}");
+            let actions: Vec<String> = match &st["Action"] {
+                serde_json::Value::String(s) => vec![s.clone()],
+                a => a
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().to_string())
+                    .collect(),
+            };
+            let mutating = actions.iter().any(|a| {
+                let verb = a.split(':').nth(1).unwrap_or_default();
+                ["Create", "Delete", "Register", "Put"]
+                    .iter()
+                    .any(|m| verb.starts_with(m))
+                    || verb == "TagResource"
+            });
+            if mutating {
+                let limits = st["Condition"].to_string() + &st["Resource"].to_string();
+                assert!(
+                    limits.contains("costd:managed")
+                        || limits.contains("alarm:costd-")
+                        || limits.contains("cloudwatch:namespace"),
+                    "{st}"
+                );
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Adapters to AWS. Each client takes an optional `endpoint_url` (an
 //! emulator in tests) and the standard credential chain.
 
+pub mod cloudwatch;
 pub mod elb;
 
 use std::time::Duration;
@@ -116,4 +117,9 @@ pub async fn sdk_config(region: &str, aws: &AwsConfig) -> aws_config::SdkConfig 
 /// An ELBv2 client for the config.
 pub async fn elb_client(region: &str, aws: &AwsConfig) -> aws_sdk_elasticloadbalancingv2::Client {
     aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config(region, aws).await)
+}
+
+/// A CloudWatch client for the config.
+pub async fn cloudwatch_client(region: &str, aws: &AwsConfig) -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(&sdk_config(region, aws).await)
 }

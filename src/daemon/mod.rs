@@ -3,6 +3,7 @@
 //! or the safety-net job (tokio-cron-scheduler) fires, backs off after
 //! errors, and stops on one shutdown token (ctrl-c or SIGTERM).
 
+pub mod projection;
 pub mod reconciler;
 
 use std::sync::Arc;
@@ -15,12 +16,14 @@ use tokio::sync::Notify;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
+use crate::aws::cloudwatch::{CloudWatchApi, SdkCloudWatch};
 use crate::aws::elb::{ElbApi, SdkElb};
 use crate::config::Config;
 use crate::pricing::load::PriceBook;
 use crate::schedule::planner::PlannerSettings;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
+use projection::ProjectionJob;
 use reconciler::Reconciler;
 
 /// Planner settings from the config and the region's price table: the ALB's
@@ -74,6 +77,7 @@ pub async fn run_loop<E: ElbApi>(
     reconciler: Reconciler<E>,
     store: Arc<dyn Store>,
     safety_net: StdDuration,
+    changed: Arc<Notify>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let kick = Arc::new(Notify::new());
@@ -123,6 +127,9 @@ pub async fn run_loop<E: ElbApi>(
         let wake = match result {
             Ok(outcome) => {
                 backoff.reset();
+                if !outcome.actions.is_empty() {
+                    changed.notify_one();
+                }
                 let next = outcome.plan.next_edge;
                 if announced != Some(next) {
                     announced = Some(next);
@@ -204,10 +211,91 @@ pub async fn serve(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<(
     let elb = if cfg.dry_run {
         None
     } else {
-        Some(SdkElb::new(crate::aws::elb_client(&cfg.region, &cfg.aws).await))
+        Some(SdkElb::new(
+            crate::aws::elb_client(&cfg.region, &cfg.aws.for_elb()).await,
+        ))
     };
-    let reconciler = Reconciler::new(cfg.clone(), store.clone(), elb, settings, Arc::new(Utc::now));
-    run_loop(reconciler, store, safety_net, shutdown).await
+    let reconciler = Reconciler::new(cfg.clone(), store.clone(), elb, settings.clone(), Arc::new(Utc::now));
+
+    let cw = if cfg.dry_run || !cfg.cloudwatch.enabled {
+        None
+    } else {
+        Some(SdkCloudWatch::new(
+            crate::aws::cloudwatch_client(&cfg.region, &cfg.aws.for_cloudwatch()).await,
+        ))
+    };
+    let prices = book
+        .get(&cfg.region)
+        .expect("planner_settings checked the region")
+        .clone();
+    let job = Arc::new(ProjectionJob::new(cfg.clone(), store.clone(), prices, settings, cw));
+    let changed = Arc::new(Notify::new());
+    let projection_task = tokio::spawn(run_projection(job, cfg.clone(), changed.clone(), shutdown.clone()));
+    let result = run_loop(reconciler, store, safety_net, changed, shutdown).await;
+    let _ = projection_task.await;
+    result
+}
+
+/// The projection loop: on start, every `recompute_seconds`/`publish_seconds`
+/// (a tokio-cron-scheduler job), and when the reconciler changed something.
+async fn run_projection<C: CloudWatchApi + Clone + 'static>(
+    job: Arc<ProjectionJob<C>>,
+    cfg: Arc<Config>,
+    changed: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let every = cfg.projection.recompute_seconds.min(cfg.cloudwatch.publish_seconds);
+    let mut scheduler = match JobScheduler::new().await {
+        Ok(s) => s,
+        Err(e) => return tracing::error!(error = %e, "projection scheduler"),
+    };
+    let kick = changed.clone();
+    let added = match Job::new_repeated(StdDuration::from_secs(u64::from(every)), move |_, _| kick.notify_one()) {
+        Ok(j) => scheduler.add(j).await.is_ok(),
+        Err(_) => false,
+    };
+    if !added || scheduler.start().await.is_err() {
+        return tracing::error!("could not schedule the projection job");
+    }
+    let mut alarms_synced = false;
+    let mut backoff = Backoff::default();
+    loop {
+        // AWS calls can take a while to fail (retries, timeouts); shutdown abandons them.
+        if !alarms_synced {
+            tokio::select! {
+                r = job.sync_alarms() => match r {
+                    Ok(()) => alarms_synced = true,
+                    Err(e) => tracing::warn!(error = %e, "syncing CloudWatch alarms failed; will retry"),
+                },
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        let result = tokio::select! {
+            r = job.run_once(Utc::now()) => r,
+            _ = shutdown.cancelled() => break,
+        };
+        let wait = match result {
+            Ok(p) => {
+                backoff.reset();
+                tracing::info!(
+                    month = %p.month, month_to_date_usd = %crate::money::to_cents(p.month_to_date_usd),
+                    projected_usd = %crate::money::to_cents(p.projected_usd), "projection"
+                );
+                None
+            }
+            Err(e) => {
+                let w = backoff.fail();
+                tracing::warn!(error = %format!("{e:#}"), retry_in_s = w.num_seconds(), "projection failed");
+                Some(w.to_std().unwrap_or(StdDuration::from_secs(1)))
+            }
+        };
+        tokio::select! {
+            _ = changed.notified() => {}
+            _ = tokio::time::sleep(wait.unwrap_or(StdDuration::from_secs(u64::from(every)))) => {}
+            _ = shutdown.cancelled() => break,
+        }
+    }
+    let _ = scheduler.shutdown().await;
 }
 
 /// A token cancelled on ctrl-c or SIGTERM.

@@ -19,7 +19,6 @@ use crate::aws::elb::{
 };
 use crate::aws::{AwsError, AwsErrorKind};
 use crate::config::Config;
-use crate::schedule::Interval;
 use crate::schedule::planner::{self, Plan, PlannedLifetime, PlannerSettings};
 use crate::store::{Decision, Lifetime, LifetimeReason, NewLifetime, Store, StoreError};
 
@@ -97,19 +96,7 @@ impl<E: ElbApi> Reconciler<E> {
 
     /// Concrete windows around `at`: config windows (minus blackouts) and stored ones.
     pub fn windows(&self, at: DateTime<Utc>) -> Result<Vec<planner::DemoWindow>, StoreError> {
-        let s = &self.cfg.schedule;
-        let back = s.max_window + s.lead + s.grace + Duration::days(1);
-        let span = Interval {
-            start: at - back,
-            end: at + Duration::days(LOOKAHEAD_DAYS),
-        };
-        let stored: Vec<(i64, Interval)> = self
-            .store
-            .windows(false)?
-            .into_iter()
-            .map(|w| (w.id, w.interval))
-            .collect();
-        Ok(planner::windows_in(&s.windows, &stored, &s.blackouts, span))
+        super::projection::demo_windows(&self.cfg, self.store.as_ref(), at, at + Duration::days(LOOKAHEAD_DAYS))
     }
 
     fn record(
@@ -613,6 +600,7 @@ mod tests {
     use super::*;
     use crate::aws::elb::{ObservedLb, ObservedListener, ObservedTg, Owned};
     use crate::config::EMBEDDED_DEFAULT;
+    use crate::schedule::Interval;
     use crate::store::sqlite::SqliteStore;
     use chrono::TimeZone;
     use rust_decimal_macros::dec;

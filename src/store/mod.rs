@@ -5,8 +5,13 @@
 
 pub mod sqlite;
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::budget::{AlarmState, Evaluation, Transition};
 use crate::schedule::Interval;
 
 /// A store failure.
@@ -150,6 +155,44 @@ pub struct Decision {
     pub edge_at: Option<DateTime<Utc>>,
 }
 
+/// The stored state of one budget threshold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredAlarm {
+    /// `<budget>/<kind>/<percent>`.
+    pub key: String,
+    /// Current state.
+    pub state: AlarmState,
+    /// Since when.
+    pub since: DateTime<Utc>,
+    /// The last value compared.
+    pub value_usd: Decimal,
+    /// The threshold in USD.
+    pub threshold_usd: Decimal,
+    /// When it was last evaluated.
+    pub evaluated_at: DateTime<Utc>,
+}
+
+/// A stored transition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredTransition {
+    /// Id.
+    pub id: i64,
+    /// The transition.
+    #[serde(flatten)]
+    pub transition: Transition,
+}
+
+/// A notification not yet delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingNotification {
+    /// The transition.
+    pub transition: StoredTransition,
+    /// `webhook:<url>`.
+    pub channel: String,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
 /// What costd keeps. Implementations must make every write durable before
 /// returning (the daemon may be killed at any point).
 pub trait Store: Send + Sync {
@@ -181,4 +224,27 @@ pub trait Store: Send + Sync {
     fn record_decision(&self, d: &Decision) -> Result<(), StoreError>;
     /// The latest `limit` decisions, newest first.
     fn decisions(&self, limit: u32) -> Result<Vec<Decision>, StoreError>;
+    /// Stored alarm states by key.
+    fn alarm_states(&self) -> Result<BTreeMap<String, StoredAlarm>, StoreError>;
+    /// In one transaction: the latest evaluations, the transitions, and one
+    /// pending notification per transition and channel.
+    fn apply_evaluations(
+        &self,
+        evaluations: &[Evaluation],
+        transitions: &[Transition],
+        channels: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<StoredTransition>, StoreError>;
+    /// Notifications not yet delivered, oldest first.
+    fn pending_notifications(&self) -> Result<Vec<PendingNotification>, StoreError>;
+    /// Records a delivery attempt: `Ok` marks it delivered.
+    fn mark_notification(
+        &self,
+        transition_id: i64,
+        channel: &str,
+        result: Result<(), String>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The latest `limit` transitions, newest first.
+    fn transitions(&self, limit: u32) -> Result<Vec<StoredTransition>, StoreError>;
 }

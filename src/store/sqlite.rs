@@ -8,11 +8,21 @@ use std::sync::Mutex;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{Decision, Lifetime, LifetimeReason, NewLifetime, Store, StoreError, StoredWindow};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+use super::{
+    Decision, Lifetime, LifetimeReason, NewLifetime, PendingNotification, Store, StoreError, StoredAlarm,
+    StoredTransition, StoredWindow,
+};
+use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
 use crate::schedule::Interval;
 
 /// Migrations, applied in order; index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE windows (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     start_utc    TEXT NOT NULL,
@@ -50,7 +60,40 @@ CREATE TABLE decisions (
     dry_run    INTEGER NOT NULL,
     edge_at    TEXT
 );
-"#];
+"#,
+    r#"
+CREATE TABLE alarm_states (
+    key           TEXT PRIMARY KEY,
+    state         TEXT NOT NULL,
+    since         TEXT NOT NULL,
+    value_usd     TEXT NOT NULL,
+    threshold_usd TEXT NOT NULL,
+    evaluated_at  TEXT NOT NULL
+);
+CREATE TABLE alarm_transitions (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    at            TEXT NOT NULL,
+    month         TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    budget        TEXT NOT NULL,
+    scope         TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    percent       TEXT NOT NULL,
+    from_state    TEXT NOT NULL,
+    to_state      TEXT NOT NULL,
+    value_usd     TEXT NOT NULL,
+    threshold_usd TEXT NOT NULL
+);
+CREATE TABLE notifications (
+    transition_id INTEGER NOT NULL REFERENCES alarm_transitions (id),
+    channel       TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    delivered_at  TEXT,
+    last_error    TEXT,
+    PRIMARY KEY (transition_id, channel)
+);
+"#,
+];
 
 /// The SQLite-backed [`Store`].
 pub struct SqliteStore {
@@ -224,6 +267,59 @@ impl SqliteStore {
     }
 }
 
+fn dec(column: &'static str, s: String) -> Result<Decimal, StoreError> {
+    Decimal::from_str(&s).map_err(|_| StoreError::Corrupt { column, value: s })
+}
+
+fn state(column: &'static str, s: String) -> Result<AlarmState, StoreError> {
+    AlarmState::parse(&s).ok_or(StoreError::Corrupt { column, value: s })
+}
+
+const TRANSITION_COLUMNS: &str =
+    "id, at, month, key, budget, scope, kind, percent, from_state, to_state, value_usd, threshold_usd";
+
+type TransitionRow = (i64, [String; 11]);
+
+fn transition_row(r: &Row) -> rusqlite::Result<TransitionRow> {
+    let mut v: [String; 11] = Default::default();
+    for (i, slot) in v.iter_mut().enumerate() {
+        *slot = r.get(i + 1)?;
+    }
+    Ok((r.get(0)?, v))
+}
+
+fn to_transition((id, v): TransitionRow) -> Result<StoredTransition, StoreError> {
+    let [at, month, key, budget, scope, kind, percent, from, to, value, threshold] = v;
+    Ok(StoredTransition {
+        id,
+        transition: Transition {
+            at: parse_ts("alarm_transitions.at", at)?,
+            month,
+            from: state("alarm_transitions.from_state", from)?,
+            to: state("alarm_transitions.to_state", to.clone())?,
+            evaluation: Evaluation {
+                key,
+                budget,
+                scope,
+                kind: match kind.as_str() {
+                    "actual" => ThresholdKind::Actual,
+                    "forecast" => ThresholdKind::Forecast,
+                    _ => {
+                        return Err(StoreError::Corrupt {
+                            column: "alarm_transitions.kind",
+                            value: kind,
+                        });
+                    }
+                },
+                percent: dec("alarm_transitions.percent", percent)?,
+                value_usd: dec("alarm_transitions.value_usd", value)?,
+                threshold_usd: dec("alarm_transitions.threshold_usd", threshold)?,
+                state: state("alarm_transitions.to_state", to)?,
+            },
+        },
+    })
+}
+
 const LIFETIME_COLUMNS: &str = "id, deployment, name, window_ids, reason, reason_detail, dry_run, lb_arn, tg_arn, \
      listener_arns, dns_name, created_at, active_at, deleted_at";
 
@@ -380,6 +476,160 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn alarm_states(&self) -> Result<BTreeMap<String, StoredAlarm>, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        let mut stmt =
+            conn.prepare("SELECT key, state, since, value_usd, threshold_usd, evaluated_at FROM alarm_states")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(key, st, since, value, threshold, evaluated)| {
+                Ok((
+                    key.clone(),
+                    StoredAlarm {
+                        key,
+                        state: state("alarm_states.state", st)?,
+                        since: parse_ts("alarm_states.since", since)?,
+                        value_usd: dec("alarm_states.value_usd", value)?,
+                        threshold_usd: dec("alarm_states.threshold_usd", threshold)?,
+                        evaluated_at: parse_ts("alarm_states.evaluated_at", evaluated)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    fn apply_evaluations(
+        &self,
+        evaluations: &[Evaluation],
+        transitions: &[Transition],
+        channels: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<StoredTransition>, StoreError> {
+        let mut conn = self.conn.lock().expect("store lock");
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for e in evaluations {
+            tx.execute(
+                "INSERT INTO alarm_states (key, state, since, value_usd, threshold_usd, evaluated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?3) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                   since = CASE WHEN alarm_states.state = excluded.state THEN alarm_states.since ELSE excluded.since END, \
+                   state = excluded.state, value_usd = excluded.value_usd, \
+                   threshold_usd = excluded.threshold_usd, evaluated_at = excluded.evaluated_at",
+                params![e.key, e.state.to_string(), ts(at), e.value_usd.to_string(), e.threshold_usd.to_string()],
+            )?;
+        }
+        let mut ids = Vec::new();
+        for t in transitions {
+            let e = &t.evaluation;
+            tx.execute(
+                "INSERT INTO alarm_transitions (at, month, key, budget, scope, kind, percent, from_state, to_state, \
+                 value_usd, threshold_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    ts(t.at),
+                    t.month,
+                    e.key,
+                    e.budget,
+                    e.scope,
+                    e.kind.as_str(),
+                    e.percent.to_string(),
+                    t.from.to_string(),
+                    t.to.to_string(),
+                    e.value_usd.to_string(),
+                    e.threshold_usd.to_string()
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            for c in channels {
+                tx.execute(
+                    "INSERT INTO notifications (transition_id, channel) VALUES (?1, ?2)",
+                    params![id, c],
+                )?;
+            }
+            ids.push(StoredTransition {
+                id,
+                transition: t.clone(),
+            });
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    fn pending_notifications(&self) -> Result<Vec<PendingNotification>, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        let mut stmt = conn.prepare(&format!(
+            "SELECT n.channel, n.attempts, {} FROM notifications n JOIN alarm_transitions t ON t.id = n.transition_id \
+             WHERE n.delivered_at IS NULL ORDER BY t.id, n.channel",
+            TRANSITION_COLUMNS
+                .split(", ")
+                .map(|c| format!("t.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let mut v: [String; 11] = Default::default();
+                for (i, slot) in v.iter_mut().enumerate() {
+                    *slot = r.get(i + 3)?;
+                }
+                Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, (r.get::<_, i64>(2)?, v)))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(channel, attempts, row)| {
+                Ok(PendingNotification {
+                    transition: to_transition(row)?,
+                    channel,
+                    attempts,
+                })
+            })
+            .collect()
+    }
+
+    fn mark_notification(
+        &self,
+        transition_id: i64,
+        channel: &str,
+        result: Result<(), String>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        match result {
+            Ok(()) => conn.execute(
+                "UPDATE notifications SET attempts = attempts + 1, delivered_at = ?3, last_error = NULL \
+                 WHERE transition_id = ?1 AND channel = ?2",
+                params![transition_id, channel, ts(at)],
+            )?,
+            Err(e) => conn.execute(
+                "UPDATE notifications SET attempts = attempts + 1, last_error = ?3 \
+                 WHERE transition_id = ?1 AND channel = ?2",
+                params![transition_id, channel, e],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn transitions(&self, limit: u32) -> Result<Vec<StoredTransition>, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {TRANSITION_COLUMNS} FROM alarm_transitions ORDER BY id DESC LIMIT ?1"
+        ))?;
+        let rows = stmt
+            .query_map([limit], transition_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(to_transition).collect()
+    }
+
     fn decisions(&self, limit: u32) -> Result<Vec<Decision>, StoreError> {
         let conn = self.conn.lock().expect("store lock");
         let mut stmt = conn.prepare(
@@ -508,6 +758,70 @@ mod tests {
             ["delete", "create"]
         );
         assert_eq!(d[0].edge_at, Some(t(0)));
+    }
+
+    #[test]
+    fn alarm_states_transitions_and_the_notification_outbox() {
+        use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
+        use rust_decimal_macros::dec;
+        let s = SqliteStore::open(&temp("alarms")).unwrap();
+        let e = Evaluation {
+            key: "b/forecast/80".into(),
+            budget: "b".into(),
+            scope: "all".into(),
+            kind: ThresholdKind::Forecast,
+            percent: dec!(80),
+            value_usd: dec!(85.5),
+            threshold_usd: dec!(80),
+            state: AlarmState::Alarm,
+        };
+        let tr = Transition {
+            at: t(3),
+            month: "2026-12".into(),
+            from: AlarmState::Ok,
+            to: AlarmState::Alarm,
+            evaluation: e.clone(),
+        };
+        let stored = s
+            .apply_evaluations(
+                std::slice::from_ref(&e),
+                std::slice::from_ref(&tr),
+                &["webhook:http://a".into(), "webhook:http://b".into()],
+                t(3),
+            )
+            .unwrap();
+        assert_eq!(stored[0].transition, tr);
+        let states = s.alarm_states().unwrap();
+        assert_eq!(
+            (states["b/forecast/80"].state, states["b/forecast/80"].since),
+            (AlarmState::Alarm, t(3))
+        );
+        // A later evaluation in the same state keeps `since`.
+        s.apply_evaluations(
+            &[Evaluation {
+                value_usd: dec!(90),
+                ..e
+            }],
+            &[],
+            &[],
+            t(4),
+        )
+        .unwrap();
+        let a = &s.alarm_states().unwrap()["b/forecast/80"];
+        assert_eq!((a.since, a.value_usd, a.evaluated_at), (t(3), dec!(90), t(4)));
+        // Two pending notifications; one delivered, one failed once.
+        assert_eq!(s.pending_notifications().unwrap().len(), 2);
+        s.mark_notification(stored[0].id, "webhook:http://a", Ok(()), t(5))
+            .unwrap();
+        s.mark_notification(stored[0].id, "webhook:http://b", Err("timeout".into()), t(5))
+            .unwrap();
+        let p = s.pending_notifications().unwrap();
+        assert_eq!(
+            (p.len(), p[0].channel.as_str(), p[0].attempts),
+            (1, "webhook:http://b", 1)
+        );
+        assert_eq!(p[0].transition.transition, tr);
+        assert_eq!(s.transitions(10).unwrap()[0].transition, tr);
     }
 
     #[test]

@@ -62,11 +62,13 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The venv `tests/run.sh` (and `.ci/run`) install the emulators into.
-pub fn emulator_bin(name: &str) -> PathBuf {
-    let venv = std::env::var_os("COSTD_EMULATORS_VENV")
+/// A program from an emulator's venv, as `tests/run.sh` installs them
+/// (`$COSTD_EMULATORS_VENV/<emulator>/bin/<program>`).
+pub fn emulator_bin(emulator: &str, name: &str) -> PathBuf {
+    let base = std::env::var_os("COSTD_EMULATORS_VENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target/emulators-venv"));
+        .unwrap_or_else(|| repo().join("target/emulators"));
+    let venv = base.join(emulator);
     let bin = venv.join("bin").join(name);
     assert!(
         bin.exists(),
@@ -90,7 +92,7 @@ impl Moto {
     /// Starts `moto_server` on a free port and waits until it answers.
     pub fn start() -> Self {
         let port = free_port();
-        let child = Command::new(emulator_bin("moto_server"))
+        let child = Command::new(emulator_bin("moto", "moto_server"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -315,5 +317,102 @@ pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T
         }
         assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A running ministack (CloudWatch in CBOR); killed when dropped.
+pub struct Ministack {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Ministack {
+    /// Starts ministack on a free loopback port with only CloudWatch, and waits until ready.
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new(emulator_bin("ministack", "ministack"))
+            .env("GATEWAY_PORT", port.to_string())
+            .env("BIND_HOST", "127.0.0.1")
+            .env("SERVICES", "cloudwatch")
+            .env("LOG_LEVEL", "WARNING")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ministack");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let m = Ministack {
+            child,
+            url: format!("http://{addr}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !matches!(http(addr, "GET", "/_ministack/health", &[], ""), Ok((200, _))) {
+            assert!(Instant::now() < deadline, "ministack did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        m
+    }
+}
+
+impl Drop for Ministack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP endpoint that records POST bodies and answers 200.
+pub struct WebhookReceiver {
+    /// Bodies received, in order.
+    pub bodies: Arc<std::sync::Mutex<Vec<String>>>,
+    /// `http://127.0.0.1:PORT/hook`.
+    pub url: String,
+}
+
+impl WebhookReceiver {
+    /// Listens on `port` (0: any free one).
+    pub fn start(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind webhook receiver");
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let b = bodies.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let body = loop {
+                    let Ok(n) = conn.read(&mut chunk) else { break None };
+                    if n == 0 {
+                        break None;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= len {
+                            break Some(body[..len].to_string());
+                        }
+                    }
+                };
+                if let Some(body) = body {
+                    b.lock().unwrap().push(body);
+                }
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            }
+        });
+        WebhookReceiver { bodies, url }
+    }
+
+    /// How many were received.
+    pub fn count(&self) -> usize {
+        self.bodies.lock().unwrap().len()
     }
 }

@@ -1,0 +1,399 @@
+//! The projection job: one step computes this month's projection from the
+//! ledger and the plan, evaluates the budgets, stores transitions (with a
+//! notification outbox), publishes CloudWatch metrics and delivers pending
+//! notifications. Used by the daemon on a schedule and after reconcile
+//! changes, and by `costd projection`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use tokio::sync::RwLock;
+
+use crate::aws::cloudwatch::{self, AlarmSpec, CloudWatchApi, Datum, MONTH_TO_DATE, PROJECTED};
+use crate::budget::projection::{AlbLifetime, ProjectionInputs, project};
+use crate::budget::{self, AlarmState, Component, Evaluation, Projection, ThresholdKind};
+use crate::config::Config;
+use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, TargetType};
+use crate::pricing::PriceTable;
+use crate::schedule::planner::{self, PlannerSettings};
+use crate::schedule::{Interval, Month};
+use crate::store::{Store, StoredTransition};
+
+/// The ALB as deployed: scheme and AZs from the config, traffic from the projection scenario.
+pub fn deployed_alb(cfg: &Config) -> LoadBalancerSpec {
+    LoadBalancerSpec {
+        kind: LbKind::Application,
+        scheme: if cfg.alb.internet_facing {
+            Scheme::InternetFacing
+        } else {
+            Scheme::Internal
+        },
+        azs: cfg.alb.subnets.len() as u32,
+        target_type: TargetType::Ip,
+        traffic: cfg
+            .projection
+            .scenario
+            .load_balancer
+            .as_ref()
+            .map(|l| l.spec.traffic.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// The demo windows overlapping `[at − longest window, until)`.
+pub fn demo_windows(
+    cfg: &Config,
+    store: &dyn Store,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<planner::DemoWindow>, crate::store::StoreError> {
+    let s = &cfg.schedule;
+    let back = s.max_window + s.lead + s.grace + Duration::days(1);
+    let span = Interval {
+        start: at - back,
+        end: until.max(at + Duration::days(1)),
+    };
+    let stored: Vec<(i64, Interval)> = store.windows(false)?.into_iter().map(|w| (w.id, w.interval)).collect();
+    Ok(planner::windows_in(&s.windows, &stored, &s.blackouts, span))
+}
+
+/// Computes the projection for `month` at `at`. `cw` supplies `ConsumedLCUs` when given.
+pub async fn compute<C: CloudWatchApi>(
+    cfg: &Config,
+    store: &dyn Store,
+    prices: &PriceTable,
+    settings: &PlannerSettings,
+    cw: Option<&C>,
+    month: Month,
+    at: DateTime<Utc>,
+) -> anyhow::Result<Projection> {
+    let span = month.span(cfg.projection.timezone);
+    let ledger: Vec<_> = store
+        .lifetimes(&cfg.deployment, span.start, span.end)?
+        .into_iter()
+        .filter(|l| l.dry_run == cfg.dry_run && (l.dry_run || l.lb_arn.is_some()))
+        .filter(|l| l.deleted_at.is_none_or(|d| d > l.created_at))
+        .collect();
+    let open_since = ledger
+        .iter()
+        .filter(|l| l.deleted_at.is_none())
+        .map(|l| l.created_at)
+        .min();
+    let plan = if span.end > at {
+        let windows = demo_windows(cfg, store, at, span.end)?;
+        Some(planner::plan(at, &windows, open_since, settings))
+    } else {
+        None
+    };
+    let planned_end = plan
+        .as_ref()
+        .and_then(|p| p.current.as_ref().map(|c| c.end))
+        .unwrap_or(at);
+
+    let mut queries = Vec::new();
+    let mut lifetimes = Vec::new();
+    for l in &ledger {
+        let end = l.deleted_at.unwrap_or(planned_end.max(at));
+        if let (Some(arn), false) = (&l.lb_arn, l.dry_run)
+            && let Some(dim) = cloudwatch::lb_dimension(arn)
+        {
+            queries.push((l.id.to_string(), dim, l.created_at, end.min(at)));
+        }
+        lifetimes.push((
+            l.id,
+            AlbLifetime {
+                start: l.created_at,
+                end,
+                consumed_lcu_hours: None,
+            },
+        ));
+    }
+    if let (Some(cw), false) = (cw, queries.is_empty()) {
+        match cw.consumed_lcu_hours(&queries).await {
+            Ok(found) => {
+                for (id, l) in lifetimes.iter_mut() {
+                    l.consumed_lcu_hours = found.get(&id.to_string()).cloned().flatten();
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "ConsumedLCUs unavailable; modelling LCUs"),
+        }
+    }
+    let mut lifetimes: Vec<AlbLifetime> = lifetimes.into_iter().map(|(_, l)| l).collect();
+    if let Some(p) = &plan {
+        let upcoming = p.upcoming.iter().filter(|u| u.start < span.end);
+        let current_unrecorded = p.current.iter().filter(|_| open_since.is_none());
+        for u in current_unrecorded.chain(upcoming) {
+            lifetimes.push(AlbLifetime {
+                start: u.start.max(at),
+                end: u.end,
+                consumed_lcu_hours: None,
+            });
+        }
+    }
+    let alb = deployed_alb(cfg);
+    let scenario = &cfg.projection.scenario;
+    Ok(project(&ProjectionInputs {
+        month,
+        timezone: cfg.projection.timezone,
+        at,
+        prices,
+        network: scenario.network.as_ref().map(|n| (n, cfg.projection.network_option)),
+        alb: &alb,
+        lifetimes: &lifetimes,
+        monitoring: scenario.monitoring.as_ref(),
+    }))
+}
+
+/// The metric data for a projection: both metrics for `all` and each component.
+pub fn metric_data(cfg: &Config, p: &Projection) -> Vec<Datum> {
+    let mut out = Vec::new();
+    let scopes: Vec<(&str, Option<Component>)> = std::iter::once(("all", None))
+        .chain(Component::ALL.iter().map(|c| (c.as_str(), Some(*c))))
+        .collect();
+    for (name, scope) in scopes {
+        let (mtd, projected) = p.totals(scope);
+        let dimensions = vec![
+            ("Deployment".to_string(), cfg.deployment.clone()),
+            ("Component".to_string(), name.to_string()),
+        ];
+        out.push(Datum {
+            metric: PROJECTED,
+            dimensions: dimensions.clone(),
+            value_usd: projected,
+        });
+        out.push(Datum {
+            metric: MONTH_TO_DATE,
+            dimensions,
+            value_usd: mtd,
+        });
+    }
+    out
+}
+
+/// Alarm name prefix of a deployment.
+pub fn alarm_prefix(cfg: &Config) -> String {
+    format!("costd-{}-", cfg.deployment)
+}
+
+/// One metric alarm per budget threshold.
+pub fn desired_alarms(cfg: &Config) -> Vec<AlarmSpec> {
+    let mut out = Vec::new();
+    for b in &cfg.budgets {
+        for t in &b.thresholds {
+            let metric = match t.kind {
+                ThresholdKind::Actual => MONTH_TO_DATE,
+                ThresholdKind::Forecast => PROJECTED,
+            };
+            out.push(AlarmSpec {
+                name: format!(
+                    "{}{}-{}-{}",
+                    alarm_prefix(cfg),
+                    b.name,
+                    t.kind.as_str(),
+                    t.percent.normalize()
+                ),
+                description: format!(
+                    "costd budget {} ({} ${} a month): {} spend above {}% (${})",
+                    b.name,
+                    b.scope_name(),
+                    b.monthly_usd.normalize(),
+                    t.kind.as_str(),
+                    t.percent.normalize(),
+                    b.threshold_usd(t)
+                ),
+                namespace: cfg.cloudwatch.namespace.clone(),
+                metric: metric.to_string(),
+                dimensions: vec![
+                    ("Deployment".to_string(), cfg.deployment.clone()),
+                    ("Component".to_string(), b.scope_name().to_string()),
+                ],
+                threshold_usd: b.threshold_usd(t),
+                actions: cfg.cloudwatch.alarm_actions.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Webhook body for one transition.
+#[derive(Debug, Serialize)]
+pub struct WebhookBody<'a> {
+    /// Always `costd`.
+    pub source: &'static str,
+    /// The deployment.
+    pub deployment: &'a str,
+    /// One line for chat tools.
+    pub text: String,
+    /// The transition with its values.
+    pub transition: &'a StoredTransition,
+}
+
+/// The latest projection and evaluations, shared with the web layer.
+#[derive(Debug, Clone, Default)]
+pub struct Latest {
+    /// The projection.
+    pub projection: Option<Projection>,
+    /// The budget evaluations.
+    pub evaluations: Vec<Evaluation>,
+}
+
+/// The projection job's state.
+pub struct ProjectionJob<C> {
+    cfg: Arc<Config>,
+    store: Arc<dyn Store>,
+    prices: PriceTable,
+    settings: PlannerSettings,
+    cw: Option<C>,
+    http: reqwest::Client,
+    /// The latest result.
+    pub latest: Arc<RwLock<Latest>>,
+}
+
+impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
+    /// A job; `cw` is `None` in dry-run or with CloudWatch disabled.
+    pub fn new(
+        cfg: Arc<Config>,
+        store: Arc<dyn Store>,
+        prices: PriceTable,
+        settings: PlannerSettings,
+        cw: Option<C>,
+    ) -> Self {
+        ProjectionJob {
+            cfg,
+            store,
+            prices,
+            settings,
+            cw,
+            http: reqwest::Client::new(),
+            latest: Arc::new(RwLock::new(Latest::default())),
+        }
+    }
+
+    /// Creates, updates and deletes costd's alarms to match the budgets.
+    pub async fn sync_alarms(&self) -> anyhow::Result<()> {
+        if let Some(cw) = &self.cw {
+            let r = cloudwatch::sync_alarms(
+                cw,
+                &alarm_prefix(&self.cfg),
+                &self.cfg.deployment,
+                &desired_alarms(&self.cfg),
+            )
+            .await?;
+            tracing::info!(
+                created = ?r.created, updated = ?r.updated, deleted = ?r.deleted,
+                unchanged = r.unchanged.len(), foreign = ?r.foreign,
+                "CloudWatch alarms in step with the budgets"
+            );
+        }
+        Ok(())
+    }
+
+    /// One step at `at`.
+    pub async fn run_once(&self, at: DateTime<Utc>) -> anyhow::Result<Projection> {
+        let month = Month::containing(at, self.cfg.projection.timezone);
+        let p = compute(
+            &self.cfg,
+            self.store.as_ref(),
+            &self.prices,
+            &self.settings,
+            self.cw.as_ref(),
+            month,
+            at,
+        )
+        .await?;
+        let previous: BTreeMap<String, AlarmState> = self
+            .store
+            .alarm_states()?
+            .into_iter()
+            .map(|(k, v)| (k, v.state))
+            .collect();
+        let (evaluations, transitions) = budget::evaluate(&self.cfg.budgets, &p, &previous, at);
+        let channels: Vec<String> = self.cfg.webhooks.iter().map(|w| format!("webhook:{}", w.url)).collect();
+        let stored = self
+            .store
+            .apply_evaluations(&evaluations, &transitions, &channels, at)?;
+        for t in &stored {
+            let e = &t.transition.evaluation;
+            tracing::warn!(
+                budget = %e.budget, threshold = %e.key, from = %t.transition.from, to = %t.transition.to,
+                value_usd = %e.value_usd, threshold_usd = %e.threshold_usd, month = %t.transition.month,
+                "budget alarm {}", t.transition.to
+            );
+        }
+        if let Some(cw) = &self.cw {
+            cw.put_data(&self.cfg.cloudwatch.namespace, &metric_data(&self.cfg, &p), at)
+                .await
+                .context("publishing spend metrics")?;
+        }
+        *self.latest.write().await = Latest {
+            projection: Some(p.clone()),
+            evaluations,
+        };
+        self.spawn_deliveries();
+        Ok(p)
+    }
+
+    /// Delivers pending webhook notifications in the background (never blocks the caller).
+    pub fn spawn_deliveries(&self) {
+        let store = self.store.clone();
+        let http = self.http.clone();
+        let cfg = self.cfg.clone();
+        tokio::spawn(async move {
+            let pending = match store.pending_notifications() {
+                Ok(p) => p,
+                Err(e) => return tracing::error!(error = %e, "reading the notification outbox"),
+            };
+            for n in pending.into_iter().filter(|n| n.attempts < 50) {
+                let Some(hook) = cfg.webhooks.iter().find(|w| n.channel == format!("webhook:{}", w.url)) else {
+                    continue;
+                };
+                let e = &n.transition.transition.evaluation;
+                let body = WebhookBody {
+                    source: "costd",
+                    deployment: &cfg.deployment,
+                    text: format!(
+                        "costd {}: budget {} {} {}% is {} (${} vs ${})",
+                        cfg.deployment,
+                        e.budget,
+                        e.kind.as_str(),
+                        e.percent,
+                        n.transition.transition.to,
+                        crate::money::to_cents(e.value_usd),
+                        e.threshold_usd
+                    ),
+                    transition: &n.transition,
+                };
+                let mut result = Err(String::new());
+                for attempt in 0..3u32 {
+                    if attempt > 0 {
+                        tokio::time::sleep(StdDuration::from_secs(1 << attempt)).await;
+                    }
+                    result = match http
+                        .post(&hook.url)
+                        .timeout(StdDuration::from_secs(u64::from(hook.timeout_seconds)))
+                        .json(&body)
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.status().is_success() => Ok(()),
+                        Ok(r) => Err(format!("HTTP {}", r.status())),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    if result.is_ok() {
+                        break;
+                    }
+                }
+                if let Err(e) = &result {
+                    tracing::warn!(url = %hook.url, error = %e, "webhook failed; will retry");
+                }
+                if let Err(e) = store.mark_notification(n.transition.id, &n.channel, result, Utc::now()) {
+                    tracing::error!(error = %e, "recording a webhook delivery");
+                }
+            }
+        });
+    }
+}
