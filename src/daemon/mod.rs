@@ -91,8 +91,10 @@ pub async fn run_loop<E: ElbApi>(
     }
     scheduler.start().await.context("job scheduler")?;
     {
-        // `costd windows add` in another process: notice within a second.
+        // `costd windows add` in another process: notice within a second, and
+        // recompute the projection (the schedule changed).
         let kick = kick.clone();
+        let changed = changed.clone();
         let store = store.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
@@ -106,6 +108,7 @@ pub async fn run_loop<E: ElbApi>(
                 if now != last {
                     last = now;
                     kick.notify_one();
+                    changed.notify_one();
                 }
             }
         });

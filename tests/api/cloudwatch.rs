@@ -299,3 +299,42 @@ fn a_dead_webhook_never_blocks_and_its_notification_survives_a_restart() {
     let body: serde_json::Value = serde_json::from_str(&hook.bodies.lock().unwrap()[0]).unwrap();
     assert_eq!(body["transition"]["to"], "ALARM");
 }
+
+#[test]
+fn consumed_lcus_are_read_as_hourly_averages_summed() {
+    use aws_sdk_cloudwatch::primitives::DateTime as SmithyTime;
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    use chrono::{Duration, Utc};
+    let ms = Ministack::start();
+    let cw = Cw::new(&ms.url);
+    let lb = "app/demo-abc/0123456789abcdef";
+    // Two hours ago: 2 and 4 LCUs (average 3); one hour ago: 1 LCU. Sum of hourly averages = 4.
+    let now = Utc::now();
+    let hour = |h: i64| (now - Duration::hours(h)).timestamp() / 3600 * 3600;
+    for (at, v) in [(hour(2) + 60, 2.0), (hour(2) + 120, 4.0), (hour(1) + 60, 1.0)] {
+        let d = MetricDatum::builder()
+            .metric_name("ConsumedLCUs")
+            .dimensions(Dimension::builder().name("LoadBalancer").value(lb).build())
+            .value(v)
+            .timestamp(SmithyTime::from_secs(at))
+            .build();
+        cw.rt
+            .block_on(
+                cw.client
+                    .put_metric_data()
+                    .namespace("AWS/ApplicationELB")
+                    .metric_data(d)
+                    .send(),
+            )
+            .unwrap();
+    }
+    let api = cw.api();
+    let from = chrono::DateTime::from_timestamp(hour(3), 0).unwrap();
+    let q = vec![
+        ("1".to_string(), lb.to_string(), from, now),
+        ("2".to_string(), "app/none/0".to_string(), from, now),
+    ];
+    let got = cw.rt.block_on(api.consumed_lcu_hours(&q)).unwrap();
+    assert_eq!(got["1"], Some(rust_decimal_macros::dec!(4)));
+    assert_eq!(got["2"], None, "no data: the projection models LCUs instead");
+}
