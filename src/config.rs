@@ -52,6 +52,63 @@ pub struct Config {
     pub cloudwatch: CloudWatchConfig,
     /// Webhooks notified on every alarm transition.
     pub webhooks: Vec<WebhookConfig>,
+    /// The dashboard and JSON API.
+    pub web: WebConfig,
+}
+
+/// Who may do what over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Read everything (finance).
+    Viewer,
+    /// Also create and cancel windows and trigger a reconcile (ops).
+    Operator,
+}
+
+impl Role {
+    /// Name in config and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+        }
+    }
+}
+
+/// An API token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Who it belongs to (logged; the secret never is).
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// The secret.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ApiToken {{ name: {:?}, role: {:?}, secret: <hidden> }}",
+            self.name, self.role
+        )
+    }
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Whether to serve at all.
+    pub enabled: bool,
+    /// Address to listen on (`127.0.0.1:8080`; port 0 picks one).
+    pub listen: String,
+    /// Whether `GET /` is readable without a token (read-only).
+    pub public_dashboard: bool,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Tokens.
+    pub tokens: Vec<ApiToken>,
 }
 
 /// The projection's inputs besides the ledger and the schedule.
@@ -286,6 +343,7 @@ impl Config {
                 .collect::<Result<Vec<_>, InputError>>()?,
             None => Vec::new(),
         };
+        let web = web(root.get("web"))?;
         root.finish()?;
         Ok(Config {
             deployment,
@@ -302,6 +360,7 @@ impl Config {
             budgets,
             cloudwatch,
             webhooks,
+            web,
         })
     }
 
@@ -484,6 +543,66 @@ fn cloudwatch(v: Option<Value>) -> Result<CloudWatchConfig, InputError> {
         publish_seconds,
         alarm_actions,
     })
+}
+
+fn web(v: Option<Value>) -> Result<WebConfig, InputError> {
+    let mut w = WebConfig {
+        enabled: true,
+        listen: "127.0.0.1:8080".into(),
+        public_dashboard: false,
+        max_body_bytes: 64 * 1024,
+        tokens: Vec::new(),
+    };
+    let Some(v) = v else { return Ok(w) };
+    let t = v.table()?;
+    if let Some(e) = t.get("enabled") {
+        w.enabled = e.bool()?;
+    }
+    if let Some(l) = t.get("listen") {
+        let s = l.str()?;
+        if s.parse::<std::net::SocketAddr>().is_err() {
+            return Err(l.error(format!(
+                "`{s}` is not an address; expected e.g. 127.0.0.1:8080 or 0.0.0.0:8080"
+            )));
+        }
+        w.listen = s;
+    }
+    if let Some(p) = t.get("public_dashboard") {
+        w.public_dashboard = p.bool()?;
+    }
+    if let Some(m) = t.get("max_body_bytes") {
+        w.max_body_bytes = m.u32_in(1024, 16 * 1024 * 1024)? as usize;
+    }
+    if let Some(list) = t.get("tokens") {
+        for item in list.items()? {
+            let tt = item.table()?;
+            let name = tt.require("name")?.str()?;
+            let role_v = tt.require("role")?;
+            let role = match role_v.str()?.as_str() {
+                "viewer" => Role::Viewer,
+                "operator" => Role::Operator,
+                other => return Err(role_v.error(format!("`{other}` is not valid; expected viewer or operator"))),
+            };
+            let secret = match (tt.get("token"), tt.get("token_env")) {
+                (Some(s), None) => s.str()?,
+                (None, Some(e)) => {
+                    let var = e.str()?;
+                    std::env::var(&var).map_err(|_| e.error(format!("environment variable {var} is not set")))?
+                }
+                _ => return Err(tt.error("token", "give exactly one of `token` or `token_env`")),
+            };
+            if secret.len() < 16 {
+                return Err(item.error("a token must be at least 16 characters"));
+            }
+            tt.finish()?;
+            if w.tokens.iter().any(|x| x.secret == secret) {
+                return Err(item.error("two tokens have the same secret"));
+            }
+            w.tokens.push(ApiToken { name, role, secret });
+        }
+    }
+    t.finish()?;
+    Ok(w)
 }
 
 fn url(v: &Value) -> Result<String, InputError> {

@@ -97,6 +97,49 @@ fn aws_smithy_error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// Times every SDK call (all clients) into [`crate::metrics`], by operation name.
+#[derive(Debug)]
+pub struct CallTiming;
+
+#[derive(Debug, Clone)]
+struct CallStart(std::time::Instant);
+
+impl aws_smithy_types::config_bag::Storable for CallStart {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for CallTiming {
+    fn name(&self) -> &'static str {
+        "costd-call-timing"
+    }
+
+    fn read_before_execution(
+        &self,
+        _ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        cfg.interceptor_state().store_put(CallStart(std::time::Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let op = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        if let Some(start) = cfg.load::<CallStart>() {
+            let ok = ctx.output_or_error().is_some_and(|r| r.is_ok());
+            crate::metrics::observe_aws(&op, start.0.elapsed(), ok);
+        }
+        Ok(())
+    }
+}
+
 /// Shared SDK configuration for `region`, honouring `endpoint_url`.
 pub async fn sdk_config(region: &str, aws: &AwsConfig) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -116,10 +159,16 @@ pub async fn sdk_config(region: &str, aws: &AwsConfig) -> aws_config::SdkConfig 
 
 /// An ELBv2 client for the config.
 pub async fn elb_client(region: &str, aws: &AwsConfig) -> aws_sdk_elasticloadbalancingv2::Client {
-    aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config(region, aws).await)
+    let conf = aws_sdk_elasticloadbalancingv2::config::Builder::from(&sdk_config(region, aws).await)
+        .interceptor(CallTiming)
+        .build();
+    aws_sdk_elasticloadbalancingv2::Client::from_conf(conf)
 }
 
 /// A CloudWatch client for the config.
 pub async fn cloudwatch_client(region: &str, aws: &AwsConfig) -> aws_sdk_cloudwatch::Client {
-    aws_sdk_cloudwatch::Client::new(&sdk_config(region, aws).await)
+    let conf = aws_sdk_cloudwatch::config::Builder::from(&sdk_config(region, aws).await)
+        .interceptor(CallTiming)
+        .build();
+    aws_sdk_cloudwatch::Client::from_conf(conf)
 }

@@ -50,6 +50,20 @@ pub fn planner_settings(cfg: &Config, book: &PriceBook) -> anyhow::Result<Planne
     })
 }
 
+/// What the reconcile loop last saw, for `/readyz` and the dashboard.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    /// When the last reconcile finished without error.
+    pub last_ok_at: Option<DateTime<Utc>>,
+    /// The last error, if the last run failed.
+    pub last_error: Option<String>,
+    /// The last plan.
+    pub plan: Option<crate::schedule::planner::Plan>,
+}
+
+/// Shared [`Status`].
+pub type SharedStatus = Arc<tokio::sync::RwLock<Status>>;
+
 /// Exponential backoff after failed runs: 1 s, 2 s, 4 s … capped at 30 s.
 #[derive(Debug, Default)]
 pub struct Backoff {
@@ -78,9 +92,10 @@ pub async fn run_loop<E: ElbApi>(
     store: Arc<dyn Store>,
     safety_net: StdDuration,
     changed: Arc<Notify>,
+    status: SharedStatus,
+    kick: Arc<Notify>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let kick = Arc::new(Notify::new());
     let scheduler = JobScheduler::new().await.context("job scheduler")?;
     {
         let kick = kick.clone();
@@ -127,6 +142,25 @@ pub async fn run_loop<E: ElbApi>(
                 break;
             }
         };
+        crate::metrics::get()
+            .reconcile_runs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if result.is_err() {
+            crate::metrics::get()
+                .reconcile_errors
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        {
+            let mut s = status.write().await;
+            match &result {
+                Ok(o) => {
+                    s.last_ok_at = Some(Utc::now());
+                    s.last_error = None;
+                    s.plan = Some(o.plan.clone());
+                }
+                Err(e) => s.last_error = Some(e.to_string()),
+            }
+        }
         let wake = match result {
             Ok(outcome) => {
                 backoff.reset();
@@ -191,52 +225,123 @@ fn log_plan(plan: &crate::schedule::planner::Plan) {
     }
 }
 
-/// `costd serve`: opens the store, builds the AWS client (unless dry-run) and runs until shutdown.
-pub async fn serve(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let book = match &cfg.pricing_dir {
-        Some(d) => PriceBook::from_dir(d)?,
-        None => PriceBook::embedded()?,
-    };
-    let settings = planner_settings(&cfg, &book)?;
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&cfg.store_path).with_context(|| format!("opening store {}", cfg.store_path.display()))?,
-    );
-    tracing::info!(
-        deployment = %cfg.deployment,
-        region = %cfg.region,
-        store = %cfg.store_path.display(),
-        dry_run = cfg.dry_run,
-        endpoint = cfg.aws.endpoint_url.as_deref().unwrap_or("AWS"),
-        "costd starting"
-    );
-    let safety_net = StdDuration::from_secs(u64::from(cfg.reconcile.safety_net_seconds));
-    let cfg = Arc::new(cfg);
-    let elb = if cfg.dry_run {
-        None
-    } else {
-        Some(SdkElb::new(
-            crate::aws::elb_client(&cfg.region, &cfg.aws.for_elb()).await,
-        ))
-    };
-    let reconciler = Reconciler::new(cfg.clone(), store.clone(), elb, settings.clone(), Arc::new(Utc::now));
+/// The whole daemon, built (store open, clients made, web port bound) but not yet running.
+pub struct Daemon {
+    cfg: Arc<Config>,
+    store: Arc<dyn Store>,
+    reconciler: Reconciler<SdkElb>,
+    job: Arc<ProjectionJob<SdkCloudWatch>>,
+    app: Option<crate::web::Application>,
+    status: SharedStatus,
+    kick: Arc<Notify>,
+    changed: Arc<Notify>,
+}
 
-    let cw = if cfg.dry_run || !cfg.cloudwatch.enabled {
-        None
-    } else {
-        Some(SdkCloudWatch::new(
-            crate::aws::cloudwatch_client(&cfg.region, &cfg.aws.for_cloudwatch()).await,
-        ))
-    };
-    let prices = book
-        .get(&cfg.region)
-        .expect("planner_settings checked the region")
-        .clone();
-    let job = Arc::new(ProjectionJob::new(cfg.clone(), store.clone(), prices, settings, cw));
-    let changed = Arc::new(Notify::new());
-    let projection_task = tokio::spawn(run_projection(job, cfg.clone(), changed.clone(), shutdown.clone()));
-    let result = run_loop(reconciler, store, safety_net, changed, shutdown).await;
-    let _ = projection_task.await;
-    result
+impl Daemon {
+    /// Opens the store, builds the AWS clients (unless dry-run) and binds the web port.
+    pub async fn build(cfg: Config) -> anyhow::Result<Self> {
+        let book = match &cfg.pricing_dir {
+            Some(d) => PriceBook::from_dir(d)?,
+            None => PriceBook::embedded()?,
+        };
+        let settings = planner_settings(&cfg, &book)?;
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&cfg.store_path)
+                .with_context(|| format!("opening store {}", cfg.store_path.display()))?,
+        );
+        tracing::info!(
+            deployment = %cfg.deployment,
+            region = %cfg.region,
+            store = %cfg.store_path.display(),
+            dry_run = cfg.dry_run,
+            endpoint = cfg.aws.endpoint_url.as_deref().unwrap_or("AWS"),
+            "costd starting"
+        );
+        let cfg = Arc::new(cfg);
+        let elb = if cfg.dry_run {
+            None
+        } else {
+            Some(SdkElb::new(
+                crate::aws::elb_client(&cfg.region, &cfg.aws.for_elb()).await,
+            ))
+        };
+        let reconciler = Reconciler::new(cfg.clone(), store.clone(), elb, settings.clone(), Arc::new(Utc::now));
+        let cw = if cfg.dry_run || !cfg.cloudwatch.enabled {
+            None
+        } else {
+            Some(SdkCloudWatch::new(
+                crate::aws::cloudwatch_client(&cfg.region, &cfg.aws.for_cloudwatch()).await,
+            ))
+        };
+        let prices = book
+            .get(&cfg.region)
+            .expect("planner_settings checked the region")
+            .clone();
+        let job = Arc::new(ProjectionJob::new(cfg.clone(), store.clone(), prices, settings, cw));
+        let (changed, kick) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let status: SharedStatus = Arc::default();
+        let app = if cfg.web.enabled {
+            let state = crate::web::AppState::new(
+                cfg.clone(),
+                store.clone(),
+                book,
+                job.latest.clone(),
+                status.clone(),
+                kick.clone(),
+                changed.clone(),
+            );
+            let app = crate::web::Application::build(state)
+                .await
+                .with_context(|| format!("binding the web server to {}", cfg.web.listen))?;
+            tracing::info!(address = %app.address(), "dashboard and API listening");
+            Some(app)
+        } else {
+            None
+        };
+        Ok(Daemon {
+            cfg,
+            store,
+            reconciler,
+            job,
+            app,
+            status,
+            kick,
+            changed,
+        })
+    }
+
+    /// Where the dashboard and API listen, if enabled.
+    pub fn web_address(&self) -> Option<std::net::SocketAddr> {
+        self.app.as_ref().map(|a| a.address())
+    }
+
+    /// Runs until `shutdown` is cancelled.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Daemon {
+            cfg,
+            store,
+            reconciler,
+            job,
+            app,
+            status,
+            kick,
+            changed,
+        } = self;
+        let safety_net = StdDuration::from_secs(u64::from(cfg.reconcile.safety_net_seconds));
+        let web_task = app.map(|a| tokio::spawn(a.run_until_stopped(shutdown.clone())));
+        let projection_task = tokio::spawn(run_projection(job, cfg.clone(), changed.clone(), shutdown.clone()));
+        let result = run_loop(reconciler, store, safety_net, changed, status, kick, shutdown).await;
+        let _ = projection_task.await;
+        if let Some(w) = web_task {
+            let _ = w.await;
+        }
+        result
+    }
+}
+
+/// `costd serve`: builds the daemon and runs it until shutdown.
+pub async fn serve(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    Daemon::build(cfg).await?.run_until_stopped(shutdown).await
 }
 
 /// The projection loop: on start, every `recompute_seconds`/`publish_seconds`

@@ -5,4 +5,5 @@ mod cloudwatch;
 mod daemon;
 mod helpers;
 mod model_cli;
+mod web;
 mod windows_cli;

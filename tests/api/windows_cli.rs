@@ -100,11 +100,17 @@ fn projection_of_a_past_month_is_all_actual() {
     // 3 endpoints × 2 AZs × 672 h = 4,032 AZ-h × 0.013 = 52.416; 255 GB × 0.01 = 2.55 → 54.966.
     // Monitoring: 8 metrics × 0.30 = 2.40; 3 alarms × 0.10 = 0.30; 45 × 0.01 = 0.45 → 3.15.
     // No ALB lifetimes in the ledger: 0. Total 58.116, all of it actual.
-    assert_eq!((p["hours_in_month"].as_str(), p["elapsed_hours"].as_str()), (Some("672"), Some("672")));
+    assert_eq!(
+        (p["hours_in_month"].as_str(), p["elapsed_hours"].as_str()),
+        (Some("672"), Some("672"))
+    );
     assert_eq!(p["components"][0]["component"], "network");
     assert_eq!(p["components"][0]["actual_usd"], "54.966");
     assert_eq!(p["components"][2]["projected_usd"], "3.15");
-    assert_eq!((p["month_to_date_usd"].as_str(), p["projected_usd"].as_str()), (Some("58.116"), Some("58.116")));
+    assert_eq!(
+        (p["month_to_date_usd"].as_str(), p["projected_usd"].as_str()),
+        (Some("58.116"), Some("58.116"))
+    );
     // The budget ($100; forecast 80 % = $80) is not crossed.
     assert_eq!(v["budgets"][0]["state"], "OK");
     let bad = costd(&["projection", "--config", &cfg, "--month", "2026-13"]);

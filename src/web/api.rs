@@ -1,0 +1,441 @@
+//! `/api/v1`, `/openapi.json`, `/metrics`, `/healthz`, `/readyz`.
+//! Reads need a viewer token, writes an operator token.
+
+use std::fmt::Write;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::OpenApi;
+
+use super::{ApiError, AppState, ErrorBody};
+use crate::budget::Component;
+use crate::config::Role;
+use crate::schedule::{Interval, Month, parse_duration, parse_when, validate_new_window};
+
+/// The API's routes.
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/api/v1/projection", get(projection))
+        .route("/api/v1/windows", get(list_windows).post(create_window))
+        .route("/api/v1/windows/{id}", delete(cancel_window))
+        .route("/api/v1/ledger", get(ledger))
+        .route("/api/v1/budgets", get(budgets))
+        .route("/api/v1/model", post(model))
+        .route("/api/v1/pricing", get(pricing))
+        .route("/api/v1/alb", get(alb))
+        .route("/api/v1/reconcile", post(reconcile))
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "costd", description = "AWS networking spend: demo-window ALB, projections, budgets."),
+    paths(healthz, readyz, metrics, projection, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile),
+    components(schemas(ErrorBody, NewWindow)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "up")))]
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The store answers and the last reconcile succeeded recently.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
+async fn readyz(State(s): State<AppState>) -> Response {
+    if let Err(e) = s.store.external_change_marker() {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}\n")).into_response();
+    }
+    let st = s.status.read().await;
+    let max_age = Duration::seconds(i64::from(s.cfg.reconcile.safety_net_seconds) * 3 + 30);
+    match st.last_ok_at {
+        Some(t) if Utc::now() - t <= max_age => (StatusCode::OK, "ready\n").into_response(),
+        Some(t) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "last successful reconcile at {} ({})\n",
+                t.to_rfc3339(),
+                st.last_error.clone().unwrap_or_default()
+            ),
+        )
+            .into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "no successful reconcile yet\n").into_response(),
+    }
+}
+
+/// Prometheus metrics (viewer token, or open with `public_dashboard`).
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
+async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if !s.cfg.web.public_dashboard {
+        s.require(&headers, Role::Viewer)?;
+    }
+    let mut out = String::new();
+    let latest = s.latest.read().await.clone();
+    if let Some(p) = &latest.projection {
+        let _ = writeln!(
+            out,
+            "# HELP costd_projected_spend_usd Projected spend this month.\n# TYPE costd_projected_spend_usd gauge"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP costd_month_to_date_spend_usd Spend so far this month.\n# TYPE costd_month_to_date_spend_usd gauge"
+        );
+        let scopes = std::iter::once(("all", None)).chain(Component::ALL.iter().map(|c| (c.as_str(), Some(*c))));
+        for (name, scope) in scopes {
+            let (mtd, projected) = p.totals(scope);
+            let _ = writeln!(
+                out,
+                "costd_projected_spend_usd{{component=\"{name}\"}} {}",
+                projected.round_dp(6).normalize()
+            );
+            let _ = writeln!(
+                out,
+                "costd_month_to_date_spend_usd{{component=\"{name}\"}} {}",
+                mtd.round_dp(6).normalize()
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP costd_budget_alarm 1 while a budget threshold is in ALARM.\n# TYPE costd_budget_alarm gauge"
+    );
+    for e in &latest.evaluations {
+        let v = u8::from(e.state == crate::budget::AlarmState::Alarm);
+        let _ = writeln!(out, "costd_budget_alarm{{threshold=\"{}\"}} {v}", e.key);
+    }
+    let state = alb_state(&s).await?;
+    let _ = writeln!(
+        out,
+        "# HELP costd_alb_state 1 for the ALB's current state.\n# TYPE costd_alb_state gauge"
+    );
+    for st in ["absent", "creating", "active", "deleting"] {
+        let _ = writeln!(
+            out,
+            "costd_alb_state{{state=\"{st}\"}} {}",
+            u8::from(state["state"] == st)
+        );
+    }
+    crate::metrics::render(&mut out);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
+}
+
+#[derive(Deserialize)]
+struct MonthQuery {
+    month: Option<String>,
+}
+
+fn month(s: &AppState, q: &MonthQuery) -> Result<Month, ApiError> {
+    match &q.month {
+        Some(m) => Month::parse(m).map_err(|e| ApiError::validation("month", format!("{e}; expected YYYY-MM"))),
+        None => Ok(Month::containing(Utc::now(), s.cfg.projection.timezone)),
+    }
+}
+
+/// This month's (or `?month=YYYY-MM`'s) projection by component, with budget evaluations.
+#[utoipa::path(get, path = "/api/v1/projection", params(("month" = Option<String>, Query, description = "YYYY-MM")),
+    responses((status = 200, description = "projection", body = Object), (status = 422, body = ErrorBody)), security(("token" = [])))]
+async fn projection(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<MonthQuery>,
+) -> Result<Json<Value>, ApiError> {
+    s.require(&headers, Role::Viewer)?;
+    let m = month(&s, &q)?;
+    let latest = s.latest.read().await.clone();
+    // The current month is served from the projection job's cache.
+    if let Some(p) = latest.projection.filter(|p| p.month == m.to_string()) {
+        return Ok(Json(json!({ "projection": p, "budgets": latest.evaluations })));
+    }
+    let settings = crate::daemon::planner_settings(&s.cfg, &s.book).map_err(ApiError::internal)?;
+    let prices = s
+        .book
+        .get(&s.cfg.region)
+        .ok_or_else(|| ApiError::internal("no price table"))?;
+    let p = crate::daemon::projection::compute::<crate::aws::cloudwatch::SdkCloudWatch>(
+        &s.cfg,
+        s.store.as_ref(),
+        prices,
+        &settings,
+        None,
+        m,
+        Utc::now(),
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    let previous = s.store.alarm_states()?.into_iter().map(|(k, v)| (k, v.state)).collect();
+    let (evaluations, _) = crate::budget::evaluate(&s.cfg.budgets, &p, &previous, Utc::now());
+    Ok(Json(json!({ "projection": p, "budgets": evaluations })))
+}
+
+/// A one-off window to add.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWindow {
+    /// `now`, RFC 3339 with offset, or local `YYYY-MM-DD HH:MM` in the deployment's zone.
+    pub start: String,
+    /// When it closes (same forms); or give `duration`.
+    pub end: Option<String>,
+    /// How long: `3h`, `90m`, `1h30m`.
+    pub duration: Option<String>,
+    /// What the demo is for.
+    #[serde(default)]
+    pub note: String,
+    /// IANA zone for local `start`/`end` without an offset (default: the deployment's).
+    pub timezone: Option<String>,
+}
+
+fn window_json(w: &crate::store::StoredWindow) -> Value {
+    json!({
+        "id": w.id, "start": w.interval.start.to_rfc3339(), "end": w.interval.end.to_rfc3339(),
+        "note": w.note, "created_by": w.created_by, "created_at": w.created_at.to_rfc3339(),
+        "cancelled_at": w.cancelled_at.map(|t| t.to_rfc3339()),
+    })
+}
+
+/// Stored windows and the ALB lifetimes planned for the next 7 days.
+#[utoipa::path(get, path = "/api/v1/windows", responses((status = 200, body = Object)), security(("token" = [])))]
+async fn list_windows(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    s.require(&headers, Role::Viewer)?;
+    let stored = s.store.windows(true)?;
+    let plan = s.status.read().await.plan.clone();
+    let planned: Vec<Value> = plan
+        .iter()
+        .flat_map(|p| p.current.iter().chain(p.upcoming.iter()))
+        .filter(|l| l.start < Utc::now() + Duration::days(7))
+        .map(|l| {
+            json!({ "start": l.start.to_rfc3339(), "end": l.end.to_rfc3339(), "windows": l.window_ids,
+                    "coalesced_gaps": l.coalesced_gaps.iter().map(|g| g.why.clone()).collect::<Vec<_>>() })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "windows": stored.iter().map(window_json).collect::<Vec<_>>(), "planned_lifetimes": planned }),
+    ))
+}
+
+/// Parses and validates a new window; the error names the field.
+pub fn new_window_interval(s: &AppState, w: &NewWindow) -> Result<Interval, ApiError> {
+    let now = Utc::now();
+    let tz = match &w.timezone {
+        Some(z) => crate::scenario::parse_timezone(z).map_err(|e| ApiError::validation("timezone", e))?,
+        None => s.cfg.timezone,
+    };
+    let start = parse_when(&w.start, tz, now).map_err(|e| ApiError::validation("start", e))?;
+    let end = match (&w.end, &w.duration) {
+        (Some(e), None) => parse_when(e, tz, now).map_err(|e| ApiError::validation("end", e))?,
+        (None, Some(d)) => start + parse_duration(d).map_err(|e| ApiError::validation("duration", e))?,
+        (Some(_), Some(_)) => return Err(ApiError::validation("end", "give `end` or `duration`, not both")),
+        (None, None) => return Err(ApiError::validation("end", "give `end` or `duration`")),
+    };
+    let iv =
+        Interval::new(start, end).ok_or_else(|| ApiError::validation("end", "the window must end after it starts"))?;
+    validate_new_window(iv, now, s.cfg.schedule.max_window, &s.cfg.schedule.blackouts).map_err(|e| {
+        let field = match e {
+            crate::schedule::WindowError::InThePast { .. } => "start",
+            _ => "end",
+        };
+        ApiError::validation(field, e.to_string())
+    })?;
+    Ok(iv)
+}
+
+/// Parses a JSON body: syntax errors are 400, wrong or missing fields 422 naming the field.
+fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                None,
+                format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
+            ),
+            Category::Data => {
+                let msg = e.to_string();
+                let field = msg.split('`').nth(1).unwrap_or("body").to_string();
+                ApiError::validation(&field, msg)
+            }
+        }
+    })
+}
+
+/// Adds a one-off window (operator).
+#[utoipa::path(post, path = "/api/v1/windows", request_body = NewWindow,
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 413), (status = 422, body = ErrorBody)), security(("token" = [])))]
+async fn create_window(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let caller = s.require(&headers, Role::Operator)?;
+    let w: NewWindow = json_body(&body)?;
+    let iv = new_window_interval(&s, &w)?;
+    let stored = s
+        .store
+        .add_window(iv, &w.note, &format!("api:{}", caller.name), Utc::now())?;
+    tracing::info!(window = stored.id, by = %caller.name, "window added");
+    s.kick.notify_one();
+    s.changed.notify_one();
+    Ok((StatusCode::CREATED, Json(window_json(&stored))))
+}
+
+/// Cancels a stored window (operator).
+#[utoipa::path(delete, path = "/api/v1/windows/{id}", params(("id" = i64, Path, description = "window id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("token" = [])))]
+async fn cancel_window(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = s.require(&headers, Role::Operator)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::validation("id", format!("`{id}` is not a window id (a whole number)")))?;
+    let w = s.store.cancel_window(id, Utc::now())?;
+    tracing::info!(window = id, by = %caller.name, "window cancelled");
+    s.kick.notify_one();
+    s.changed.notify_one();
+    Ok(Json(window_json(&w)))
+}
+
+/// ALB lifetimes of the month (`?month=YYYY-MM`).
+#[utoipa::path(get, path = "/api/v1/ledger", params(("month" = Option<String>, Query, description = "YYYY-MM")),
+    responses((status = 200, body = Object)), security(("token" = [])))]
+async fn ledger(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<MonthQuery>,
+) -> Result<Json<Value>, ApiError> {
+    s.require(&headers, Role::Viewer)?;
+    let span = month(&s, &q)?.span(s.cfg.projection.timezone);
+    let lifetimes = s.store.lifetimes(&s.cfg.deployment, span.start, span.end)?;
+    Ok(Json(json!({ "lifetimes": lifetimes.iter().map(|l| json!({
+        "id": l.id, "name": l.name, "windows": l.window_ids, "reason": l.reason.as_str(), "reason_detail": l.reason_detail,
+        "dry_run": l.dry_run, "lb_arn": l.lb_arn, "tg_arn": l.tg_arn, "listener_arns": l.listener_arns, "dns_name": l.dns_name,
+        "created_at": l.created_at.to_rfc3339(), "active_at": l.active_at.map(|t| t.to_rfc3339()),
+        "deleted_at": l.deleted_at.map(|t| t.to_rfc3339()),
+    })).collect::<Vec<_>>() })))
+}
+
+/// Budgets, their thresholds' states and recent transitions.
+#[utoipa::path(get, path = "/api/v1/budgets", responses((status = 200, body = Object)), security(("token" = [])))]
+async fn budgets(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    s.require(&headers, Role::Viewer)?;
+    let states = s.store.alarm_states()?;
+    let transitions = s.store.transitions(50)?;
+    Ok(Json(
+        json!({ "budgets": s.cfg.budgets, "states": states.values().collect::<Vec<_>>(), "transitions": transitions }),
+    ))
+}
+
+/// Prices a scenario (TOML body, the `costd model` format); returns the `costd model --format json` result.
+#[utoipa::path(post, path = "/api/v1/model", request_body(content = String, content_type = "application/toml"),
+    responses((status = 200, body = Object), (status = 422, body = ErrorBody)), security(("token" = [])))]
+async fn model(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
+    s.require(&headers, Role::Viewer)?;
+    let text =
+        std::str::from_utf8(&body).map_err(|_| ApiError::validation("body", "the scenario must be UTF-8 TOML"))?;
+    let scenario = crate::scenario::Scenario::parse("request body", text, &s.book.regions()).map_err(|e| {
+        let field = if e.key.is_empty() {
+            "body".to_string()
+        } else {
+            e.key.clone()
+        };
+        ApiError::validation(&field, e.to_string())
+    })?;
+    let prices = s
+        .book
+        .get(&scenario.region)
+        .ok_or_else(|| ApiError::internal("region checked by parse"))?;
+    let report = crate::cost::evaluate(&scenario, prices, Utc::now());
+    Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?))
+}
+
+/// The price table in use for the deployment's region, and the regions available.
+#[utoipa::path(get, path = "/api/v1/pricing", responses((status = 200, body = Object)), security(("token" = [])))]
+async fn pricing(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    s.require(&headers, Role::Viewer)?;
+    Ok(Json(
+        json!({ "region": s.cfg.region, "table": s.book.get(&s.cfg.region), "regions": s.book.regions() }),
+    ))
+}
+
+/// The ALB's current state: absent, creating, active (with its DNS name) or deleting.
+pub async fn alb_state(s: &AppState) -> Result<Value, ApiError> {
+    let open = s
+        .store
+        .open_lifetimes(&s.cfg.deployment)?
+        .into_iter()
+        .find(|l| l.dry_run == s.cfg.dry_run);
+    let should = s.status.read().await.plan.as_ref().map(|p| p.should_exist);
+    let state = match (&open, should) {
+        (None, _) => "absent",
+        (Some(_), Some(false)) => "deleting",
+        (Some(l), _) if l.active_at.is_some() || l.dry_run => "active",
+        (Some(_), _) => "creating",
+    };
+    Ok(json!({
+        "state": state,
+        "dry_run": s.cfg.dry_run,
+        "name": open.as_ref().map(|l| l.name.clone()),
+        "dns_name": open.as_ref().and_then(|l| l.dns_name.clone()),
+        "since": open.as_ref().map(|l| l.created_at.to_rfc3339()),
+        "windows": open.as_ref().map(|l| l.window_ids.clone()),
+    }))
+}
+
+/// The ALB's state now.
+#[utoipa::path(get, path = "/api/v1/alb", responses((status = 200, body = Object)), security(("token" = [])))]
+async fn alb(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    s.require(&headers, Role::Viewer)?;
+    Ok(Json(alb_state(&s).await?))
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    status: &'static str,
+}
+
+/// Triggers a reconcile now (operator).
+#[utoipa::path(post, path = "/api/v1/reconcile", responses((status = 202, body = Object), (status = 403, body = ErrorBody)), security(("token" = [])))]
+async fn reconcile(State(s): State<AppState>, headers: HeaderMap) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let caller = s.require(&headers, Role::Operator)?;
+    tracing::info!(by = %caller.name, "reconcile requested");
+    s.kick.notify_one();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            status: "reconcile requested",
+        }),
+    ))
+}

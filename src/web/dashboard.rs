@@ -1,0 +1,489 @@
+//! `GET /`: one server-rendered page that works without JavaScript and loads
+//! nothing from elsewhere: the month's projection vs budget with the alarm
+//! banner, a stacked bar chart by component (actual vs scheduled), a
+//! timeline of the month's windows and ALB lifetimes (coalesced gaps shown),
+//! NAT vs endpoints with break-even points, and the ALB's state. Operators
+//! (signed in with a token) add and cancel windows with CSRF-protected forms.
+
+use std::fmt::Write;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::api::{NewWindow, alb_state, new_window_interval};
+use super::{ApiError, AppState, Caller};
+use crate::budget::AlarmState;
+use crate::config::Role;
+use crate::money::{format_quantity, format_usd};
+use crate::schedule::{Interval, Month};
+
+/// The page's routes.
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/", get(page))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/ui/windows", post(ui_add_window))
+        .route("/ui/windows/{id}/cancel", post(ui_cancel_window))
+}
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+const CSS: &str = "
+*{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
+main{max-width:980px;margin:0 auto;padding:12px}header{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:baseline;gap:8px}
+h1{font-size:20px;margin:8px 0}h2{font-size:16px;margin:18px 0 8px}section{background:#fff;border-radius:8px;padding:12px 14px;margin:12px 0;box-shadow:0 1px 2px #0001}
+.banner{padding:12px 14px;border-radius:8px;font-weight:600}.ok{background:#e3f4e8;color:#17552b}.alarm{background:#fbe4e4;color:#8a1c1c}
+.muted{color:#667}.badge{display:inline-block;padding:1px 8px;border-radius:10px;background:#e8ebf1;font-size:12px}
+table{border-collapse:collapse;width:100%;font-size:14px}td,th{padding:4px 6px;border-bottom:1px solid #eceef2;text-align:left}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.big{font-size:26px;font-weight:700}
+form.inline{display:inline}input,button{font:inherit;padding:4px 8px}svg{width:100%;height:auto}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:8px}
+";
+
+fn lifetimes_in_month(s: &AppState, span: &Interval) -> Result<Vec<(Interval, bool, bool)>, ApiError> {
+    // (interval, actual?, coalesced?)
+    let ledger = s.store.lifetimes(&s.cfg.deployment, span.start, span.end)?;
+    Ok(ledger
+        .into_iter()
+        .filter(|l| l.dry_run == s.cfg.dry_run)
+        .filter_map(|l| {
+            let end = l.deleted_at.unwrap_or_else(Utc::now);
+            Interval::new(l.created_at, end)
+                .and_then(|iv| iv.clip(span))
+                .map(|iv| (iv, true, l.reason == crate::store::LifetimeReason::CoalescedGap))
+        })
+        .collect())
+}
+
+async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let caller = s.caller(&headers);
+    if caller.is_none() && !s.cfg.web.public_dashboard {
+        return Ok((StatusCode::UNAUTHORIZED, Html(login_page(&s))).into_response());
+    }
+    let latest = s.latest.read().await.clone();
+    let alb = alb_state(&s).await?;
+    let plan = s.status.read().await.plan.clone();
+    let month = Month::containing(Utc::now(), s.cfg.projection.timezone);
+    let span = month.span(s.cfg.projection.timezone);
+    let mut h = String::with_capacity(32 * 1024);
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width,initial-scale=1\">\
+         <title>costd · {dep}</title><style>{CSS}</style></head><body><main>\
+         <header><h1>costd · {dep}</h1><span class=muted>{region}{dry} · {month} ({tz})</span></header>",
+        dep = esc(&s.cfg.deployment),
+        region = esc(&s.cfg.region),
+        dry = if s.cfg.dry_run {
+            " · <span class=badge>dry run</span>"
+        } else {
+            ""
+        },
+        tz = esc(s.cfg.projection.timezone.name()),
+    );
+
+    // Banner: alarms first.
+    let alarms: Vec<_> = latest
+        .evaluations
+        .iter()
+        .filter(|e| e.state == AlarmState::Alarm)
+        .collect();
+    if alarms.is_empty() {
+        let _ = write!(h, "<div class=\"banner ok\" id=banner>Budgets OK</div>");
+    } else {
+        let list: Vec<String> = alarms
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} ({} {} &gt; {})",
+                    esc(&e.key),
+                    e.kind.as_str(),
+                    format_usd(e.value_usd),
+                    format_usd(e.threshold_usd)
+                )
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<div class=\"banner alarm\" id=banner>ALARM: {}</div>",
+            list.join("; ")
+        );
+    }
+
+    // Totals and the chart.
+    let budget_usd: Option<Decimal> = s.cfg.budgets.iter().find(|b| b.scope.is_none()).map(|b| b.monthly_usd);
+    let _ = write!(h, "<section id=spend><h2>This month</h2>");
+    match &latest.projection {
+        Some(p) => {
+            let _ = write!(
+                h,
+                "<div class=grid><div><div class=muted>Projected</div><div class=big id=projected>{}</div></div>\
+                 <div><div class=muted>Month to date</div><div class=big>{}</div></div>\
+                 <div><div class=muted>Budget</div><div class=big>{}</div></div></div>",
+                format_usd(p.projected_usd),
+                format_usd(p.month_to_date_usd),
+                budget_usd.map(format_usd).unwrap_or_else(|| "—".into())
+            );
+            chart(&mut h, p, budget_usd);
+        }
+        None => {
+            let _ = write!(h, "<p class=muted>The first projection is being computed.</p>");
+        }
+    }
+    let _ = write!(h, "</section>");
+
+    // ALB state.
+    let _ = write!(
+        h,
+        "<section id=alb><h2>Demo ALB</h2><p><span class=badge id=alb-state>{}</span> {}</p></section>",
+        esc(alb["state"].as_str().unwrap_or("absent")),
+        match (alb["name"].as_str(), alb["dns_name"].as_str()) {
+            (Some(n), Some(d)) => format!("{} · <code>{}</code>", esc(n), esc(d)),
+            (Some(n), None) => esc(n),
+            _ => String::new(),
+        }
+    );
+
+    // Timeline.
+    let mut bars = lifetimes_in_month(&s, &span)?;
+    if let Some(p) = &plan {
+        // The running lifetime is in the ledger already; its planned rest and the upcoming ones are drawn as planned.
+        let now = Utc::now();
+        let running_rest = p.current.iter().filter(|c| c.end > now);
+        for l in running_rest.chain(p.upcoming.iter()) {
+            if let Some(iv) = Interval::new(l.start.max(Utc::now()), l.end).and_then(|iv| iv.clip(&span)) {
+                bars.push((iv, false, !l.coalesced_gaps.is_empty()));
+            }
+        }
+    }
+    timeline(&mut h, &span, &bars, Utc::now());
+
+    // Windows.
+    windows_section(&mut h, &s, &caller)?;
+
+    // NAT vs endpoints.
+    if let Some(m) = &s.network_model {
+        let _ = write!(
+            h,
+            "<section id=network><h2>NAT Gateway vs VPC endpoints (730 h month)</h2><table><tr><th>option</th><th class=n>per month</th><th></th></tr>"
+        );
+        for o in &m.options {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=n>{}</td><td class=muted>{}</td></tr>",
+                o.name.as_str(),
+                format_usd(o.monthly_usd),
+                if o.feasible {
+                    esc(&o.summary)
+                } else {
+                    format!("infeasible: {}", esc(o.infeasible_reason.as_deref().unwrap_or("")))
+                }
+            );
+        }
+        let _ = write!(
+            h,
+            "</table><table><tr><th>service</th><th class=n>traffic GB/month</th><th class=n>break-even GB/month</th></tr>"
+        );
+        for b in &m.break_even {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+                esc(&b.service),
+                format_quantity(b.traffic_gb_per_month, 2),
+                b.gb_per_month
+                    .map(|g| format_quantity(g, 2))
+                    .unwrap_or_else(|| "never".into())
+            );
+        }
+        let _ = write!(
+            h,
+            "</table><p id=recommendation>{}</p></section>",
+            esc(&m.recommendation)
+        );
+    }
+
+    // Who is signed in.
+    match &caller {
+        Some(c) if c.csrf.is_some() => {
+            let _ = write!(
+                h,
+                "<section><form method=post action=/logout><input type=hidden name=csrf value=\"{}\">Signed in as {} ({}) <button>Sign out</button></form></section>",
+                esc(c.csrf.as_deref().unwrap_or("")),
+                esc(&c.name),
+                c.role.as_str()
+            );
+        }
+        Some(_) => {}
+        None => {
+            let _ = write!(h, "<section>{}</section>", login_form());
+        }
+    }
+    let _ = write!(
+        h,
+        "<p class=muted>costd · <a href=/openapi.json>API</a> · <a href=/metrics>metrics</a></p></main></body></html>"
+    );
+    Ok(Html(h).into_response())
+}
+
+fn chart(h: &mut String, p: &crate::budget::Projection, budget: Option<Decimal>) {
+    // One horizontal bar per component: actual (solid) then scheduled (light), to scale.
+    let max = p
+        .components
+        .iter()
+        .map(|c| c.projected_usd)
+        .chain(budget)
+        .max()
+        .unwrap_or(Decimal::ONE)
+        .max(Decimal::new(1, 2));
+    let width = Decimal::from(600);
+    let row = 34;
+    let height = 20 + row * p.components.len() as i64;
+    let _ = write!(
+        h,
+        "<svg id=chart viewBox=\"0 0 800 {height}\" role=img aria-label=\"spend by component\">"
+    );
+    for (i, c) in p.components.iter().enumerate() {
+        let y = 10 + row * i as i64;
+        let a = (c.actual_usd / max * width).round().to_string();
+        let sch = (c.scheduled_usd / max * width).round().to_string();
+        let _ = write!(
+            h,
+            "<text x=0 y={ty} font-size=13>{name}</text>\
+             <rect class=actual x=100 y={y} width={a} height=20 fill=#2f6fdb><title>actual {av}</title></rect>\
+             <rect class=scheduled x={sx} y={y} width={sch} height=20 fill=#a9c4f5><title>scheduled {sv}</title></rect>\
+             <text x={lx} y={ty} font-size=12>{total}</text>",
+            ty = y + 15,
+            name = c.component.as_str(),
+            sx = 100 + a.parse::<i64>().unwrap_or(0),
+            lx = 106 + a.parse::<i64>().unwrap_or(0) + sch.parse::<i64>().unwrap_or(0),
+            av = format_usd(c.actual_usd),
+            sv = format_usd(c.scheduled_usd),
+            total = format_usd(c.projected_usd),
+        );
+    }
+    let _ = write!(
+        h,
+        "</svg><p class=muted><span style=\"color:#2f6fdb\">■</span> actual so far <span style=\"color:#a9c4f5\">■</span> scheduled rest of month"
+    );
+    if let Some(b) = budget {
+        let _ = write!(h, " · budget {} (all components)", format_usd(b));
+    }
+    let _ = write!(h, "</p>");
+}
+
+fn timeline(h: &mut String, span: &Interval, bars: &[(Interval, bool, bool)], now: DateTime<Utc>) {
+    let total = span.seconds().max(1) as f64;
+    let x = |t: DateTime<Utc>| 10.0 + 780.0 * ((t - span.start).num_seconds() as f64 / total);
+    let _ = write!(
+        h,
+        "<section id=timeline><h2>ALB lifetimes this month</h2><svg viewBox=\"0 0 800 70\" role=img aria-label=\"timeline\">"
+    );
+    let _ = write!(h, "<rect x=10 y=20 width=780 height=24 fill=#eef0f4></rect>");
+    for (iv, actual, coalesced) in bars {
+        let (x0, x1) = (x(iv.start), x(iv.end));
+        let fill = match (actual, coalesced) {
+            (true, false) => "#2f6fdb",
+            (true, true) => "#7b4fd6",
+            (false, false) => "#a9c4f5",
+            (false, true) => "#c9b6f2",
+        };
+        let _ = write!(
+            h,
+            "<rect class=lifetime x={x0:.1} y=20 width={w:.1} height=24 fill={fill}><title>{} → {}{}</title></rect>",
+            iv.start.format("%d %H:%M"),
+            iv.end.format("%d %H:%M"),
+            if *coalesced { " (kept through a gap)" } else { "" },
+            w = (x1 - x0).max(1.5),
+        );
+    }
+    let _ = write!(
+        h,
+        "<line x1={n:.1} x2={n:.1} y1=14 y2=50 stroke=#c0392b stroke-width=2></line>",
+        n = x(now.clamp(span.start, span.end))
+    );
+    let _ = write!(
+        h,
+        "<text x=10 y=64 font-size=12>{}</text><text x=790 y=64 font-size=12 text-anchor=end>{}</text></svg>",
+        span.start.format("%b %d"),
+        span.end.format("%b %d")
+    );
+    let _ = write!(
+        h,
+        "<p class=muted><span style=\"color:#2f6fdb\">■</span> ran <span style=\"color:#a9c4f5\">■</span> planned <span style=\"color:#7b4fd6\">■</span> kept through a gap (coalesced) · red line: now</p></section>"
+    );
+}
+
+fn windows_section(h: &mut String, s: &AppState, caller: &Option<Caller>) -> Result<(), ApiError> {
+    let operator = caller.as_ref().filter(|c| c.role == Role::Operator && c.csrf.is_some());
+    let tz = s.cfg.timezone;
+    let fmt = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %d %b %H:%M").to_string();
+    let _ = write!(
+        h,
+        "<section id=windows><h2>Demo windows</h2><table><tr><th>id</th><th>from</th><th>to</th><th>note</th><th></th></tr>"
+    );
+    for w in s.store.windows(false)?.iter().filter(|w| w.interval.end > Utc::now()) {
+        let cancel = match operator {
+            Some(c) => format!(
+                "<form class=inline method=post action=/ui/windows/{}/cancel><input type=hidden name=csrf value=\"{}\"><button>Cancel</button></form>",
+                w.id,
+                esc(c.csrf.as_deref().unwrap_or(""))
+            ),
+            None => String::new(),
+        };
+        let _ = write!(
+            h,
+            "<tr class=window><td>w{}</td><td>{}</td><td>{}</td><td>{}</td><td>{cancel}</td></tr>",
+            w.id,
+            fmt(w.interval.start),
+            fmt(w.interval.end),
+            esc(&w.note)
+        );
+    }
+    let _ = write!(h, "</table>");
+    if !s.cfg.schedule.windows.is_empty() {
+        let _ = write!(
+            h,
+            "<p class=muted>Plus {} recurring window(s) from the config.</p>",
+            s.cfg.schedule.windows.len()
+        );
+    }
+    if let Some(c) = operator {
+        let _ = write!(
+            h,
+            "<h2>Add a window</h2><form method=post action=/ui/windows><input type=hidden name=csrf value=\"{}\">\
+             <label>Start <input name=start value=now required></label> \
+             <label>Duration <input name=duration value=2h size=6 required></label> \
+             <label>Note <input name=note></label> <button>Add</button><div class=muted>Start: now, 2026-12-03 09:00 ({}) or RFC 3339.</div></form>",
+            esc(c.csrf.as_deref().unwrap_or("")),
+            esc(tz.name())
+        );
+    }
+    let _ = write!(h, "</section>");
+    Ok(())
+}
+
+fn login_form() -> String {
+    "<form method=post action=/login><label>Token <input type=password name=token autocomplete=current-password required></label> <button>Sign in</button></form>".into()
+}
+
+fn login_page(s: &AppState) -> String {
+    format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width,initial-scale=1\"><title>costd · sign in</title><style>{CSS}</style></head><body><main><h1>costd · {}</h1><section>{}</section></main></body></html>",
+        esc(&s.cfg.deployment),
+        login_form()
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login(State(s): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+    match s.login(&f.token) {
+        Some((sid, session)) => {
+            tracing::info!(token = %session.name, "signed in");
+            let mut r = Redirect::to("/").into_response();
+            let cookie = format!("costd_session={sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200");
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&cookie).expect("ascii cookie"),
+            );
+            r
+        }
+        None => (
+            StatusCode::UNAUTHORIZED,
+            Html("<p>Unknown token. <a href=/>Back</a></p>"),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+fn check_csrf(caller: &Caller, token: &str) -> Result<(), ApiError> {
+    match &caller.csrf {
+        Some(c) if super::constant_time_eq(c.as_bytes(), token.as_bytes()) => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            Some("csrf"),
+            "missing or wrong CSRF token; reload the page",
+        )),
+    }
+}
+
+async fn logout(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Result<Response, ApiError> {
+    let caller = s.caller(&headers).ok_or_else(ApiError::unauthorized)?;
+    check_csrf(&caller, &f.csrf)?;
+    if let Some(sid) = super::cookie(&headers, "costd_session") {
+        s.sessions.lock().expect("sessions lock").remove(&sid);
+    }
+    let mut r = Redirect::to("/").into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("costd_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+struct WindowForm {
+    csrf: String,
+    start: String,
+    duration: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn ui_add_window(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<WindowForm>,
+) -> Result<Response, ApiError> {
+    let caller = s.require(&headers, Role::Operator)?;
+    check_csrf(&caller, &f.csrf)?;
+    let w = NewWindow {
+        start: f.start,
+        end: None,
+        duration: Some(f.duration),
+        note: f.note,
+        timezone: None,
+    };
+    let iv = new_window_interval(&s, &w)?;
+    s.store
+        .add_window(iv, &w.note, &format!("ui:{}", caller.name), Utc::now())?;
+    s.kick.notify_one();
+    s.changed.notify_one();
+    Ok(Redirect::to("/").into_response())
+}
+
+async fn ui_cancel_window(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    let caller = s.require(&headers, Role::Operator)?;
+    check_csrf(&caller, &f.csrf)?;
+    s.store.cancel_window(id, Utc::now())?;
+    s.kick.notify_one();
+    s.changed.notify_one();
+    Ok(Redirect::to("/").into_response())
+}

@@ -1,0 +1,344 @@
+//! The HTTP server: the dashboard (`GET /`), the JSON API under `/api/v1`,
+//! `/openapi.json`, `/metrics`, `/healthz`, `/readyz`. Build binds (port 0
+//! allowed), run serves until the shutdown token fires.
+
+pub mod api;
+pub mod dashboard;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use tokio::sync::{Notify, RwLock};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, Role};
+use crate::cost::network::NetworkModel;
+use crate::daemon::SharedStatus;
+use crate::daemon::projection::Latest;
+use crate::pricing::load::PriceBook;
+use crate::store::Store;
+
+/// A logged-in browser session (cookie `costd_session`).
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The token's name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// The CSRF token every form POST must carry.
+    pub csrf: String,
+    /// When it expires.
+    pub expires: DateTime<Utc>,
+}
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Token name (never the secret).
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// The session's CSRF token, when authenticated by cookie.
+    pub csrf: Option<String>,
+}
+
+/// Everything handlers need.
+#[derive(Clone)]
+pub struct AppState {
+    /// Config.
+    pub cfg: Arc<Config>,
+    /// Store.
+    pub store: Arc<dyn Store>,
+    /// Price tables.
+    pub book: PriceBook,
+    /// The projection job's latest result.
+    pub latest: Arc<RwLock<Latest>>,
+    /// The reconcile loop's status.
+    pub status: SharedStatus,
+    /// Wakes the reconciler.
+    pub kick: Arc<Notify>,
+    /// Wakes the projection job.
+    pub changed: Arc<Notify>,
+    /// Browser sessions.
+    pub sessions: Arc<Mutex<HashMap<String, Session>>>,
+    /// NAT vs endpoints for the projection scenario, computed once.
+    pub network_model: Option<Arc<NetworkModel>>,
+}
+
+impl AppState {
+    /// State for the server.
+    pub fn new(
+        cfg: Arc<Config>,
+        store: Arc<dyn Store>,
+        book: PriceBook,
+        latest: Arc<RwLock<Latest>>,
+        status: SharedStatus,
+        kick: Arc<Notify>,
+        changed: Arc<Notify>,
+    ) -> Self {
+        let network_model = cfg.projection.scenario.network.as_ref().and_then(|n| {
+            book.get(&cfg.region).map(|p| {
+                Arc::new(crate::cost::network::model(
+                    n,
+                    p,
+                    crate::scenario::DEFAULT_HOURS_PER_MONTH,
+                ))
+            })
+        });
+        AppState {
+            cfg,
+            store,
+            book,
+            latest,
+            status,
+            kick,
+            changed,
+            sessions: Arc::default(),
+            network_model,
+        }
+    }
+
+    /// The caller, from `Authorization: Bearer` or the session cookie.
+    pub fn caller(&self, headers: &HeaderMap) -> Option<Caller> {
+        if let Some(token) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        {
+            return self
+                .cfg
+                .web
+                .tokens
+                .iter()
+                .find(|t| constant_time_eq(t.secret.as_bytes(), token.trim().as_bytes()))
+                .map(|t| Caller {
+                    name: t.name.clone(),
+                    role: t.role,
+                    csrf: None,
+                });
+        }
+        let sid = cookie(headers, "costd_session")?;
+        let mut sessions = self.sessions.lock().expect("sessions lock");
+        let now = Utc::now();
+        sessions.retain(|_, s| s.expires > now);
+        sessions.get(&sid).map(|s| Caller {
+            name: s.name.clone(),
+            role: s.role,
+            csrf: Some(s.csrf.clone()),
+        })
+    }
+
+    /// The caller if it has at least `role`: 401 without credentials, 403 with too few rights.
+    pub fn require(&self, headers: &HeaderMap, role: Role) -> Result<Caller, ApiError> {
+        match self.caller(headers) {
+            None => Err(ApiError::unauthorized()),
+            Some(c) if c.role < role => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                None,
+                format!(
+                    "token `{}` is a {}; this needs an {}",
+                    c.name,
+                    c.role.as_str(),
+                    role.as_str()
+                ),
+            )),
+            Some(c) => Ok(c),
+        }
+    }
+
+    /// Starts a session for a valid token; returns (session id, session).
+    pub fn login(&self, token: &str) -> Option<(String, Session)> {
+        let t = self
+            .cfg
+            .web
+            .tokens
+            .iter()
+            .find(|t| constant_time_eq(t.secret.as_bytes(), token.trim().as_bytes()))?;
+        let s = Session {
+            name: t.name.clone(),
+            role: t.role,
+            csrf: random_hex(16),
+            expires: Utc::now() + Duration::hours(12),
+        };
+        let sid = random_hex(24);
+        self.sessions
+            .lock()
+            .expect("sessions lock")
+            .insert(sid.clone(), s.clone());
+        Some((sid, s))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `n` random bytes as hex, from the OS.
+pub fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).expect("OS randomness");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A cookie's value.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then(|| v.to_string())
+        })
+}
+
+/// An error as the client sees it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable kind: `validation`, `malformed`, `not_found`, `unauthorized`, `forbidden`, `conflict`, `internal`.
+    pub error: String,
+    /// The field at fault, for validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What is wrong and what would be valid.
+    pub message: String,
+}
+
+/// An HTTP error: logs the internal cause, answers with a clear body and the right status.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    /// Any error.
+    pub fn new(status: StatusCode, error: &str, field: Option<&str>, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: ErrorBody {
+                error: error.into(),
+                field: field.map(str::to_string),
+                message: message.into(),
+            },
+        }
+    }
+
+    /// 422 naming the field.
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", Some(field), message)
+    }
+
+    /// 401.
+    pub fn unauthorized() -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            None,
+            "send `Authorization: Bearer <token>` with a viewer or operator token",
+        )
+    }
+
+    /// 500; the cause is logged, not shown.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            None,
+            "internal error; see the daemon's log",
+        )
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::WindowNotFound(id) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                None,
+                format!("no window with id {id}"),
+            ),
+            crate::store::StoreError::AlreadyCancelled(id) => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                None,
+                format!("window {id} is already cancelled"),
+            ),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, axum::Json(self.body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"costd\""),
+            );
+        }
+        r
+    }
+}
+
+/// The router (also for `oneshot` tests).
+pub fn router(state: AppState) -> Router {
+    let limit = state.cfg.web.max_body_bytes;
+    api::routes()
+        .merge(dashboard::routes())
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(count_requests))
+        .with_state(state)
+}
+
+async fn count_requests(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    crate::metrics::get()
+        .http_requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    next.run(req).await
+}
+
+/// A bound server.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds `cfg.web.listen` (port 0 picks a free one).
+    pub async fn build(state: AppState) -> anyhow::Result<Self> {
+        let addr: SocketAddr = state.cfg.web.listen.parse()?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Ok(Application {
+            listener,
+            router: router(state),
+        })
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound")
+    }
+
+    /// Serves until `shutdown`, then drains in-flight requests.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    }
+}

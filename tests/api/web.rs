@@ -1,0 +1,420 @@
+//! The HTTP API and dashboard through `spawn_app()`: the real daemon in
+//! process (port 0, a temp SQLite file, moto as ELBv2), every route, both
+//! roles, and bad input.
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{Moto, TempDir, http, wait_for};
+
+pub const VIEWER: &str = "viewer-token-0123456789";
+pub const OPERATOR: &str = "operator-token-0123456789";
+
+/// A running daemon with its web server.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    _rt: tokio::runtime::Runtime,
+    shutdown: CancellationToken,
+    _moto: Moto,
+    _dir: TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Starts the daemon (moto for ELBv2, CloudWatch off) with a viewer and an operator token.
+pub fn spawn_app(name: &str, extra: &str) -> TestApp {
+    let dir = TempDir::new(name);
+    let moto = Moto::start();
+    let (subnets, vpc, sg) = moto.default_vpc("us-east-1");
+    let src = format!(
+        r#"
+[deployment]
+name = "web"
+region = "us-east-1"
+timezone = "UTC"
+
+[aws]
+endpoint_url = "{moto}"
+
+[store]
+path = "{store}"
+
+[alb]
+name_prefix = "web-demo"
+subnets = ["{s0}", "{s1}"]
+security_groups = ["{sg}"]
+
+[alb.target_group]
+vpc_id = "{vpc}"
+
+[schedule]
+lead_minutes = 0
+grace_minutes = 0
+max_window_hours = 4
+blackout_dates = ["2030-01-01"]
+
+[[budgets]]
+name = "networking"
+monthly_usd = 100
+thresholds = [{{ type = "forecast", percent = 80 }}]
+
+[web]
+listen = "127.0.0.1:0"
+public_dashboard = false
+max_body_bytes = 4096
+
+[[web.tokens]]
+name = "finance"
+role = "viewer"
+token = "{VIEWER}"
+
+[[web.tokens]]
+name = "ops"
+role = "operator"
+token = "{OPERATOR}"
+{extra}
+"#,
+        moto = moto.url,
+        store = dir.0.join("costd.db").display(),
+        s0 = subnets[0],
+        s1 = subnets[1],
+    );
+    let cfg = costd::config::Config::parse("test.toml", &src, std::path::Path::new(".")).unwrap();
+    // The SDK reads credentials from the environment; the emulator accepts any.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let daemon = rt.block_on(async {
+        temp_env_credentials();
+        costd::daemon::Daemon::build(cfg).await.unwrap()
+    });
+    let addr = daemon.web_address().unwrap();
+    rt.spawn(daemon.run_until_stopped(shutdown.clone()));
+    let app = TestApp {
+        addr,
+        _rt: rt,
+        shutdown,
+        _moto: moto,
+        _dir: dir,
+    };
+    wait_for(20, "readiness", || (app.get("/readyz", None).0 == 200).then_some(()));
+    app
+}
+
+fn temp_env_credentials() {
+    // SAFETY: set once, before any SDK client of this process reads them; every test sets the same values.
+    unsafe {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    }
+}
+
+impl TestApp {
+    pub fn request(&self, method: &str, path: &str, token: Option<&str>, ctype: &str, body: &str) -> (u16, String) {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("Content-Type", ctype)];
+        if let Some(a) = &auth {
+            headers.push(("Authorization", a.as_str()));
+        }
+        http(self.addr, method, path, &headers, body).unwrap()
+    }
+    pub fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        self.request("GET", path, token, "text/plain", "")
+    }
+    pub fn json(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+        let (s, b) = self.request(method, path, token, "application/json", body);
+        (s, serde_json::from_str(&b).unwrap_or(Value::String(b)))
+    }
+}
+
+#[test]
+fn health_readiness_openapi_and_metrics() {
+    let app = spawn_app("web-health", "");
+    assert_eq!(app.get("/healthz", None), (200, "ok\n".to_string()));
+    assert_eq!(app.get("/readyz", None).0, 200);
+    let (s, body) = app.get("/openapi.json", None);
+    assert_eq!(s, 200);
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    for p in [
+        "/api/v1/projection",
+        "/api/v1/windows",
+        "/api/v1/windows/{id}",
+        "/api/v1/model",
+        "/api/v1/reconcile",
+    ] {
+        assert!(doc["paths"][p].is_object(), "{p} documented");
+    }
+    assert_eq!(
+        app.get("/metrics", None).0,
+        401,
+        "metrics need a token unless the dashboard is public"
+    );
+    wait_for(20, "the first projection", || {
+        let (_, m) = app.get("/metrics", Some(VIEWER));
+        m.contains("costd_projected_spend_usd{component=\"all\"}").then_some(())
+    });
+    let (_, m) = app.get("/metrics", Some(VIEWER));
+    for needle in [
+        "costd_reconcile_runs_total",
+        "costd_reconcile_errors_total",
+        "costd_alb_state{state=\"absent\"} 1",
+        "costd_aws_call_duration_seconds_count{operation=\"DescribeLoadBalancers\"}",
+        "costd_budget_alarm{threshold=\"networking/forecast/80\"}",
+    ] {
+        assert!(m.contains(needle), "{needle} in\n{m}");
+    }
+}
+
+#[test]
+fn reads_need_a_token_and_viewers_cannot_write() {
+    let app = spawn_app("web-roles", "");
+    for path in [
+        "/api/v1/projection",
+        "/api/v1/windows",
+        "/api/v1/ledger",
+        "/api/v1/budgets",
+        "/api/v1/pricing",
+        "/api/v1/alb",
+    ] {
+        let (s, b) = app.json("GET", path, None, "");
+        assert_eq!(s, 401, "{path}");
+        assert_eq!(b["error"], "unauthorized");
+        assert_eq!(app.json("GET", path, Some("not-a-token-at-all"), "").0, 401, "{path}");
+        assert_eq!(app.json("GET", path, Some(VIEWER), "").0, 200, "{path}");
+        assert_eq!(app.json("GET", path, Some(OPERATOR), "").0, 200, "{path}");
+    }
+    let body = r#"{"start":"now","duration":"1h"}"#;
+    assert_eq!(app.json("POST", "/api/v1/windows", None, body).0, 401);
+    let (s, b) = app.json("POST", "/api/v1/windows", Some(VIEWER), body);
+    assert_eq!(s, 403);
+    assert!(b["message"].as_str().unwrap().contains("needs an operator"), "{b}");
+    assert_eq!(app.json("DELETE", "/api/v1/windows/1", Some(VIEWER), "").0, 403);
+    assert_eq!(app.json("POST", "/api/v1/reconcile", Some(VIEWER), "").0, 403);
+    // Nothing was written by the refused requests.
+    let (_, w) = app.json("GET", "/api/v1/windows", Some(VIEWER), "");
+    assert_eq!(w["windows"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn operators_create_list_and_cancel_windows() {
+    let app = spawn_app("web-windows", "");
+    let (s, w) = app.json(
+        "POST",
+        "/api/v1/windows",
+        Some(OPERATOR),
+        r#"{"start":"now","duration":"30m","note":"board demo"}"#,
+    );
+    assert_eq!(s, 201, "{w}");
+    assert_eq!(w["created_by"], "api:ops");
+    let id = w["id"].as_i64().unwrap();
+    // The daemon acts on it: the ALB appears in moto, the API shows it.
+    wait_for(20, "the ALB to be created", || {
+        let (_, a) = app.json("GET", "/api/v1/alb", Some(VIEWER), "");
+        (a["state"] == "active").then_some(())
+    });
+    let (_, list) = app.json("GET", "/api/v1/windows", Some(VIEWER), "");
+    assert_eq!(list["windows"][0]["note"], "board demo");
+    let (_, ledger) = app.json("GET", "/api/v1/ledger", Some(VIEWER), "");
+    assert_eq!(ledger["lifetimes"][0]["windows"][0], format!("w{id}"));
+    assert_eq!(app.json("POST", "/api/v1/reconcile", Some(OPERATOR), "").0, 202);
+    let (s, c) = app.json("DELETE", &format!("/api/v1/windows/{id}"), Some(OPERATOR), "");
+    assert_eq!(s, 200, "{c}");
+    assert!(c["cancelled_at"].is_string());
+    wait_for(20, "the ALB to be deleted after the cancel", || {
+        let (_, a) = app.json("GET", "/api/v1/alb", Some(VIEWER), "");
+        (a["state"] == "absent").then_some(())
+    });
+    assert_eq!(
+        app.json("DELETE", &format!("/api/v1/windows/{id}"), Some(OPERATOR), "")
+            .0,
+        409
+    );
+    let (s, b) = app.json("DELETE", "/api/v1/windows/999", Some(OPERATOR), "");
+    assert_eq!((s, b["error"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        app.json("DELETE", "/api/v1/windows/abc", Some(OPERATOR), "").1["field"],
+        "id"
+    );
+}
+
+#[test]
+fn bad_window_bodies_are_refused_with_the_field_and_change_nothing() {
+    let app = spawn_app("web-bad", "");
+    for (body, status, field, text) in [
+        (
+            r#"{"start":"2020-01-01T00:00:00Z","duration":"1h"}"#,
+            422,
+            "start",
+            "starts in the past",
+        ),
+        (
+            r#"{"start":"now","end":"2020-01-01T00:00:00Z"}"#,
+            422,
+            "end",
+            "end after it starts",
+        ),
+        (
+            r#"{"start":"now","duration":"5h"}"#,
+            422,
+            "end",
+            "the most allowed is 4 h",
+        ),
+        (
+            r#"{"start":"2030-01-01T10:00:00Z","duration":"1h"}"#,
+            422,
+            "end",
+            "overlaps a blackout",
+        ),
+        (
+            r#"{"start":"2030-02-01 10:00","duration":"1h","timezone":"Mars/Olympus"}"#,
+            422,
+            "timezone",
+            "not an IANA time zone",
+        ),
+        (r#"{"start":"soon","duration":"1h"}"#, 422, "start", "is not a time"),
+        (r#"{"start":"now","duration":"1w"}"#, 422, "duration", "unknown unit"),
+        (r#"{"start":"now"}"#, 422, "end", "give `end` or `duration`"),
+        (r#"{"duration":"1h"}"#, 422, "start", "missing field `start`"),
+        (
+            r#"{"start":"now","duration":"1h","colour":"red"}"#,
+            422,
+            "colour",
+            "unknown field",
+        ),
+        (r#"{"start": "now", "duration": "1h""#, 400, "", "malformed JSON"),
+        ("not json", 400, "", "malformed JSON"),
+    ] {
+        let (s, b) = app.json("POST", "/api/v1/windows", Some(OPERATOR), body);
+        assert_eq!(s, status, "{body}: {b}");
+        if !field.is_empty() {
+            assert_eq!(b["field"], field, "{body}: {b}");
+        }
+        assert!(b["message"].as_str().unwrap_or_default().contains(text), "{body}: {b}");
+    }
+    // Oversized body (limit 4096 bytes).
+    let big = format!(r#"{{"start":"now","duration":"1h","note":"{}"}}"#, "x".repeat(5000));
+    assert_eq!(app.json("POST", "/api/v1/windows", Some(OPERATOR), &big).0, 413);
+    let (_, w) = app.json("GET", "/api/v1/windows", Some(VIEWER), "");
+    assert_eq!(w["windows"].as_array().unwrap().len(), 0, "nothing stored");
+    assert_eq!(
+        app.json("GET", "/api/v1/projection?month=2026-13", Some(VIEWER), "").1["field"],
+        "month"
+    );
+}
+
+#[test]
+fn projection_budgets_pricing_and_model() {
+    let app = spawn_app("web-reads", "");
+    let (s, p) = app.json("GET", "/api/v1/projection?month=2026-02", Some(VIEWER), "");
+    assert_eq!(s, 200);
+    // February 2026, us-east-1, endpoints_only from the embedded seed traffic, 672 h:
+    // 3 × 2 × 672 = 4,032 AZ-h × 0.01 = 40.32 + 255 GB × 0.01 = 2.55 → 42.87 (all actual, the month is over).
+    assert_eq!(p["projection"]["components"][0]["projected_usd"], "42.87");
+    assert_eq!(p["budgets"][0]["key"], "networking/forecast/80");
+    let (_, b) = app.json("GET", "/api/v1/budgets", Some(VIEWER), "");
+    assert_eq!(b["budgets"][0]["name"], "networking");
+    let (_, pr) = app.json("GET", "/api/v1/pricing", Some(VIEWER), "");
+    assert_eq!(pr["table"]["nat_gateway"]["hour"]["usd"], "0.045");
+    // POST a scenario: the `costd model --format json` result.
+    let seed =
+        std::fs::read_to_string(crate::helpers::repo().join("config/scenarios/seed-production-vpc.toml")).unwrap();
+    let (s, m) = app.request("POST", "/api/v1/model", Some(VIEWER), "application/toml", &seed);
+    assert_eq!(s, 200, "{m}");
+    let m: Value = serde_json::from_str(&m).unwrap();
+    assert_eq!(m["network"]["options"][0]["monthly_usd"], "59.49");
+    let (s, e) = app.request(
+        "POST",
+        "/api/v1/model",
+        Some(VIEWER),
+        "application/toml",
+        &seed.replace("Asia/Singapore", "Asia/Nowhere"),
+    );
+    let e: Value = serde_json::from_str(&e).unwrap();
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (422, Some("load_balancer.schedule[0].timezone")),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_dashboard_needs_a_sign_in_unless_public() {
+    let app = spawn_app("web-page", "");
+    let (s, body) = app.get("/", None);
+    assert_eq!(s, 401);
+    assert!(body.contains("name=token"), "a sign-in form");
+    let (s, body) = app.get("/", Some(VIEWER));
+    assert_eq!(s, 200);
+    assert!(body.contains("id=banner") && body.contains("id=timeline"), "{body}");
+    // Signing in sets an HttpOnly, SameSite cookie; a form POST without the CSRF token is refused.
+    let addr = app.addr;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    use std::io::{Read, Write};
+    let form = format!("token={OPERATOR}");
+    write!(s, "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}", form.len()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let cookie_line = resp
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie_line.contains("HttpOnly") && cookie_line.contains("SameSite=Strict"),
+        "{cookie_line}"
+    );
+    let sid = cookie_line
+        .split_once("costd_session=")
+        .unwrap()
+        .1
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let cookie = format!("costd_session={sid}");
+    let headers = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let (st, _) = http(
+        addr,
+        "POST",
+        "/ui/windows",
+        &headers,
+        "csrf=wrong&start=now&duration=1h",
+    )
+    .unwrap();
+    assert_eq!(st, 403, "wrong CSRF token");
+    let (_, page) = http(addr, "GET", "/", &[("Cookie", cookie.as_str())], "").unwrap();
+    let csrf = page
+        .split("name=csrf value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let (st, _) = http(
+        addr,
+        "POST",
+        "/ui/windows",
+        &headers,
+        &format!("csrf={csrf}&start=now&duration=1h&note=from+the+page"),
+    )
+    .unwrap();
+    assert_eq!(st, 303, "redirect back to the page");
+    let (_, page) = http(addr, "GET", "/", &[("Cookie", cookie.as_str())], "").unwrap();
+    assert!(page.contains("from the page"), "the new window is on the page");
+    // The token itself never reaches the page or the log.
+    assert!(!page.contains(OPERATOR));
+}
