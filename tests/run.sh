@@ -5,6 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Headless Chromium for the dashboard test (Debian's package; needs root, as on CI).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+
 base="${COSTD_EMULATORS_VENV:-$PWD/target/emulators}"
 for req in tests/emulators/*.txt; do
   name=$(basename "$req" .txt)

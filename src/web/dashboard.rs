@@ -248,12 +248,12 @@ fn chart(h: &mut String, p: &crate::budget::Projection, budget: Option<Decimal>)
         .max()
         .unwrap_or(Decimal::ONE)
         .max(Decimal::new(1, 2));
-    let width = Decimal::from(600);
-    let row = 34;
+    let width = Decimal::from(300);
+    let row = 40;
     let height = 20 + row * p.components.len() as i64;
     let _ = write!(
         h,
-        "<svg id=chart viewBox=\"0 0 800 {height}\" role=img aria-label=\"spend by component\">"
+        "<svg id=chart viewBox=\"0 0 520 {height}\" role=img aria-label=\"spend by component\">"
     );
     for (i, c) in p.components.iter().enumerate() {
         let y = 10 + row * i as i64;
@@ -261,14 +261,14 @@ fn chart(h: &mut String, p: &crate::budget::Projection, budget: Option<Decimal>)
         let sch = (c.scheduled_usd / max * width).round().to_string();
         let _ = write!(
             h,
-            "<text x=0 y={ty} font-size=13>{name}</text>\
-             <rect class=actual x=100 y={y} width={a} height=20 fill=#2f6fdb><title>actual {av}</title></rect>\
-             <rect class=scheduled x={sx} y={y} width={sch} height=20 fill=#a9c4f5><title>scheduled {sv}</title></rect>\
-             <text x={lx} y={ty} font-size=12>{total}</text>",
-            ty = y + 15,
+            "<text x=0 y={ty} font-size=16>{name}</text>\
+             <rect class=actual x=110 y={y} width={a} height=26 fill=#2f6fdb><title>actual {av}</title></rect>\
+             <rect class=scheduled x={sx} y={y} width={sch} height=26 fill=#a9c4f5><title>scheduled {sv}</title></rect>\
+             <text x={lx} y={ty} font-size=15>{total}</text>",
+            ty = y + 19,
             name = c.component.as_str(),
-            sx = 100 + a.parse::<i64>().unwrap_or(0),
-            lx = 106 + a.parse::<i64>().unwrap_or(0) + sch.parse::<i64>().unwrap_or(0),
+            sx = 110 + a.parse::<i64>().unwrap_or(0),
+            lx = 116 + a.parse::<i64>().unwrap_or(0) + sch.parse::<i64>().unwrap_or(0),
             av = format_usd(c.actual_usd),
             sv = format_usd(c.scheduled_usd),
             total = format_usd(c.projected_usd),
@@ -289,7 +289,7 @@ fn timeline(h: &mut String, span: &Interval, bars: &[(Interval, bool, bool)], no
     let x = |t: DateTime<Utc>| 10.0 + 780.0 * ((t - span.start).num_seconds() as f64 / total);
     let _ = write!(
         h,
-        "<section id=timeline><h2>ALB lifetimes this month</h2><svg viewBox=\"0 0 800 70\" role=img aria-label=\"timeline\">"
+        "<section id=timeline><h2>ALB lifetimes this month</h2><svg viewBox=\"0 0 800 72\" role=img aria-label=\"timeline\">"
     );
     let _ = write!(h, "<rect x=10 y=20 width=780 height=24 fill=#eef0f4></rect>");
     for (iv, actual, coalesced) in bars {
@@ -306,7 +306,7 @@ fn timeline(h: &mut String, span: &Interval, bars: &[(Interval, bool, bool)], no
             iv.start.format("%d %H:%M"),
             iv.end.format("%d %H:%M"),
             if *coalesced { " (kept through a gap)" } else { "" },
-            w = (x1 - x0).max(1.5),
+            w = (x1 - x0).max(3.0),
         );
     }
     let _ = write!(
@@ -316,7 +316,7 @@ fn timeline(h: &mut String, span: &Interval, bars: &[(Interval, bool, bool)], no
     );
     let _ = write!(
         h,
-        "<text x=10 y=64 font-size=12>{}</text><text x=790 y=64 font-size=12 text-anchor=end>{}</text></svg>",
+        "<text x=10 y=66 font-size=16>{}</text><text x=790 y=66 font-size=16 text-anchor=end>{}</text></svg>",
         span.start.format("%b %d"),
         span.end.format("%b %d")
     );

@@ -28,7 +28,7 @@ impl Drop for TestApp {
 }
 
 /// Starts the daemon (moto for ELBv2, CloudWatch off) with a viewer and an operator token.
-pub fn spawn_app(name: &str, extra: &str) -> TestApp {
+pub fn spawn_app(name: &str, edit: &dyn Fn(String) -> String) -> TestApp {
     let dir = TempDir::new(name);
     let moto = Moto::start();
     let (subnets, vpc, sg) = moto.default_vpc("us-east-1");
@@ -78,14 +78,13 @@ token = "{VIEWER}"
 name = "ops"
 role = "operator"
 token = "{OPERATOR}"
-{extra}
 "#,
         moto = moto.url,
         store = dir.0.join("costd.db").display(),
         s0 = subnets[0],
         s1 = subnets[1],
     );
-    let cfg = costd::config::Config::parse("test.toml", &src, std::path::Path::new(".")).unwrap();
+    let cfg = costd::config::Config::parse("test.toml", &edit(src), std::path::Path::new(".")).unwrap();
     // The SDK reads credentials from the environment; the emulator accepts any.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -139,7 +138,7 @@ impl TestApp {
 
 #[test]
 fn health_readiness_openapi_and_metrics() {
-    let app = spawn_app("web-health", "");
+    let app = spawn_app("web-health", &|s| s);
     assert_eq!(app.get("/healthz", None), (200, "ok\n".to_string()));
     assert_eq!(app.get("/readyz", None).0, 200);
     let (s, body) = app.get("/openapi.json", None);
@@ -177,7 +176,7 @@ fn health_readiness_openapi_and_metrics() {
 
 #[test]
 fn reads_need_a_token_and_viewers_cannot_write() {
-    let app = spawn_app("web-roles", "");
+    let app = spawn_app("web-roles", &|s| s);
     for path in [
         "/api/v1/projection",
         "/api/v1/windows",
@@ -207,7 +206,7 @@ fn reads_need_a_token_and_viewers_cannot_write() {
 
 #[test]
 fn operators_create_list_and_cancel_windows() {
-    let app = spawn_app("web-windows", "");
+    let app = spawn_app("web-windows", &|s| s);
     let (s, w) = app.json(
         "POST",
         "/api/v1/windows",
@@ -249,7 +248,7 @@ fn operators_create_list_and_cancel_windows() {
 
 #[test]
 fn bad_window_bodies_are_refused_with_the_field_and_change_nothing() {
-    let app = spawn_app("web-bad", "");
+    let app = spawn_app("web-bad", &|s| s);
     for (body, status, field, text) in [
         (
             r#"{"start":"2020-01-01T00:00:00Z","duration":"1h"}"#,
@@ -314,7 +313,7 @@ fn bad_window_bodies_are_refused_with_the_field_and_change_nothing() {
 
 #[test]
 fn projection_budgets_pricing_and_model() {
-    let app = spawn_app("web-reads", "");
+    let app = spawn_app("web-reads", &|s| s);
     let (s, p) = app.json("GET", "/api/v1/projection?month=2026-02", Some(VIEWER), "");
     assert_eq!(s, 200);
     // February 2026, us-east-1, endpoints_only from the embedded seed traffic, 672 h:
@@ -349,7 +348,7 @@ fn projection_budgets_pricing_and_model() {
 
 #[test]
 fn the_dashboard_needs_a_sign_in_unless_public() {
-    let app = spawn_app("web-page", "");
+    let app = spawn_app("web-page", &|s| s);
     let (s, body) = app.get("/", None);
     assert_eq!(s, 401);
     assert!(body.contains("name=token"), "a sign-in form");
