@@ -216,16 +216,7 @@ pub fn project(i: &ProjectionInputs) -> Projection {
     }
     components.push(component(Component::Alb, alb_items(i, &span)));
     if let Some(m) = i.monitoring {
-        let cw = &i.prices.cloudwatch;
-        let items = vec![
-            LineItem::priced("Custom metrics", m.custom_metrics, &cw.metric_month),
-            LineItem::priced("Metric alarms (standard resolution)", m.alarms, &cw.alarm_month),
-            LineItem::priced(
-                "API requests",
-                m.api_requests_per_month / Decimal::from(1000),
-                &cw.requests_1k,
-            ),
-        ];
+        let items = crate::cost::report::monitoring_items(m, i.prices);
         let mut li = split(Basis::Actual, &items, actual_fraction, None);
         li.extend(split(Basis::Scheduled, &items, scheduled_fraction, None));
         components.push(component(Component::Monitoring, li));

@@ -181,9 +181,10 @@ fn price_load_balancer(lb: &LoadBalancerScenario, prices: &PriceTable, b: &Basis
     }
 }
 
-fn price_monitoring(m: &MonitoringSpec, prices: &PriceTable) -> MonitoringCost {
+/// costd's own CloudWatch use for a month: metrics, alarms, API requests.
+pub fn monitoring_items(m: &MonitoringSpec, prices: &PriceTable) -> Vec<LineItem> {
     let cw = &prices.cloudwatch;
-    let items = vec![
+    vec![
         LineItem::priced("Custom metrics", m.custom_metrics, &cw.metric_month),
         LineItem::priced("Metric alarms (standard resolution)", m.alarms, &cw.alarm_month),
         LineItem::priced(
@@ -191,7 +192,11 @@ fn price_monitoring(m: &MonitoringSpec, prices: &PriceTable) -> MonitoringCost {
             m.api_requests_per_month / Decimal::from(1000),
             &cw.requests_1k,
         ),
-    ];
+    ]
+}
+
+fn price_monitoring(m: &MonitoringSpec, prices: &PriceTable) -> MonitoringCost {
+    let items = monitoring_items(m, prices);
     MonitoringCost {
         monthly_usd: total(&items),
         line_items: items,
