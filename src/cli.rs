@@ -70,6 +70,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Rebuild price tables from the AWS Price List and show what changed.
+    Pricing {
+        /// What to do.
+        #[command(subcommand)]
+        command: PricingCommand,
+    },
     /// Add, list or cancel demo windows in the store (the daemon picks changes up within a second).
     Windows {
         /// Config file (for the store path, time zone, limits and blackouts). Default: the embedded one.
@@ -78,6 +84,44 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: WindowsCommand,
+    },
+}
+
+/// `costd pricing …`.
+#[derive(Debug, Subcommand)]
+pub enum PricingCommand {
+    /// Fetch every rate for a region with the Price List Query API (GetProducts) and diff it against the table.
+    Refresh {
+        /// The region to price, e.g. ap-southeast-1.
+        #[arg(long)]
+        region: String,
+        /// Rewrite <pricing-dir>/<region>.toml (unchanged rates keep their source and date).
+        #[arg(long)]
+        write: bool,
+        /// Directory of the tables to diff against and write.
+        #[arg(long, value_name = "DIR", default_value = "pricing")]
+        pricing_dir: PathBuf,
+        /// Where the Price List API is served: us-east-1, eu-central-1 or ap-south-1.
+        #[arg(long, default_value = "us-east-1", value_parser = ["us-east-1", "eu-central-1", "ap-south-1"])]
+        api_region: String,
+        /// Send GetProducts here instead (a test server, a proxy).
+        #[arg(long, value_name = "URL")]
+        endpoint_url: Option<String>,
+    },
+    /// The same from downloaded bulk offer files (one per service: AmazonEC2, AmazonVPC, AWSELB, AWSDataTransfer, AmazonCloudWatch).
+    Import {
+        /// The region to price.
+        #[arg(long)]
+        region: String,
+        /// An offer file (index.json); give one per service.
+        #[arg(long = "offer", value_name = "FILE", required = true)]
+        offers: Vec<PathBuf>,
+        /// Rewrite <pricing-dir>/<region>.toml.
+        #[arg(long)]
+        write: bool,
+        /// Directory of the tables to diff against and write.
+        #[arg(long, value_name = "DIR", default_value = "pricing")]
+        pricing_dir: PathBuf,
     },
 }
 
@@ -178,6 +222,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             })
         }
         Command::Windows { config, command } => windows(load_config(&config)?, command, out),
+        Command::Pricing { command } => pricing(command, out),
         Command::Projection { config, month, format } => {
             let cfg = load_config(&config)?;
             let book = match &cfg.pricing_dir {
@@ -207,6 +252,94 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn pricing(command: PricingCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    use crate::pricing::pricelist::{PriceItem, parse_offer_file, rebuild};
+    let (region, write, dir, items): (String, bool, PathBuf, Vec<PriceItem>) = match command {
+        PricingCommand::Refresh {
+            region,
+            write,
+            pricing_dir,
+            api_region,
+            endpoint_url,
+        } => {
+            anyhow::ensure!(
+                crate::pricing::is_region_code(&region),
+                "--region: `{region}` is not an AWS region code such as ap-southeast-1"
+            );
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let items = rt.block_on(async {
+                let client = crate::aws::pricing::client(&api_region, endpoint_url.as_deref()).await;
+                crate::aws::pricing::fetch(&client, &region).await
+            })?;
+            (region, write, pricing_dir, items)
+        }
+        PricingCommand::Import {
+            region,
+            offers,
+            write,
+            pricing_dir,
+        } => {
+            let mut items = Vec::new();
+            for f in &offers {
+                let text =
+                    std::fs::read_to_string(f).with_context(|| format!("cannot read offer file {}", f.display()))?;
+                items.extend(parse_offer_file(&text).with_context(|| format!("offer file {}", f.display()))?);
+            }
+            (region, write, pricing_dir, items)
+        }
+    };
+    let path = dir.join(format!("{region}.toml"));
+    let current = if path.exists() {
+        let src = std::fs::read_to_string(&path)?;
+        crate::pricing::PriceTable::parse(&path.display().to_string(), &src)?
+    } else {
+        // A new region: the shape of us-east-1's table, every rate to be replaced.
+        let mut t = PriceBook::embedded()?.get("us-east-1").expect("shipped").clone();
+        t.region = region.clone();
+        crate::pricing::pricelist::mark_all_unknown(&mut t);
+        t
+    };
+    let (table, changes) = rebuild(&current, &items, Utc::now().date_naive())?;
+    if changes.is_empty() {
+        writeln!(
+            out,
+            "{}: no changes against the Price List ({} products read)",
+            path.display(),
+            items.len()
+        )?;
+    } else {
+        let rows: Vec<[String; 4]> = changes
+            .iter()
+            .map(|c| {
+                let f = |d: Option<rust_decimal::Decimal>| d.map(|d| d.to_string()).unwrap_or_else(|| "—".into());
+                [
+                    c.key.clone(),
+                    f(c.old.filter(|o| !o.is_sign_negative())),
+                    f(c.new),
+                    c.sku.clone(),
+                ]
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}: {} change(s) against the Price List",
+            path.display(),
+            changes.len()
+        )?;
+        for r in std::iter::once(["rate".to_string(), "old".into(), "new".into(), "SKU".into()]).chain(rows) {
+            writeln!(out, "  {:<36} {:>12} {:>12}  {}", r[0], r[1], r[2], r[3])?;
+        }
+    }
+    if write {
+        let text = table.to_toml();
+        crate::pricing::PriceTable::parse("written table", &text)?;
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(&path, text)?;
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    Ok(())
 }
 
 fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow::Result<()> {

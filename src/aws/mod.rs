@@ -3,6 +3,7 @@
 
 pub mod cloudwatch;
 pub mod elb;
+pub mod pricing;
 
 use std::time::Duration;
 

@@ -6,6 +6,8 @@
 //! defaults live in [`load`].
 
 pub mod load;
+pub mod pricelist;
+pub mod write;
 
 use std::fmt;
 

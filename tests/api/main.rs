@@ -6,5 +6,6 @@ mod cloudwatch;
 mod daemon;
 mod helpers;
 mod model_cli;
+mod pricing;
 mod web;
 mod windows_cli;
