@@ -54,6 +54,21 @@ pub struct Config {
     pub webhooks: Vec<WebhookConfig>,
     /// The dashboard and JSON API.
     pub web: WebConfig,
+    /// Scheduled price refresh from the AWS Price List.
+    pub pricing: PricingConfig,
+}
+
+/// Scheduled refresh of the price table from the Price List Query API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PricingConfig {
+    /// 5-field cron (UTC) for the refresh; `None`: off (the default).
+    pub refresh_cron: Option<String>,
+    /// Where the Price List API is served: us-east-1, eu-central-1 or ap-south-1.
+    pub api_region: String,
+    /// Endpoint override for GetProducts.
+    pub endpoint_url: Option<String>,
+    /// Also write the refreshed table to `pricing_dir/<region>.toml`.
+    pub write: bool,
 }
 
 /// Who may do what over HTTP.
@@ -344,6 +359,44 @@ impl Config {
             None => Vec::new(),
         };
         let web = web(root.get("web"))?;
+        let pricing = match root.get("pricing") {
+            Some(v) => {
+                let t = v.table()?;
+                let refresh_cron = match t.get("refresh_cron") {
+                    Some(c) => {
+                        c.r()
+                            .parse_with("a 5-field cron expression such as \"0 3 * * *\"", CronExpr::parse)?;
+                        Some(c.str()?)
+                    }
+                    None => None,
+                };
+                let api_region = match t.get("api_region") {
+                    Some(r) => {
+                        let s = r.str()?;
+                        if !["us-east-1", "eu-central-1", "ap-south-1"].contains(&s.as_str()) {
+                            return Err(r.error(format!("`{s}` does not serve the Price List API; expected us-east-1, eu-central-1 or ap-south-1")));
+                        }
+                        s
+                    }
+                    None => "us-east-1".into(),
+                };
+                let endpoint_url = t.get("endpoint_url").map(|e| url(&e)).transpose()?;
+                let write = t.get("write").map(|w| w.bool()).transpose()?.unwrap_or(false);
+                t.finish()?;
+                PricingConfig {
+                    refresh_cron,
+                    api_region,
+                    endpoint_url,
+                    write,
+                }
+            }
+            None => PricingConfig {
+                refresh_cron: None,
+                api_region: "us-east-1".into(),
+                endpoint_url: None,
+                write: false,
+            },
+        };
         root.finish()?;
         Ok(Config {
             deployment,
@@ -361,6 +414,7 @@ impl Config {
             cloudwatch,
             webhooks,
             web,
+            pricing,
         })
     }
 

@@ -64,6 +64,11 @@ pub struct Status {
 /// Shared [`Status`].
 pub type SharedStatus = Arc<tokio::sync::RwLock<Status>>;
 
+/// The price tables in use, replaceable by a scheduled refresh.
+pub type SharedBook = Arc<std::sync::RwLock<PriceBook>>;
+/// The planner settings derived from them.
+pub type SharedSettings = Arc<std::sync::RwLock<PlannerSettings>>;
+
 /// Exponential backoff after failed runs: 1 s, 2 s, 4 s … capped at 30 s.
 #[derive(Debug, Default)]
 pub struct Backoff {
@@ -235,6 +240,8 @@ pub struct Daemon {
     status: SharedStatus,
     kick: Arc<Notify>,
     changed: Arc<Notify>,
+    book: SharedBook,
+    settings: SharedSettings,
 }
 
 impl Daemon {
@@ -265,7 +272,15 @@ impl Daemon {
                 crate::aws::elb_client(&cfg.region, &cfg.aws.for_elb()).await,
             ))
         };
-        let reconciler = Reconciler::new(cfg.clone(), store.clone(), elb, settings.clone(), Arc::new(Utc::now));
+        let shared_settings: SharedSettings = Arc::new(std::sync::RwLock::new(settings));
+        let shared_book: SharedBook = Arc::new(std::sync::RwLock::new(book));
+        let reconciler = Reconciler::new(
+            cfg.clone(),
+            store.clone(),
+            elb,
+            shared_settings.clone(),
+            Arc::new(Utc::now),
+        );
         let cw = if cfg.dry_run || !cfg.cloudwatch.enabled {
             None
         } else {
@@ -273,18 +288,20 @@ impl Daemon {
                 crate::aws::cloudwatch_client(&cfg.region, &cfg.aws.for_cloudwatch()).await,
             ))
         };
-        let prices = book
-            .get(&cfg.region)
-            .expect("planner_settings checked the region")
-            .clone();
-        let job = Arc::new(ProjectionJob::new(cfg.clone(), store.clone(), prices, settings, cw));
+        let job = Arc::new(ProjectionJob::new(
+            cfg.clone(),
+            store.clone(),
+            shared_book.clone(),
+            shared_settings.clone(),
+            cw,
+        ));
         let (changed, kick) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
         let status: SharedStatus = Arc::default();
         let app = if cfg.web.enabled {
             let state = crate::web::AppState::new(
                 cfg.clone(),
                 store.clone(),
-                book,
+                shared_book.clone(),
                 job.latest.clone(),
                 status.clone(),
                 kick.clone(),
@@ -307,6 +324,8 @@ impl Daemon {
             status,
             kick,
             changed,
+            book: shared_book,
+            settings: shared_settings,
         })
     }
 
@@ -326,12 +345,27 @@ impl Daemon {
             status,
             kick,
             changed,
+            book,
+            settings,
         } = self;
+        let refresh_task = cfg.pricing.refresh_cron.clone().map(|cron| {
+            tokio::spawn(run_price_refresh(
+                cfg.clone(),
+                cron,
+                book,
+                settings,
+                changed.clone(),
+                shutdown.clone(),
+            ))
+        });
         let safety_net = StdDuration::from_secs(u64::from(cfg.reconcile.safety_net_seconds));
         let web_task = app.map(|a| tokio::spawn(a.run_until_stopped(shutdown.clone())));
         let projection_task = tokio::spawn(run_projection(job, cfg.clone(), changed.clone(), shutdown.clone()));
         let result = run_loop(reconciler, store, safety_net, changed, status, kick, shutdown).await;
         let _ = projection_task.await;
+        if let Some(r) = refresh_task {
+            let _ = r.await;
+        }
         if let Some(w) = web_task {
             let _ = w.await;
         }
@@ -342,6 +376,85 @@ impl Daemon {
 /// `costd serve`: builds the daemon and runs it until shutdown.
 pub async fn serve(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     Daemon::build(cfg).await?.run_until_stopped(shutdown).await
+}
+
+/// One scheduled price refresh: fetch, rebuild, log the changes, swap the
+/// table in (and write it when configured). A failure keeps the old table.
+pub async fn refresh_prices(
+    cfg: &Config,
+    book: &SharedBook,
+    settings: &SharedSettings,
+) -> anyhow::Result<Vec<crate::pricing::pricelist::RateChange>> {
+    let p = &cfg.pricing;
+    let client = crate::aws::pricing::client(&p.api_region, p.endpoint_url.as_deref()).await;
+    let items = crate::aws::pricing::fetch(&client, &cfg.region).await?;
+    let current = book
+        .read()
+        .expect("prices lock")
+        .get(&cfg.region)
+        .cloned()
+        .context("no price table")?;
+    let (table, changes) = crate::pricing::pricelist::rebuild(&current, &items, Utc::now().date_naive())?;
+    for c in &changes {
+        tracing::warn!(rate = %c.key, old = ?c.old, new = ?c.new, sku = %c.sku, "price changed in the AWS Price List");
+    }
+    if !changes.is_empty() {
+        let new_settings = {
+            let mut b = book.write().expect("prices lock");
+            b.replace(table.clone());
+            planner_settings(cfg, &b)?
+        };
+        *settings.write().expect("settings lock") = new_settings;
+        if let (true, Some(dir)) = (p.write, &cfg.pricing_dir) {
+            let path = dir.join(format!("{}.toml", cfg.region));
+            std::fs::write(&path, table.to_toml()).with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    Ok(changes)
+}
+
+async fn run_price_refresh(
+    cfg: Arc<Config>,
+    cron: String,
+    book: SharedBook,
+    settings: SharedSettings,
+    changed: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let due = Arc::new(Notify::new());
+    let mut scheduler = match JobScheduler::new().await {
+        Ok(s) => s,
+        Err(e) => return tracing::error!(error = %e, "price refresh scheduler"),
+    };
+    let d = due.clone();
+    // tokio-cron-scheduler takes seconds first: run at second 0 of the configured minute.
+    let job = Job::new(format!("0 {cron}").as_str(), move |_, _| d.notify_one());
+    let scheduled = match job {
+        Ok(j) => scheduler.add(j).await.is_ok() && scheduler.start().await.is_ok(),
+        Err(_) => false,
+    };
+    if !scheduled {
+        return tracing::error!(cron = %cron, "could not schedule the price refresh");
+    }
+    loop {
+        tokio::select! {
+            _ = due.notified() => {}
+            _ = shutdown.cancelled() => break,
+        }
+        let r = tokio::select! {
+            r = refresh_prices(&cfg, &book, &settings) => r,
+            _ = shutdown.cancelled() => break,
+        };
+        match r {
+            Ok(c) if c.is_empty() => tracing::info!("price refresh: no changes"),
+            Ok(c) => {
+                tracing::info!(changes = c.len(), "price refresh: the new table is in use");
+                changed.notify_one();
+            }
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "price refresh failed; keeping the current table"),
+        }
+    }
+    let _ = scheduler.shutdown().await;
 }
 
 /// The projection loop: on start, every `recompute_seconds`/`publish_seconds`

@@ -245,8 +245,8 @@ pub struct Latest {
 pub struct ProjectionJob<C> {
     cfg: Arc<Config>,
     store: Arc<dyn Store>,
-    prices: PriceTable,
-    settings: PlannerSettings,
+    book: super::SharedBook,
+    settings: super::SharedSettings,
     cw: Option<C>,
     http: reqwest::Client,
     /// The latest result.
@@ -258,14 +258,14 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
     pub fn new(
         cfg: Arc<Config>,
         store: Arc<dyn Store>,
-        prices: PriceTable,
-        settings: PlannerSettings,
+        book: super::SharedBook,
+        settings: super::SharedSettings,
         cw: Option<C>,
     ) -> Self {
         ProjectionJob {
             cfg,
             store,
-            prices,
+            book,
             settings,
             cw,
             http: reqwest::Client::new(),
@@ -295,11 +295,20 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
     /// One step at `at`.
     pub async fn run_once(&self, at: DateTime<Utc>) -> anyhow::Result<Projection> {
         let month = Month::containing(at, self.cfg.projection.timezone);
+        // The table in use now (a scheduled refresh may have replaced it).
+        let prices = self
+            .book
+            .read()
+            .expect("prices lock")
+            .get(&self.cfg.region)
+            .cloned()
+            .context("no price table")?;
+        let settings = self.settings.read().expect("settings lock").clone();
         let p = compute(
             &self.cfg,
             self.store.as_ref(),
-            &self.prices,
-            &self.settings,
+            &prices,
+            &settings,
             self.cw.as_ref(),
             month,
             at,

@@ -58,7 +58,7 @@ pub struct Reconciler<E> {
     cfg: Arc<Config>,
     store: Arc<dyn Store>,
     elb: Option<E>,
-    settings: PlannerSettings,
+    settings: super::SharedSettings,
     clock: Clock,
 }
 
@@ -77,7 +77,7 @@ impl<E: ElbApi> Reconciler<E> {
         cfg: Arc<Config>,
         store: Arc<dyn Store>,
         elb: Option<E>,
-        settings: PlannerSettings,
+        settings: super::SharedSettings,
         clock: Clock,
     ) -> Self {
         Reconciler {
@@ -89,9 +89,9 @@ impl<E: ElbApi> Reconciler<E> {
         }
     }
 
-    /// The planner settings in use.
-    pub fn settings(&self) -> &PlannerSettings {
-        &self.settings
+    /// The planner settings in use now (they change when the price table is refreshed).
+    pub fn settings(&self) -> PlannerSettings {
+        self.settings.read().expect("settings lock").clone()
     }
 
     /// Concrete windows around `at`: config windows (minus blackouts) and stored ones.
@@ -212,7 +212,7 @@ impl<E: ElbApi> Reconciler<E> {
             .into_iter()
             .filter(|l| l.dry_run)
             .collect();
-        let plan = planner::plan(at, windows, open.iter().map(|l| l.created_at).min(), &self.settings);
+        let plan = planner::plan(at, windows, open.iter().map(|l| l.created_at).min(), &self.settings());
         let mut actions = Vec::new();
         match &plan.current {
             Some(cur) => {
@@ -350,7 +350,7 @@ impl<E: ElbApi> Reconciler<E> {
 
         // 2. Plan from the lifetime that really exists.
         let active_since = open.iter().filter(|l| l.lb_arn.is_some()).map(|l| l.created_at).min();
-        let plan = planner::plan(at, windows, active_since, &self.settings);
+        let plan = planner::plan(at, windows, active_since, &self.settings());
 
         // 3. Converge.
         let mut kept_tg = None;
@@ -797,7 +797,13 @@ mod tests {
             ipv4_usd_per_hour: dec!(0.01),
         };
         let (clock, now) = fixed_clock();
-        let r = Reconciler::new(Arc::new(cfg), store.clone(), Some(FakeElb::default()), settings, clock);
+        let r = Reconciler::new(
+            Arc::new(cfg),
+            store.clone(),
+            Some(FakeElb::default()),
+            Arc::new(std::sync::RwLock::new(settings)),
+            clock,
+        );
         Rig { store, r, now }
     }
 

@@ -86,6 +86,11 @@ impl PriceBook {
         Ok(())
     }
 
+    /// Puts `table` in place of its region's table.
+    pub fn replace(&mut self, table: PriceTable) {
+        self.tables.insert(table.region.clone(), table);
+    }
+
     /// The table for `region`, if there is one.
     pub fn get(&self, region: &str) -> Option<&PriceTable> {
         self.tables.get(region)

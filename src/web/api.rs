@@ -176,9 +176,9 @@ async fn projection(
     if let Some(p) = latest.projection.filter(|p| p.month == m.to_string()) {
         return Ok(Json(json!({ "projection": p, "budgets": latest.evaluations })));
     }
-    let settings = crate::daemon::planner_settings(&s.cfg, &s.book).map_err(ApiError::internal)?;
-    let prices = s
-        .book
+    let book = s.book.read().expect("prices lock").clone();
+    let settings = crate::daemon::planner_settings(&s.cfg, &book).map_err(ApiError::internal)?;
+    let prices = book
         .get(&s.cfg.region)
         .ok_or_else(|| ApiError::internal("no price table"))?;
     let p = crate::daemon::projection::compute::<crate::aws::cloudwatch::SdkCloudWatch>(
@@ -365,7 +365,8 @@ async fn model(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
     s.require(&headers, Role::Viewer)?;
     let text =
         std::str::from_utf8(&body).map_err(|_| ApiError::validation("body", "the scenario must be UTF-8 TOML"))?;
-    let scenario = crate::scenario::Scenario::parse("request body", text, &s.book.regions()).map_err(|e| {
+    let book = s.book.read().expect("prices lock").clone();
+    let scenario = crate::scenario::Scenario::parse("request body", text, &book.regions()).map_err(|e| {
         let field = if e.key.is_empty() {
             "body".to_string()
         } else {
@@ -373,8 +374,7 @@ async fn model(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
         };
         ApiError::validation(&field, e.to_string())
     })?;
-    let prices = s
-        .book
+    let prices = book
         .get(&scenario.region)
         .ok_or_else(|| ApiError::internal("region checked by parse"))?;
     let report = crate::cost::evaluate(&scenario, prices, Utc::now());
@@ -385,8 +385,9 @@ async fn model(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
 #[utoipa::path(get, path = "/api/v1/pricing", responses((status = 200, body = Object)), security(("token" = [])))]
 async fn pricing(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     s.require(&headers, Role::Viewer)?;
+    let book = s.book.read().expect("prices lock");
     Ok(Json(
-        json!({ "region": s.cfg.region, "table": s.book.get(&s.cfg.region), "regions": s.book.regions() }),
+        json!({ "region": s.cfg.region, "table": book.get(&s.cfg.region), "regions": book.regions() }),
     ))
 }
 

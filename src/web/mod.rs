@@ -22,7 +22,6 @@ use crate::config::{Config, Role};
 use crate::cost::network::NetworkModel;
 use crate::daemon::SharedStatus;
 use crate::daemon::projection::Latest;
-use crate::pricing::load::PriceBook;
 use crate::store::Store;
 
 /// A logged-in browser session (cookie `costd_session`).
@@ -57,7 +56,7 @@ pub struct AppState {
     /// Store.
     pub store: Arc<dyn Store>,
     /// Price tables.
-    pub book: PriceBook,
+    pub book: crate::daemon::SharedBook,
     /// The projection job's latest result.
     pub latest: Arc<RwLock<Latest>>,
     /// The reconcile loop's status.
@@ -77,14 +76,14 @@ impl AppState {
     pub fn new(
         cfg: Arc<Config>,
         store: Arc<dyn Store>,
-        book: PriceBook,
+        book: crate::daemon::SharedBook,
         latest: Arc<RwLock<Latest>>,
         status: SharedStatus,
         kick: Arc<Notify>,
         changed: Arc<Notify>,
     ) -> Self {
         let network_model = cfg.projection.scenario.network.as_ref().and_then(|n| {
-            book.get(&cfg.region).map(|p| {
+            book.read().expect("prices lock").get(&cfg.region).map(|p| {
                 Arc::new(crate::cost::network::model(
                     n,
                     p,

@@ -213,6 +213,9 @@ publish_seconds = 10
 [[webhooks]]
 url = "{hook}"
 timeout_seconds = 2
+
+[web]
+listen = "127.0.0.1:0"
 "#,
             moto = moto.url,
             ms = ms.url,

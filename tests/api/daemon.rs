@@ -166,6 +166,9 @@ grace_minutes = 0
 
 [reconcile]
 safety_net_seconds = 5
+
+[web]
+listen = "127.0.0.1:0"
 "#,
                 store = store_path.display(),
                 s0 = subnets[0],
