@@ -583,3 +583,63 @@ fn import_from_bulk_offer_files() {
     ]);
     assert!(!ok && err.contains("unparseable"), "{err}");
 }
+
+#[test]
+fn the_daemons_refresh_swaps_the_table_in_and_a_failure_keeps_the_old_one() {
+    use std::sync::{Arc, RwLock};
+    let region = "us-east-1";
+    let shipped = PriceBook::embedded().unwrap().get(region).unwrap().clone();
+    let mut changed = shipped.clone();
+    changed.alb.hour.usd = rust_decimal_macros::dec!(0.0252);
+    let server = serve(products_for(&changed));
+    let cfg_for = |endpoint: &str| {
+        let src = std::fs::read_to_string(repo().join("config/costd.toml"))
+            .unwrap()
+            .replace("region = \"ap-southeast-1\"", "region = \"us-east-1\"")
+            .replace("# [pricing]", "[pricing]")
+            .replace(
+                "# refresh_cron = \"0 3 * * *\"",
+                &format!("refresh_cron = \"0 3 * * *\"\nendpoint_url = \"{endpoint}\""),
+            );
+        costd::config::Config::parse("test.toml", &src, std::path::Path::new(".")).unwrap()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let book = Arc::new(RwLock::new(PriceBook::embedded().unwrap()));
+    let cfg = cfg_for(&server.url);
+    assert_eq!(cfg.pricing.refresh_cron.as_deref(), Some("0 3 * * *"));
+    let settings = Arc::new(RwLock::new(
+        costd::daemon::planner_settings(&cfg, &book.read().unwrap()).unwrap(),
+    ));
+    assert_eq!(settings.read().unwrap().lb_usd_per_hour, shipped.alb.hour.usd);
+    // SAFETY: the same test credentials every test in this binary sets, before SDK clients read them.
+    unsafe {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    }
+    let changes = rt
+        .block_on(costd::daemon::refresh_prices(&cfg, &book, &settings))
+        .unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(
+        book.read().unwrap().get(region).unwrap().alb.hour.usd,
+        rust_decimal_macros::dec!(0.0252)
+    );
+    assert_eq!(
+        settings.read().unwrap().lb_usd_per_hour,
+        rust_decimal_macros::dec!(0.0252),
+        "coalescing uses the new rate"
+    );
+    // The Price List unreachable: an error, and the table in use stays.
+    let dead = cfg_for(&format!("http://127.0.0.1:{}", crate::helpers::free_port()));
+    assert!(
+        rt.block_on(costd::daemon::refresh_prices(&dead, &book, &settings))
+            .is_err()
+    );
+    assert_eq!(
+        book.read().unwrap().get(region).unwrap().alb.hour.usd,
+        rust_decimal_macros::dec!(0.0252)
+    );
+}
