@@ -574,6 +574,7 @@ mod tests {
         let mut expected: Vec<&str> = IAM_ACTIONS
             .iter()
             .chain(crate::aws::cloudwatch::IAM_ACTIONS)
+            .chain(crate::aws::pricing::IAM_ACTIONS)
             .copied()
             .collect();
         expected.sort();
