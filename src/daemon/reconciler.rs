@@ -393,9 +393,14 @@ impl<E: ElbApi> Reconciler<E> {
             }
         }
 
-        // 4. Target groups costd owns that no ALB uses and the kept lifetime does not need.
+        // 4. Target groups costd owns that the kept lifetime does not need and that no
+        //    existing ALB of costd's uses. A group can still name an ALB that is gone
+        //    (listed before its deletion finished), so "names none" is too strict; if
+        //    something else does use it, AWS answers ResourceInUse and we look again.
+        let live: std::collections::HashSet<&str> = owned.lbs.iter().map(|l| l.arn.as_str()).collect();
         for tg in &owned.tgs {
-            if tg.lb_arns.is_empty() && kept_tg.as_deref() != Some(&tg.arn) {
+            let unused = tg.lb_arns.iter().all(|a| !live.contains(a.as_str()));
+            if unused && kept_tg.as_deref() != Some(&tg.arn) {
                 pending |= self.delete_tg(elb, &tg.arn).await?;
                 actions.push(format!("delete stale target group {}", tg.name));
             }
@@ -743,7 +748,12 @@ mod tests {
         }
         async fn delete_tg(&self, arn: &str) -> Result<(), AwsError> {
             let mut w = self.w();
-            if w.tgs.iter().any(|t| t.arn == arn && !t.lb_arns.is_empty()) {
+            // In use only while a load balancer it names still exists (as in AWS).
+            let in_use = w
+                .tgs
+                .iter()
+                .any(|t| t.arn == arn && t.lb_arns.iter().any(|a| w.lbs.iter().any(|l| &l.arn == a)));
+            if in_use {
                 return Err(AwsError {
                     op: "DeleteTargetGroup",
                     kind: AwsErrorKind::InUse,
@@ -969,6 +979,36 @@ mod tests {
             (all[0].reason, all[0].deleted_at),
             (LifetimeReason::OrphanCleanup, Some(t(12, 0)))
         );
+    }
+
+    #[tokio::test]
+    async fn a_target_group_naming_a_deleted_alb_is_swept() {
+        let rig = rig("stale-tg", |s| s);
+        let tags = rig.r.tags(5);
+        rig.elb()
+            .create_tg(&TgSpec {
+                name: "mlops-demo-0badc0de".into(),
+                vpc_id: "vpc-1".into(),
+                port: 80,
+                health_check_path: "/health".into(),
+                success_codes: "200".into(),
+                tags,
+            })
+            .await
+            .unwrap();
+        // AWS still lists the ALB it served, which no longer exists.
+        rig.elb()
+            .w()
+            .tgs
+            .iter_mut()
+            .for_each(|t| t.lb_arns = vec!["arn:lb/gone".into()]);
+        let o = rig.run(t(12, 0), None).await.unwrap();
+        assert!(
+            o.actions.iter().any(|a| a.starts_with("delete stale target group")),
+            "{:?}",
+            o.actions
+        );
+        assert!(rig.elb().w().tgs.is_empty());
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ const REGION: &str = "us-east-1";
 const DEPLOYMENT: &str = "it";
 
 /// Blocking view of moto's ELBv2 through the real SDK.
-struct Elb {
+pub struct ElbView {
     rt: tokio::runtime::Runtime,
     client: elbv2::Client,
 }
@@ -31,8 +31,8 @@ struct Lb {
     listeners: usize,
 }
 
-impl Elb {
-    fn new(url: &str) -> Self {
+impl ElbView {
+    pub fn new(url: &str) -> Self {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -44,7 +44,7 @@ impl Elb {
                 .credentials_provider(elbv2::config::Credentials::new("test", "test", None, None, "test"))
                 .load(),
         );
-        Elb {
+        ElbView {
             rt,
             client: elbv2::Client::new(&conf),
         }
@@ -56,21 +56,22 @@ impl Elb {
             let mut out = Vec::new();
             for lb in r.load_balancers() {
                 let arn = lb.load_balancer_arn().unwrap().to_string();
-                let tags = self.client.describe_tags().resource_arns(&arn).send().await.unwrap();
-                let tags = tags.tag_descriptions()[0]
+                // An ALB deleted between the listing and these calls is skipped.
+                let Ok(tags) = self.client.describe_tags().resource_arns(&arn).send().await else {
+                    continue;
+                };
+                let Some(desc) = tags.tag_descriptions().first() else {
+                    continue;
+                };
+                let tags = desc
                     .tags()
                     .iter()
                     .map(|t| (t.key().unwrap().to_string(), t.value().unwrap_or_default().to_string()))
                     .collect();
-                let listeners = self
-                    .client
-                    .describe_listeners()
-                    .load_balancer_arn(&arn)
-                    .send()
-                    .await
-                    .unwrap()
-                    .listeners()
-                    .len();
+                let Ok(listeners) = self.client.describe_listeners().load_balancer_arn(&arn).send().await else {
+                    continue;
+                };
+                let listeners = listeners.listeners().len();
                 out.push(Lb {
                     name: lb.load_balancer_name().unwrap().to_string(),
                     created: lb
@@ -92,6 +93,38 @@ impl Elb {
                 .iter()
                 .map(|t| t.target_group_name().unwrap().to_string())
                 .collect()
+        })
+    }
+
+    /// ARNs of load balancers tagged for `deployment`.
+    pub fn owned_arns(&self, deployment: &str) -> std::collections::BTreeSet<String> {
+        self.lbs()
+            .into_iter()
+            .filter(|l| l.tags.get("costd:deployment").map(String::as_str) == Some(deployment))
+            .map(|l| l.arn)
+            .collect()
+    }
+
+    /// How many target groups exist.
+    pub fn tg_count(&self) -> usize {
+        self.tgs().len()
+    }
+
+    /// Target groups with the load balancers AWS says use them, for failure reports.
+    pub fn tg_report(&self) -> String {
+        self.rt.block_on(async {
+            let r = self.client.describe_target_groups().send().await.unwrap();
+            r.target_groups()
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} lbs={:?}",
+                        t.target_group_name().unwrap_or_default(),
+                        t.load_balancer_arns()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
         })
     }
 
@@ -120,7 +153,7 @@ impl Elb {
 struct Rig {
     dir: TempDir,
     moto: Moto,
-    elb: Elb,
+    elb: ElbView,
     config: PathBuf,
     store_path: PathBuf,
 }
@@ -130,7 +163,7 @@ impl Rig {
     fn new(name: &str, dry_run: bool, via: Option<&dyn Fn(&Moto) -> String>) -> Self {
         let dir = TempDir::new(name);
         let moto = Moto::start();
-        let elb = Elb::new(&moto.url);
+        let elb = ElbView::new(&moto.url);
         let (subnets, vpc, sg) = moto.default_vpc(REGION);
         let endpoint = via.map(|f| f(&moto)).unwrap_or_else(|| moto.url.clone());
         let store_path = dir.0.join("costd.db");

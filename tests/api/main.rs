@@ -3,6 +3,7 @@
 
 mod browser;
 mod cloudwatch;
+mod crash;
 mod daemon;
 mod helpers;
 mod model_cli;

@@ -1,0 +1,237 @@
+//! Crash safety: `costd serve` against moto with a compressed schedule
+//! (windows of 2–3 s, gaps of 2–3 s, no coalescing: one create → delete
+//! cycle per window), killed with SIGKILL at seeded random
+//! points (at least 50 kills, mid-create and mid-delete included) and
+//! restarted each time. At the end:
+//! - no costd-tagged ALB or target group is left, and none outlived its
+//!   window by more than the restart slack;
+//! - every window saw its ALB while it was open;
+//! - the ledger has no open lifetime for an ALB that no longer exists;
+//! - billed ALB-hours in the ledger equal the planner's minimum for the windows.
+//!
+//! It prints the counts. `COSTD_CRASH_SEED` and `COSTD_CRASH_KILLS` change the run.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use costd::cost::billing::billed_hours;
+use costd::schedule::Interval;
+use costd::schedule::planner::{DemoWindow, PlannerSettings, plan};
+use costd::store::Store;
+use costd::store::sqlite::SqliteStore;
+
+use crate::helpers::{Daemon, Moto, TempDir, wait_for};
+
+/// A small deterministic PRNG (xorshift64*), so a failing seed can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn between_ms(&mut self, lo: u64, hi: u64) -> Duration {
+        Duration::from_millis(lo + self.next() % (hi - lo))
+    }
+}
+
+#[test]
+fn kill_9_at_random_points_leaks_no_alb_hours() {
+    let seed: u64 = std::env::var("COSTD_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20261122);
+    let kills_wanted: usize = std::env::var("COSTD_CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    let mut rng = Rng(seed | 1);
+    let dir = TempDir::new("crash");
+    let moto = Moto::start();
+    let (subnets, vpc, sg) = moto.default_vpc("us-east-1");
+    let store_path = dir.0.join("costd.db");
+    let config = dir.write(
+        "costd.toml",
+        &format!(
+            r#"
+[deployment]
+name = "crash"
+region = "us-east-1"
+timezone = "UTC"
+[aws]
+endpoint_url = "{url}"
+[store]
+path = "{store}"
+[alb]
+name_prefix = "crash-demo"
+subnets = ["{s0}", "{s1}"]
+security_groups = ["{sg}"]
+[alb.target_group]
+vpc_id = "{vpc}"
+[schedule]
+lead_minutes = 0
+grace_minutes = 0
+# Off: every window is its own create → delete cycle, so kills land mid-create and mid-delete.
+coalesce = false
+[reconcile]
+safety_net_seconds = 5
+[web]
+enabled = false
+"#,
+            url = moto.url,
+            store = store_path.display(),
+            s0 = subnets[0],
+            s1 = subnets[1],
+        ),
+    );
+
+    // The schedule: windows of 2–3 s separated by 2–3 s, enough to cover the kills.
+    let start = Utc::now() + chrono::Duration::seconds(2);
+    let mut windows = Vec::new();
+    let mut t = start;
+    let run_for = Duration::from_millis(kills_wanted as u64 * 700 + 2000);
+    while t < start + chrono::Duration::from_std(run_for).unwrap() {
+        let len = chrono::Duration::from_std(rng.between_ms(2000, 3000)).unwrap();
+        windows.push(Interval::new(t, t + len).unwrap());
+        t = t + len + chrono::Duration::from_std(rng.between_ms(2000, 3000)).unwrap();
+    }
+    {
+        let s = SqliteStore::open(&store_path).unwrap();
+        for w in &windows {
+            s.add_window(*w, "crash test", "test", Utc::now()).unwrap();
+        }
+    }
+
+    // Watch moto every 50 ms: which costd-tagged ALBs exist when.
+    let seen: Arc<Mutex<Vec<(chrono::DateTime<Utc>, BTreeSet<String>)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (seen, stop, url) = (seen.clone(), stop.clone(), moto.url.clone());
+        std::thread::spawn(move || {
+            let elb = crate::daemon::ElbView::new(&url);
+            while !stop.load(Ordering::SeqCst) {
+                let arns: BTreeSet<String> = elb.owned_arns("crash");
+                seen.lock().unwrap().push((Utc::now(), arns));
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+
+    // Kill -9 at random points, restarting each time.
+    let mut kills = 0;
+    let mut d = Daemon::start(&config, dir.0.join("d0.log"));
+    let deadline = Instant::now() + run_for;
+    while kills < kills_wanted && Instant::now() < deadline + Duration::from_secs(30) {
+        std::thread::sleep(rng.between_ms(150, 1100));
+        d.kill9();
+        kills += 1;
+        d = Daemon::start(&config, dir.0.join(format!("d{kills}.log")));
+    }
+    // Let the last daemon finish the schedule and settle.
+    let last_end = windows.last().unwrap().end;
+    while Utc::now() < last_end + chrono::Duration::seconds(2) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let elb = crate::daemon::ElbView::new(&moto.url);
+    wait_for(30, "every costd ALB to be deleted after the last window", || {
+        elb.owned_arns("crash").is_empty().then_some(())
+    });
+    let tgs_gone = (0..300).any(|_| {
+        let gone = elb.tg_count() == 0;
+        if !gone {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        gone
+    });
+    assert!(tgs_gone, "target groups left: {}", elb.tg_report());
+    stop.store(true, Ordering::SeqCst);
+    watcher.join().unwrap();
+    d.terminate();
+
+    // Every window saw an ALB while open; none lingered long after the last window.
+    let seen = seen.lock().unwrap().clone();
+    let mut covered = 0;
+    for w in &windows {
+        if seen
+            .iter()
+            .any(|(at, arns)| *at >= w.start && *at < w.end && !arns.is_empty())
+        {
+            covered += 1;
+        }
+    }
+    let lingering_ms = seen
+        .iter()
+        .filter(|(at, arns)| !arns.is_empty() && *at > last_end)
+        .map(|(at, _)| (*at - last_end).num_milliseconds())
+        .max()
+        .unwrap_or(0);
+    let distinct_albs: BTreeSet<String> = seen.iter().flat_map(|(_, a)| a.iter().cloned()).collect();
+
+    // The ledger: nothing left open, billed hours equal the planner's minimum.
+    let store = SqliteStore::open(&store_path).unwrap();
+    let lifetimes = store
+        .lifetimes(
+            "crash",
+            start - chrono::Duration::hours(1),
+            Utc::now() + chrono::Duration::hours(1),
+        )
+        .unwrap();
+    let open_without_alb = lifetimes.iter().filter(|l| l.deleted_at.is_none()).count();
+    let ledger_billed: i64 = lifetimes
+        .iter()
+        .filter(|l| l.lb_arn.is_some())
+        .map(|l| billed_hours((l.deleted_at.unwrap() - l.created_at).num_seconds()))
+        .sum();
+    let demo: Vec<DemoWindow> = windows
+        .iter()
+        .enumerate()
+        .map(|(i, w)| DemoWindow {
+            id: format!("w{}", i + 1),
+            interval: *w,
+        })
+        .collect();
+    let settings = PlannerSettings {
+        lead: chrono::Duration::zero(),
+        grace: chrono::Duration::zero(),
+        coalesce: false,
+        lb_usd_per_hour: rust_decimal_macros::dec!(0.0225),
+        ipv4_usd_per_hour: rust_decimal_macros::dec!(0.01),
+    };
+    let p = plan(start, &demo, None, &settings);
+    let planned_billed: i64 = p
+        .current
+        .iter()
+        .chain(p.upcoming.iter())
+        .map(|l| billed_hours((l.end - l.start).num_seconds()))
+        .sum();
+
+    println!(
+        "crash test: seed {seed}, {kills} kills, {} windows, {covered} covered, {} ALBs seen, {} lifetimes, \
+         {open_without_alb} left open, billed {ledger_billed} h (planner minimum {planned_billed} h), \
+         ALB seen {lingering_ms} ms after the last window",
+        windows.len(),
+        distinct_albs.len(),
+        lifetimes.len()
+    );
+    assert!(kills >= kills_wanted, "only {kills} kills");
+    assert_eq!(covered, windows.len(), "every window had its ALB while open");
+    assert_eq!(open_without_alb, 0, "no open lifetime for an ALB that no longer exists");
+    assert_eq!(
+        ledger_billed, planned_billed,
+        "billed ALB-hours equal the planner's minimum"
+    );
+    assert!(
+        lingering_ms < 15_000,
+        "the ALB outlived the last window by {lingering_ms} ms"
+    );
+    assert_eq!(
+        distinct_albs.len(),
+        windows.len(),
+        "one ALB per window (no duplicates from retries)"
+    );
+}
