@@ -25,6 +25,9 @@ use costd::store::sqlite::SqliteStore;
 
 use crate::helpers::{Daemon, Moto, TempDir, wait_for};
 
+/// When the watcher looked, and the costd ALBs it saw.
+type Sighting = (chrono::DateTime<Utc>, BTreeSet<String>);
+
 /// A small deterministic PRNG (xorshift64*), so a failing seed can be replayed.
 struct Rng(u64);
 
@@ -108,7 +111,7 @@ enabled = false
     }
 
     // Watch moto every 50 ms: which costd-tagged ALBs exist when.
-    let seen: Arc<Mutex<Vec<(chrono::DateTime<Utc>, BTreeSet<String>)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Sighting>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
         let (seen, stop, url) = (seen.clone(), stop.clone(), moto.url.clone());
