@@ -414,6 +414,30 @@ fn the_dashboard_needs_a_sign_in_unless_public() {
     assert_eq!(st, 303, "redirect back to the page");
     let (_, page) = http(addr, "GET", "/", &[("Cookie", cookie.as_str())], "").unwrap();
     assert!(page.contains("from the page"), "the new window is on the page");
-    // The token itself never reaches the page or the log.
+    // Cancel it from the page, then sign out; the old session no longer works.
+    let id = page
+        .split("/ui/windows/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let (st, _) = http(
+        addr,
+        "POST",
+        &format!("/ui/windows/{id}/cancel"),
+        &headers,
+        &format!("csrf={csrf}"),
+    )
+    .unwrap();
+    assert_eq!(st, 303);
+    let (_, page) = http(addr, "GET", "/", &[("Cookie", cookie.as_str())], "").unwrap();
+    assert!(!page.contains("from the page"), "cancelled windows leave the page");
+    // The token itself never reaches the page.
     assert!(!page.contains(OPERATOR));
+    let (st, _) = http(addr, "POST", "/logout", &headers, &format!("csrf={csrf}")).unwrap();
+    assert_eq!(st, 303);
+    let (st, _) = http(addr, "GET", "/", &[("Cookie", cookie.as_str())], "").unwrap();
+    assert_eq!(st, 401, "signed out");
 }
