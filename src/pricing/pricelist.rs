@@ -93,9 +93,11 @@ fn parse_terms(sku: &str, terms: &Value) -> Result<(Vec<PriceDimension>, Option<
         return Ok((dims, date));
     };
     for offer in offers.values() {
+        // `2026-11-01T00:00:00Z`: the date part (`get` never splits a character).
         date = offer["effectiveDate"]
             .as_str()
-            .and_then(|d| NaiveDate::parse_from_str(&d[..10.min(d.len())], "%Y-%m-%d").ok());
+            .and_then(|d| d.get(..10))
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
         for pd in offer["priceDimensions"]
             .as_object()
             .into_iter()
@@ -624,6 +626,13 @@ mod tests {
         assert!(QUERIES[0].matches(&it, "us-east-1"));
         it.attributes.insert("usagetype".into(), "USE1-NatGateway-Hours".into());
         assert!(QUERIES[0].matches(&it, "us-east-1"), "us-east-1 with its prefix too");
+    }
+
+    #[test]
+    fn a_malformed_effective_date_is_no_date_not_a_panic() {
+        // Found by the fuzz test: a multi-byte character inside the first 10 bytes.
+        let entry = NAT_HOURS.replace("2026-10-01T00:00:00Z", "2026-10-0\u{fffd}T00:00:00Z");
+        assert_eq!(parse_get_products_entry(&entry).unwrap().effective_date, None);
     }
 
     #[test]

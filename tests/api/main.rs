@@ -5,6 +5,7 @@ mod browser;
 mod cloudwatch;
 mod crash;
 mod daemon;
+mod fuzz;
 mod helpers;
 mod model_cli;
 mod pricing;
