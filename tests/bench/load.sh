@@ -18,9 +18,11 @@ name = "load"
 role = "viewer"
 token = "$token"
 EOT
+t0=$(date +%s%N)
 RUST_LOG=warn target/release/costd serve --config "$work/costd.toml" 2>"$work/log" &
 pid=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
+until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.005; done
+echo "cold start to /readyz OK: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 sleep 1
 rss() { awk '/VmRSS/{print $2" kB"}' /proc/$pid/status; }
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(lscpu | awk -F: '/Model name/{gsub(/^ +/,"",$2);print $2}')"
