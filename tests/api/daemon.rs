@@ -202,6 +202,7 @@ safety_net_seconds = 5
 
 [web]
 listen = "127.0.0.1:0"
+public_dashboard = true
 "#,
                 store = store_path.display(),
                 s0 = subnets[0],
@@ -380,6 +381,72 @@ fn an_untagged_alb_with_the_same_prefix_is_never_touched() {
     std::thread::sleep(StdDuration::from_secs(2));
     let left: Vec<String> = rig.elb.lbs().into_iter().map(|l| l.arn).collect();
     assert_eq!(left, [theirs], "the untagged ALB is still there");
+}
+
+/// The daemon's web address, from its log.
+fn web_address(d: &Daemon) -> std::net::SocketAddr {
+    wait_for(10, "the web server", || {
+        d.logs()
+            .lines()
+            .find_map(|l| l.split("listening address=").nth(1).map(|a| a.trim().parse().unwrap()))
+    })
+}
+
+fn reconcile_errors(addr: std::net::SocketAddr) -> u64 {
+    let (_, m) = crate::helpers::http(addr, "GET", "/metrics", &[], "").unwrap();
+    m.lines()
+        .find_map(|l| l.strip_prefix("costd_reconcile_errors_total "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn an_outage_during_create_keeps_serving_raises_the_error_metric_and_converges() {
+    let outage = std::cell::RefCell::new(None::<Outage>);
+    let via = |m: &Moto| {
+        let o = Outage::proxy(m.addr);
+        let url = o.url.clone();
+        *outage.borrow_mut() = Some(o);
+        url
+    };
+    let rig = Rig::new("daemon-outage-create", false, Some(&via));
+    let outage = outage.into_inner().unwrap();
+    let d = rig.daemon("1");
+    let addr = web_address(&d);
+    outage.down();
+    let iv = rig.window(1, 20);
+    until(iv.start + Duration::seconds(5));
+    assert!(
+        rig.elb.owned().is_empty(),
+        "nothing can be created while AWS is unreachable"
+    );
+    assert_eq!(
+        crate::helpers::http(addr, "GET", "/healthz", &[], "").unwrap().0,
+        200,
+        "the daemon keeps serving"
+    );
+    assert_eq!(
+        crate::helpers::http(addr, "GET", "/readyz", &[], "").unwrap().0,
+        503,
+        "but is not ready"
+    );
+    let errors = reconcile_errors(addr);
+    assert!(errors >= 2, "the reconcile-error metric rises: {errors}");
+    let back = std::time::Instant::now();
+    outage.up();
+    wait_for(20, "the ALB once AWS is back", || rig.elb.owned().into_iter().next());
+    let took = back.elapsed();
+    println!(
+        "converged {} ms after the emulator came back ({errors} failed reconciles before)",
+        took.as_millis()
+    );
+    // The backoff after ~5 s of failures is at most 8 s: one retry interval.
+    assert!(took < StdDuration::from_secs(9), "took {took:?}");
+    wait_for(10, "readiness again", || {
+        (crate::helpers::http(addr, "GET", "/readyz", &[], "").unwrap().0 == 200).then_some(())
+    });
 }
 
 #[test]
