@@ -450,6 +450,41 @@ fn an_outage_during_create_keeps_serving_raises_the_error_metric_and_converges()
 }
 
 #[test]
+fn sigterm_during_a_reconcile_exits_promptly_and_the_next_start_finishes_the_job() {
+    let outage = std::cell::RefCell::new(None::<Outage>);
+    let via = |m: &Moto| {
+        let o = Outage::proxy(m.addr);
+        let url = o.url.clone();
+        *outage.borrow_mut() = Some(o);
+        url
+    };
+    let rig = Rig::new("daemon-sigterm-mid", false, Some(&via));
+    let outage = outage.into_inner().unwrap();
+    let mut d = rig.daemon("1");
+    web_address(&d);
+    // AWS stops answering; a window opens: the reconcile's calls hang in flight.
+    outage.stall();
+    let iv = rig.window(1, 30);
+    until(iv.start + Duration::seconds(2));
+    let took = d.terminate();
+    println!("SIGTERM during a hanging reconcile: exited in {} ms", took.as_millis());
+    assert!(took < StdDuration::from_secs(5), "exited in {took:?}");
+    assert!(
+        d.logs().contains("abandoning it; the next start reconciles"),
+        "{}",
+        d.logs()
+    );
+    // The store is consistent: it opens, and whatever was recorded is a valid lifetime.
+    let open = rig.store().open_lifetimes(DEPLOYMENT).unwrap();
+    assert!(open.len() <= 1, "{open:?}");
+    // AWS answers again; the next start creates the ALB for the window.
+    outage.unstall();
+    let _d2 = rig.daemon("2");
+    let lb = wait_for(20, "the ALB after the restart", || rig.elb.owned().into_iter().next());
+    assert_eq!(rig.elb.owned().len(), 1, "exactly one ALB: {lb:?}");
+}
+
+#[test]
 fn an_outage_during_delete_is_retried_until_it_succeeds() {
     let outage = std::cell::RefCell::new(None::<Outage>);
     let via = |m: &Moto| {

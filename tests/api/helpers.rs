@@ -208,6 +208,7 @@ pub struct Outage {
     /// Where clients connect.
     pub url: String,
     down: Arc<AtomicBool>,
+    stall: Arc<AtomicBool>,
 }
 
 impl Outage {
@@ -216,12 +217,18 @@ impl Outage {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let down = Arc::new(AtomicBool::new(false));
-        let d = down.clone();
+        let stall = Arc::new(AtomicBool::new(false));
+        let (d, st) = (down.clone(), stall.clone());
         std::thread::spawn(move || {
+            let mut held = Vec::new();
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
                 if d.load(Ordering::SeqCst) {
                     drop(client); // reset: the emulator is "down"
+                    continue;
+                }
+                if st.load(Ordering::SeqCst) {
+                    held.push(client); // accepted, never answered: a call in flight
                     continue;
                 }
                 let Ok(upstream) = TcpStream::connect(target) else {
@@ -239,7 +246,17 @@ impl Outage {
                 });
             }
         });
-        Outage { url, down }
+        Outage { url, down, stall }
+    }
+
+    /// Accept connections but never answer (calls hang until their timeout).
+    pub fn stall(&self) {
+        self.stall.store(true, Ordering::SeqCst);
+    }
+
+    /// Answer again.
+    pub fn unstall(&self) {
+        self.stall.store(false, Ordering::SeqCst);
     }
 
     /// Refuse connections from now on.
