@@ -218,6 +218,19 @@ public_dashboard = true
         }
     }
 
+    /// A rig whose daemon reaches moto through a proxy that can be switched off or stalled.
+    fn behind_proxy(name: &str) -> (Self, Outage) {
+        let outage = std::cell::RefCell::new(None::<Outage>);
+        let via = |m: &Moto| {
+            let o = Outage::proxy(m.addr);
+            let url = o.url.clone();
+            *outage.borrow_mut() = Some(o);
+            url
+        };
+        let rig = Rig::new(name, false, Some(&via));
+        (rig, outage.into_inner().expect("the proxy was made"))
+    }
+
     fn store(&self) -> SqliteStore {
         SqliteStore::open(&self.store_path).unwrap()
     }
@@ -404,15 +417,7 @@ fn reconcile_errors(addr: std::net::SocketAddr) -> u64 {
 
 #[test]
 fn an_outage_during_create_keeps_serving_raises_the_error_metric_and_converges() {
-    let outage = std::cell::RefCell::new(None::<Outage>);
-    let via = |m: &Moto| {
-        let o = Outage::proxy(m.addr);
-        let url = o.url.clone();
-        *outage.borrow_mut() = Some(o);
-        url
-    };
-    let rig = Rig::new("daemon-outage-create", false, Some(&via));
-    let outage = outage.into_inner().unwrap();
+    let (rig, outage) = Rig::behind_proxy("daemon-outage-create");
     let d = rig.daemon("1");
     let addr = web_address(&d);
     outage.down();
@@ -451,15 +456,7 @@ fn an_outage_during_create_keeps_serving_raises_the_error_metric_and_converges()
 
 #[test]
 fn sigterm_during_a_reconcile_exits_promptly_and_the_next_start_finishes_the_job() {
-    let outage = std::cell::RefCell::new(None::<Outage>);
-    let via = |m: &Moto| {
-        let o = Outage::proxy(m.addr);
-        let url = o.url.clone();
-        *outage.borrow_mut() = Some(o);
-        url
-    };
-    let rig = Rig::new("daemon-sigterm-mid", false, Some(&via));
-    let outage = outage.into_inner().unwrap();
+    let (rig, outage) = Rig::behind_proxy("daemon-sigterm-mid");
     let mut d = rig.daemon("1");
     web_address(&d);
     // AWS stops answering; a window opens: the reconcile's calls hang in flight.
@@ -486,15 +483,7 @@ fn sigterm_during_a_reconcile_exits_promptly_and_the_next_start_finishes_the_job
 
 #[test]
 fn an_outage_during_delete_is_retried_until_it_succeeds() {
-    let outage = std::cell::RefCell::new(None::<Outage>);
-    let via = |m: &Moto| {
-        let o = Outage::proxy(m.addr);
-        let url = o.url.clone();
-        *outage.borrow_mut() = Some(o);
-        url
-    };
-    let rig = Rig::new("daemon-outage", false, Some(&via));
-    let outage = outage.into_inner().unwrap();
+    let (rig, outage) = Rig::behind_proxy("daemon-outage");
     let d = rig.daemon("1");
     let iv = rig.window(2, 5);
     wait_for(10, "the ALB", || rig.elb.owned().into_iter().next());
