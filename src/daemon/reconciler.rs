@@ -428,6 +428,24 @@ impl<E: ElbApi> Reconciler<E> {
         }
     }
 
+    /// A resource found under costd's deterministic name is usable only if it
+    /// carries costd's tags; otherwise it is someone else's and never touched.
+    fn claim(
+        &self,
+        kind: &str,
+        name: &str,
+        arn: &str,
+        tags: &std::collections::HashMap<String, String>,
+    ) -> Result<(), ReconcileError> {
+        if owned_by(tags, &self.cfg.deployment) {
+            Ok(())
+        } else {
+            Err(ReconcileError::Conflict(format!(
+                "a {kind} named {name} exists without costd's tags ({arn}); costd will not touch it"
+            )))
+        }
+    }
+
     /// Makes the lifetime's target group, ALB and listeners exist. `Ok(true)` while provisioning.
     async fn ensure(
         &self,
@@ -440,12 +458,9 @@ impl<E: ElbApi> Reconciler<E> {
         let a = &self.cfg.alb;
         if l.tg_arn.is_none() {
             let arn = match elb.find_tg(&l.name).await? {
-                Some(tg) if owned_by(&tg.tags, &self.cfg.deployment) => tg.arn,
                 Some(tg) => {
-                    return Err(ReconcileError::Conflict(format!(
-                        "a target group named {} exists without costd's tags ({}); costd will not touch it",
-                        tg.name, tg.arn
-                    )));
+                    self.claim("target group", &tg.name, &tg.arn, &tg.tags)?;
+                    tg.arn
                 }
                 None => {
                     let arn = elb
@@ -469,13 +484,13 @@ impl<E: ElbApi> Reconciler<E> {
         }
         let tg_arn = l.tg_arn.clone().unwrap_or_default();
         if l.lb_arn.is_none() {
-            let lb = match elb.find_lb(&l.name).await? {
-                Some(lb) if owned_by(&lb.tags, &self.cfg.deployment) => lb,
+            match elb.find_lb(&l.name).await? {
                 Some(lb) => {
-                    return Err(ReconcileError::Conflict(format!(
-                        "a load balancer named {} exists without costd's tags ({}); costd will not touch it",
-                        lb.name, lb.arn
-                    )));
+                    // Created before a crash, under this lifetime's name: adopt it.
+                    self.claim("load balancer", &lb.name, &lb.arn, &lb.tags)?;
+                    l.lb_arn = Some(lb.arn);
+                    l.dns_name = Some(lb.dns_name);
+                    self.store.update_lifetime(l)?;
                 }
                 None => {
                     let lb = elb
@@ -500,12 +515,8 @@ impl<E: ElbApi> Reconciler<E> {
                         edge,
                     );
                     actions.push(format!("create load balancer {}", l.name));
-                    lb
                 }
-            };
-            l.lb_arn = Some(lb.arn.clone());
-            l.dns_name = Some(lb.dns_name.clone());
-            self.store.update_lifetime(l)?;
+            }
         }
         let lb_arn = l.lb_arn.clone().unwrap_or_default();
         let have = elb.listeners(&lb_arn).await?;
