@@ -1,6 +1,8 @@
 //! SQLite store in one file. WAL, `synchronous = FULL` (a commit survives a
 //! kill or power loss), a busy timeout so the CLI and the daemon can share the
-//! file, and numbered migrations tracked in `PRAGMA user_version`.
+//! file, and numbered migrations tracked in `PRAGMA user_version`. One
+//! connection writes; queries go to a few read-only connections, which in WAL
+//! mode see the last commit without waiting for a commit in progress.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -97,8 +99,17 @@ CREATE TABLE notifications (
 
 /// The SQLite-backed [`Store`].
 pub struct SqliteStore {
+    /// The one connection that writes (and runs migrations).
     conn: Mutex<Connection>,
+    /// Read-only connections for queries: in WAL mode a reader sees the last
+    /// commit without waiting for the writer, so a dashboard request never
+    /// queues behind a commit's fsync.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
 }
+
+/// How many read connections a store keeps.
+const READERS: usize = 4;
 
 /// A `windows` row as read, before validation.
 type WindowRow = (i64, String, String, String, String, String, Option<String>);
@@ -146,9 +157,31 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let store = SqliteStore { conn: Mutex::new(conn) };
+        let mut store = SqliteStore {
+            conn: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: Default::default(),
+        };
         store.migrate()?;
+        // Readers open after the migration, so they never see an older schema.
+        for _ in 0..READERS {
+            let r = Connection::open(path)?;
+            r.busy_timeout(std::time::Duration::from_secs(5))?;
+            r.pragma_update(None, "query_only", "ON")?;
+            store.readers.push(Mutex::new(r));
+        }
         Ok(store)
+    }
+
+    /// A read connection: the first one free, else wait for one in turn.
+    fn read(&self) -> std::sync::MutexGuard<'_, Connection> {
+        for r in &self.readers {
+            if let Ok(conn) = r.try_lock() {
+                return conn;
+            }
+        }
+        let i = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len();
+        self.readers[i].lock().expect("store lock")
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
@@ -353,7 +386,7 @@ impl Store for SqliteStore {
     }
 
     fn windows(&self, include_cancelled: bool) -> Result<Vec<StoredWindow>, StoreError> {
-        let conn = self.conn.lock().expect("store lock");
+        let conn = self.read();
         let sql = if include_cancelled {
             "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows ORDER BY id"
         } else {
@@ -374,7 +407,7 @@ impl Store for SqliteStore {
     }
 
     fn open_lifetimes(&self, deployment: &str) -> Result<Vec<Lifetime>, StoreError> {
-        let conn = self.conn.lock().expect("store lock");
+        let conn = self.read();
         Self::lifetime_rows(
             &conn,
             &format!(
@@ -385,7 +418,7 @@ impl Store for SqliteStore {
     }
 
     fn lifetimes(&self, deployment: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Lifetime>, StoreError> {
-        let conn = self.conn.lock().expect("store lock");
+        let conn = self.read();
         Self::lifetime_rows(
             &conn,
             &format!(
@@ -397,7 +430,7 @@ impl Store for SqliteStore {
     }
 
     fn lifetime_by_lb_arn(&self, lb_arn: &str) -> Result<Option<Lifetime>, StoreError> {
-        let conn = self.conn.lock().expect("store lock");
+        let conn = self.read();
         Ok(Self::lifetime_rows(
             &conn,
             &format!("SELECT {LIFETIME_COLUMNS} FROM lifetimes WHERE lb_arn = ?1 ORDER BY id DESC LIMIT 1"),
@@ -477,7 +510,7 @@ impl Store for SqliteStore {
     }
 
     fn alarm_states(&self) -> Result<BTreeMap<String, StoredAlarm>, StoreError> {
-        let conn = self.conn.lock().expect("store lock");
+        let conn = self.read();
         let mut stmt =
             conn.prepare("SELECT key, state, since, value_usd, threshold_usd, evaluated_at FROM alarm_states")?;
         let rows = stmt
@@ -566,7 +599,7 @@ impl Store for SqliteStore {
     }
 
     fn pending_notifications(&self) -> Result<Vec<PendingNotification>, StoreError> {
-        let conn = self.conn.lock().expect("store lock");
+        let conn = self.read();
         let mut stmt = conn.prepare(&format!(
             "SELECT n.channel, n.attempts, {} FROM notifications n JOIN alarm_transitions t ON t.id = n.transition_id \
              WHERE n.delivered_at IS NULL ORDER BY t.id, n.channel",
@@ -620,7 +653,7 @@ impl Store for SqliteStore {
     }
 
     fn transitions(&self, limit: u32) -> Result<Vec<StoredTransition>, StoreError> {
-        let conn = self.conn.lock().expect("store lock");
+        let conn = self.read();
         let mut stmt = conn.prepare(&format!(
             "SELECT {TRANSITION_COLUMNS} FROM alarm_transitions ORDER BY id DESC LIMIT ?1"
         ))?;
@@ -631,7 +664,7 @@ impl Store for SqliteStore {
     }
 
     fn decisions(&self, limit: u32) -> Result<Vec<Decision>, StoreError> {
-        let conn = self.conn.lock().expect("store lock");
+        let conn = self.read();
         let mut stmt = conn.prepare(
             "SELECT at, action, window_ids, arn, detail, dry_run, edge_at FROM decisions ORDER BY id DESC LIMIT ?1",
         )?;
@@ -822,6 +855,29 @@ mod tests {
         );
         assert_eq!(p[0].transition.transition, tr);
         assert_eq!(s.transitions(10).unwrap()[0].transition, tr);
+    }
+
+    #[test]
+    fn reads_see_the_last_commit_without_waiting_for_the_writer() {
+        let path = temp("readers");
+        let s = SqliteStore::open(&path).unwrap();
+        s.add_window(Interval::new(t(9), t(10)).unwrap(), "committed", "cli", t(0))
+            .unwrap();
+        // The writer is mid-transaction (its lock held, a row inserted, not committed).
+        let mut writer = s.conn.lock().unwrap();
+        let tx = writer.transaction().unwrap();
+        tx.execute(
+            "INSERT INTO windows (start_utc, end_utc, note, created_by, created_at) VALUES (?1, ?2, 'pending', 'cli', ?1)",
+            params![ts(t(11)), ts(t(12))],
+        )
+        .unwrap();
+        // A read neither blocks on the held writer lock nor sees the uncommitted row.
+        let notes: Vec<String> = s.windows(true).unwrap().into_iter().map(|w| w.note).collect();
+        assert_eq!(notes, ["committed"]);
+        tx.commit().unwrap();
+        drop(writer);
+        // Once committed, the next read sees it.
+        assert_eq!(s.windows(true).unwrap().len(), 2);
     }
 
     #[test]

@@ -297,6 +297,55 @@ fn a_short_window_gets_its_alb_target_group_and_listener_and_they_go_after() {
     assert!(d.logs().contains("created ALB"), "one log line per decision");
 }
 
+/// Edge → AWS while the dashboard is under fixed-rate load: `COSTD_EDGE_LOAD_RPS`
+/// requests/s (200 by default, for the debug build in the suite; the proof
+/// script runs 2,000 against a release build). Writes the figures to
+/// `target/edge-latency-under-load.txt`.
+#[test]
+fn a_window_edge_under_dashboard_load_still_creates_the_alb_and_every_request_is_answered() {
+    let rate: u32 = std::env::var("COSTD_EDGE_LOAD_RPS")
+        .ok()
+        .map(|v| v.parse().expect("COSTD_EDGE_LOAD_RPS is a number"))
+        .unwrap_or(200);
+    let rig = Rig::new("daemon-edge-load", false, None);
+    let d = rig.daemon("1");
+    let addr = web_address(&d);
+    // Eight seconds of load; the window's edge falls four seconds in.
+    let plan = crate::open_loop::Plan {
+        url: format!("http://{addr}/"),
+        headers: vec![],
+        rate_per_s: rate,
+        requests: u64::from(rate) * 8,
+        connections: 64,
+    };
+    let load = {
+        let plan = plan.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(crate::open_loop::run(&plan))
+        })
+    };
+    let iv = rig.window(4, 30);
+    let lb = wait_for(15, "the ALB", || rig.elb.owned().into_iter().next());
+    let report = load.join().expect("the load thread");
+    let latency = lb.created.unwrap() - iv.start;
+    let line = format!(
+        "edge → CreateLoadBalancer under load: {} ms; {}",
+        latency.num_milliseconds(),
+        report.summary("dashboard during the edge", &plan)
+    );
+    println!("{line}");
+    std::fs::write(crate::helpers::repo().join("target/edge-latency-under-load.txt"), &line).ok();
+    assert!(
+        lb.created.unwrap() >= iv.start - Duration::milliseconds(100),
+        "not created before its edge"
+    );
+    assert_eq!(report.errors, 0, "every dashboard request answered 200: {line}");
+    assert_eq!(report.ok(), plan.requests, "{line}");
+    assert_eq!(rig.elb.owned().len(), 1, "exactly one ALB");
+}
+
 #[test]
 fn two_close_windows_share_one_coalesced_lifetime() {
     let rig = Rig::new("daemon-coalesce", false, None);

@@ -8,6 +8,8 @@ mod daemon;
 mod fuzz;
 mod helpers;
 mod model_cli;
+#[path = "../bench/open_loop.rs"]
+mod open_loop;
 mod pricing;
 mod web;
 mod windows_cli;
