@@ -102,10 +102,13 @@ pub async fn run_loop<E: ElbApi>(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let scheduler = JobScheduler::new().await.context("job scheduler")?;
+    // The safety net's tick is apart from `kick` (a changed schedule): a tick
+    // does not cut a backoff short, a changed schedule does.
+    let tick = Arc::new(Notify::new());
     {
-        let kick = kick.clone();
+        let tick = tick.clone();
         scheduler
-            .add(Job::new_repeated(safety_net, move |_, _| kick.notify_one()).context("safety-net job")?)
+            .add(Job::new_repeated(safety_net, move |_, _| tick.notify_one()).context("safety-net job")?)
             .await
             .context("safety-net job")?;
     }
@@ -166,6 +169,7 @@ pub async fn run_loop<E: ElbApi>(
                 Err(e) => s.last_error = Some(e.to_string()),
             }
         }
+        let backing_off = result.is_err();
         let wake = match result {
             Ok(outcome) => {
                 backoff.reset();
@@ -198,6 +202,7 @@ pub async fn run_loop<E: ElbApi>(
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = kick.notified() => {}
+            _ = tick.notified(), if !backing_off => {}
             _ = shutdown.cancelled() => break,
         }
         // Only a run that starts at or after its edge serves that edge.
