@@ -60,6 +60,38 @@ fn mutated(base: String) -> impl Strategy<Value = String> {
         })
 }
 
+/// Runs `f` on a thread of its own: an input that takes over 5 s is a hang
+/// and fails the case (a panic inside fails it too).
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    within_for(std::time::Duration::from_secs(5), what, f)
+}
+
+fn within_for<T: Send + 'static>(limit: std::time::Duration, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(v) => v,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("{what} hung: no answer in {limit:?}"),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
+    }
+}
+
+#[test]
+#[should_panic(expected = "a stuck parser hung")]
+fn the_hang_guard_fails_a_case_that_does_not_return() {
+    within_for(std::time::Duration::from_millis(100), "a stuck parser", || {
+        std::thread::sleep(std::time::Duration::from_secs(2))
+    });
+}
+
+#[test]
+#[should_panic(expected = "a broken parser panicked")]
+fn the_hang_guard_fails_a_case_that_panics() {
+    within("a broken parser", || panic!("boom"));
+}
+
 fn regions() -> Vec<&'static str> {
     vec!["ap-southeast-1", "eu-west-1", "us-east-1", "us-west-2"]
 }
@@ -69,16 +101,21 @@ proptest! {
 
     #[test]
     fn scenarios_never_panic(text in prop_oneof![mutated(seed("config/scenarios/seed-production-vpc.toml")), mutated(seed("config/scenarios/internet-heavy-api.toml")), "\\PC{0,400}"]) {
-        if let Err(e) = costd::scenario::Scenario::parse("fuzz.toml", &text, &regions()) {
+        let input = text.clone();
+        let parsed = within("scenario parse + evaluate", move || {
+            let parsed = costd::scenario::Scenario::parse("fuzz.toml", &input, &regions());
+            if let Ok(s) = &parsed {
+                // Whatever parses also prices without panicking.
+                let book = costd::pricing::load::PriceBook::embedded().unwrap();
+                let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z").unwrap().to_utc();
+                let _ = costd::cost::evaluate(s, book.get(&s.region).unwrap(), at);
+            }
+            parsed.err()
+        });
+        if let Some(e) = parsed {
             prop_assert_eq!(e.file.as_str(), "fuzz.toml");
             prop_assert!(!e.message.is_empty());
             prop_assert!(e.line <= text.lines().count() + 1, "line {} of {}", e.line, text.lines().count());
-        } else {
-            // Whatever parses also prices without panicking.
-            let s = costd::scenario::Scenario::parse("fuzz.toml", &text, &regions()).unwrap();
-            let book = costd::pricing::load::PriceBook::embedded().unwrap();
-            let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z").unwrap().to_utc();
-            let _ = costd::cost::evaluate(&s, book.get(&s.region).unwrap(), at);
         }
     }
 
@@ -87,14 +124,17 @@ proptest! {
         // Paths in a mutated config resolve under a directory with nothing in it.
         let dir = std::env::temp_dir().join("costd-fuzz-empty");
         let _ = std::fs::create_dir_all(&dir);
-        if let Err(e) = costd::config::Config::parse("fuzz.toml", &text, &dir) {
+        let input = text.clone();
+        let parsed = within("config parse", move || costd::config::Config::parse("fuzz.toml", &input, &dir).err());
+        if let Some(e) = parsed {
             prop_assert!(!e.message.is_empty());
         }
     }
 
     #[test]
     fn price_tables_never_panic(text in prop_oneof![mutated(seed("pricing/ap-southeast-1.toml")), mutated(seed("pricing/us-east-1.toml")), "\\PC{0,400}"]) {
-        if let Err(e) = costd::pricing::PriceTable::parse("fuzz.toml", &text) {
+        let parsed = within("price table parse", move || costd::pricing::PriceTable::parse("fuzz.toml", &text).err());
+        if let Some(e) = parsed {
             prop_assert!(!e.message.is_empty());
         }
     }
@@ -104,8 +144,10 @@ proptest! {
         Just(r#"{"product":{"productFamily":"NAT Gateway","attributes":{"regionCode":"us-east-1","usagetype":"NatGateway-Hours"},"sku":"S"},"terms":{"OnDemand":{"S.T":{"effectiveDate":"2026-11-01T00:00:00Z","priceDimensions":{"S.T.R":{"unit":"Hrs","beginRange":"0","endRange":"Inf","pricePerUnit":{"USD":"0.045"}}}}}}}"#.to_string()).prop_flat_map(mutated),
         "\\PC{0,300}"
     ]) {
-        let _ = costd::pricing::pricelist::parse_get_products_entry(&text);
-        let _ = costd::pricing::pricelist::parse_offer_file(&text);
+        within("Price List parse", move || {
+            let _ = costd::pricing::pricelist::parse_get_products_entry(&text);
+            let _ = costd::pricing::pricelist::parse_offer_file(&text);
+        });
     }
 }
 
@@ -151,7 +193,11 @@ mod api_bodies {
             .header("Content-Type", "application/json")
             .body(Body::from(body))
             .unwrap();
-        rt.block_on(app.clone().oneshot(req)).unwrap().status()
+        // A request that takes over 5 s is a hang.
+        rt.block_on(async { tokio::time::timeout(std::time::Duration::from_secs(5), app.clone().oneshot(req)).await })
+            .unwrap_or_else(|_| panic!("{method} {path} hung: no answer in 5 s"))
+            .unwrap()
+            .status()
     }
 
     proptest! {
