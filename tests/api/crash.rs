@@ -1,10 +1,13 @@
 //! Crash safety: `costd serve` against moto with a compressed schedule
 //! (windows of 2–3 s, gaps of 2–3 s, no coalescing: one create → delete
-//! cycle per window), killed with SIGKILL at seeded random
-//! points (at least 50 kills, mid-create and mid-delete included) and
-//! restarted each time. At the end:
-//! - no costd-tagged ALB or target group is left, and none outlived its
-//!   window by more than the restart slack;
+//! cycle per window), reaching moto through a proxy that adds 40 ms to each
+//! AWS call, killed with SIGKILL at seeded random points (at least 50 kills;
+//! every fourth aimed just after an edge) and restarted each time. It counts
+//! the kills that landed mid-create and mid-delete (from the ledger) and
+//! fails unless there were some of each. At the end:
+//! - no costd-tagged ALB, listener or target group existed outside a window:
+//!   none before a window opened (lead is 0), none longer after one closed
+//!   than the restart slack, none left at the end;
 //! - every window saw its ALB while it was open;
 //! - the ledger has no open lifetime for an ALB that no longer exists;
 //! - billed ALB-hours in the ledger equal the planner's minimum for the windows.
@@ -23,10 +26,19 @@ use costd::schedule::planner::{DemoWindow, PlannerSettings, plan};
 use costd::store::Store;
 use costd::store::sqlite::SqliteStore;
 
-use crate::helpers::{Daemon, Moto, TempDir, wait_for};
+use crate::helpers::{Daemon, Moto, Outage, TempDir, wait_for};
 
-/// When the watcher looked, and the costd ALBs it saw.
-type Sighting = (chrono::DateTime<Utc>, BTreeSet<String>);
+/// What each AWS call costs the daemon (moto answers at once; AWS does not),
+/// so a create or a delete takes long enough for kills to land inside it.
+const AWS_LATENCY: Duration = Duration::from_millis(40);
+
+/// When the watcher looked, and what it saw: costd's ALBs, their listeners, target groups.
+type Sighting = (chrono::DateTime<Utc>, BTreeSet<String>, usize, usize);
+
+/// How long after a window's end its resources may still be seen: a kill just
+/// before the delete, the restart, and one in-progress recheck (3 s) while the
+/// target group is still attached to the ALB being deleted.
+const LATE_SLACK_MS: i64 = 5_000;
 
 /// A small deterministic PRNG (xorshift64*), so a failing seed can be replayed.
 struct Rng(u64);
@@ -57,6 +69,7 @@ fn kill_9_at_random_points_leaks_no_alb_hours() {
     let dir = TempDir::new("crash");
     let moto = Moto::start();
     let (subnets, vpc, sg) = moto.default_vpc("us-east-1");
+    let aws = Outage::proxy_with_latency(moto.addr, AWS_LATENCY);
     let store_path = dir.0.join("costd.db");
     let config = dir.write(
         "costd.toml",
@@ -86,7 +99,7 @@ safety_net_seconds = 5
 [web]
 enabled = false
 "#,
-            url = moto.url,
+            url = aws.url,
             store = store_path.display(),
             s0 = subnets[0],
             s1 = subnets[1],
@@ -97,7 +110,7 @@ enabled = false
     let start = Utc::now() + chrono::Duration::seconds(2);
     let mut windows = Vec::new();
     let mut t = start;
-    let run_for = Duration::from_millis(kills_wanted as u64 * 700 + 2000);
+    let run_for = Duration::from_millis(kills_wanted as u64 * 1000 + 2000);
     while t < start + chrono::Duration::from_std(run_for).unwrap() {
         let len = chrono::Duration::from_std(rng.between_ms(2000, 3000)).unwrap();
         windows.push(Interval::new(t, t + len).unwrap());
@@ -118,21 +131,43 @@ enabled = false
         std::thread::spawn(move || {
             let elb = crate::daemon::ElbView::new(&url);
             while !stop.load(Ordering::SeqCst) {
-                let arns: BTreeSet<String> = elb.owned_arns("crash");
-                seen.lock().unwrap().push((Utc::now(), arns));
+                let at = Utc::now();
+                let (arns, listeners, tgs) = elb.footprint("crash");
+                seen.lock().unwrap().push((at, arns, listeners, tgs));
                 std::thread::sleep(Duration::from_millis(50));
             }
         })
     };
 
-    // Kill -9 at random points, restarting each time.
-    let mut kills = 0;
+    // Kill -9 at random points, restarting each time. Every fourth kill aims
+    // just after an edge (0–300 ms after a window opens or closes), while the
+    // daemon is between the calls of a create or a delete; what it was doing
+    // is read from the ledger right after the kill.
+    let edges: Vec<chrono::DateTime<Utc>> = windows.iter().flat_map(|w| [w.start, w.end]).collect();
+    let (mut kills, mut mid_create, mut mid_delete) = (0, 0, 0);
     let mut d = Daemon::start(&config, dir.0.join("d0.log"));
     let deadline = Instant::now() + run_for;
     while kills < kills_wanted && Instant::now() < deadline + Duration::from_secs(30) {
-        std::thread::sleep(rng.between_ms(150, 1100));
+        let next_edge = edges
+            .iter()
+            .find(|e| **e > Utc::now() + chrono::Duration::milliseconds(200));
+        match next_edge {
+            Some(edge) if kills % 4 == 0 => {
+                let at = *edge + chrono::Duration::from_std(rng.between_ms(0, 300)).unwrap();
+                std::thread::sleep((at - Utc::now()).to_std().unwrap_or_default());
+            }
+            _ => std::thread::sleep(rng.between_ms(150, 1100)),
+        }
         d.kill9();
+        let at = Utc::now();
         kills += 1;
+        let open = SqliteStore::open(&store_path).unwrap().open_lifetimes("crash").unwrap();
+        let in_window = windows.iter().any(|w| w.start <= at && at < w.end);
+        if !in_window && !open.is_empty() {
+            mid_delete += 1; // a window had closed; its ALB was not yet all gone
+        } else if open.iter().any(|l| l.listener_arns.is_empty()) {
+            mid_create += 1; // intent recorded, not every resource made yet
+        }
         d = Daemon::start(&config, dir.0.join(format!("d{kills}.log")));
     }
     // Let the last daemon finish the schedule and settle.
@@ -162,18 +197,42 @@ enabled = false
     for w in &windows {
         if seen
             .iter()
-            .any(|(at, arns)| *at >= w.start && *at < w.end && !arns.is_empty())
+            .any(|(at, arns, _, _)| *at >= w.start && *at < w.end && !arns.is_empty())
         {
             covered += 1;
         }
     }
     let lingering_ms = seen
         .iter()
-        .filter(|(at, arns)| !arns.is_empty() && *at > last_end)
-        .map(|(at, _)| (*at - last_end).num_milliseconds())
+        .filter(|(at, arns, _, _)| !arns.is_empty() && *at > last_end)
+        .map(|(at, ..)| (*at - last_end).num_milliseconds())
         .max()
         .unwrap_or(0);
-    let distinct_albs: BTreeSet<String> = seen.iter().flat_map(|(_, a)| a.iter().cloned()).collect();
+    // Outside every window: how late after the last window that closed, or
+    // "early" when no window had closed yet (nothing may exist before the first).
+    let mut latest_ms = 0;
+    let mut outside = Vec::new();
+    for (at, arns, listeners, tgs) in &seen {
+        let something = !arns.is_empty() || *listeners > 0 || *tgs > 0;
+        if !something || windows.iter().any(|w| w.start <= *at && *at < w.end) {
+            continue;
+        }
+        match windows.iter().filter(|w| w.end <= *at).map(|w| w.end).max() {
+            Some(closed) => {
+                let late = (*at - closed).num_milliseconds();
+                latest_ms = latest_ms.max(late);
+                if late > LATE_SLACK_MS {
+                    outside.push(format!(
+                        "{at}: {arns:?}, {listeners} listeners, {tgs} TGs, {late} ms late"
+                    ));
+                }
+            }
+            None => outside.push(format!(
+                "{at}: {arns:?}, {listeners} listeners, {tgs} TGs before the first window"
+            )),
+        }
+    }
+    let distinct_albs: BTreeSet<String> = seen.iter().flat_map(|(_, a, ..)| a.iter().cloned()).collect();
 
     // The ledger: nothing left open, billed hours equal the planner's minimum.
     let store = SqliteStore::open(&store_path).unwrap();
@@ -214,14 +273,21 @@ enabled = false
         .sum();
 
     println!(
-        "crash test: seed {seed}, {kills} kills, {} windows, {covered} covered, {} ALBs seen, {} lifetimes, \
+        "crash test: seed {seed}, {kills} kills ({mid_create} mid-create, {mid_delete} mid-delete), {} windows, {covered} covered, {} ALBs seen, {} lifetimes, \
          {open_without_alb} left open, billed {ledger_billed} h (planner minimum {planned_billed} h), \
-         ALB seen {lingering_ms} ms after the last window",
+         ALB seen {lingering_ms} ms after the last window, resources seen at most {latest_ms} ms after a window \
+         closed, {} sightings outside a window beyond the {LATE_SLACK_MS} ms slack",
         windows.len(),
         distinct_albs.len(),
-        lifetimes.len()
+        lifetimes.len(),
+        outside.len()
     );
     assert!(kills >= kills_wanted, "only {kills} kills");
+    assert!(
+        mid_create > 0 && mid_delete > 0,
+        "kills landed mid-create ({mid_create}) and mid-delete ({mid_delete})"
+    );
+    assert!(outside.is_empty(), "resources outside a window: {outside:#?}");
     assert_eq!(covered, windows.len(), "every window had its ALB while open");
     assert_eq!(open_without_alb, 0, "no open lifetime for an ALB that no longer exists");
     assert_eq!(

@@ -105,6 +105,17 @@ impl ElbView {
             .collect()
     }
 
+    /// What of `deployment` exists: its ALBs' ARNs, their listeners, and all target groups.
+    pub fn footprint(&self, deployment: &str) -> (std::collections::BTreeSet<String>, usize, usize) {
+        let owned: Vec<Lb> = self
+            .lbs()
+            .into_iter()
+            .filter(|l| l.tags.get("costd:deployment").map(String::as_str) == Some(deployment))
+            .collect();
+        let listeners = owned.iter().map(|l| l.listeners).sum();
+        (owned.into_iter().map(|l| l.arn).collect(), listeners, self.tg_count())
+    }
+
     /// How many target groups exist.
     pub fn tg_count(&self) -> usize {
         self.tgs().len()

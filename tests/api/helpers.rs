@@ -214,6 +214,13 @@ pub struct Outage {
 impl Outage {
     /// Proxies a free loopback port to `target`.
     pub fn proxy(target: SocketAddr) -> Self {
+        Self::proxy_with_latency(target, Duration::ZERO)
+    }
+
+    /// Like [`Outage::proxy`], and every request waits `latency` before it is
+    /// forwarded, as a real AWS call takes tens of milliseconds where the
+    /// emulator answers at once.
+    pub fn proxy_with_latency(target: SocketAddr, latency: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let down = Arc::new(AtomicBool::new(false));
@@ -237,7 +244,18 @@ impl Outage {
                 let (mut c1, mut u1) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
                 let (mut c2, mut u2) = (client, upstream);
                 std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c1, &mut u1);
+                    let mut buf = [0u8; 16 * 1024];
+                    let mut last = None::<Instant>;
+                    while let Ok(n @ 1..) = c1.read(&mut buf) {
+                        // One wait per request: chunks close together are one request.
+                        if last.is_none_or(|t| t.elapsed() > Duration::from_millis(5)) {
+                            std::thread::sleep(latency);
+                        }
+                        last = Some(Instant::now());
+                        if u1.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
                     let _ = u1.shutdown(std::net::Shutdown::Write);
                 });
                 std::thread::spawn(move || {
