@@ -78,18 +78,53 @@ async fn readyz(State(s): State<AppState>) -> Response {
     }
     let st = s.status.read().await;
     let max_age = Duration::seconds(i64::from(s.cfg.reconcile.safety_net_seconds) * 3 + 30);
-    match st.last_ok_at {
-        Some(t) if Utc::now() - t <= max_age => (StatusCode::OK, "ready\n").into_response(),
-        Some(t) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "last successful reconcile at {} ({})\n",
-                t.to_rfc3339(),
-                st.last_error.clone().unwrap_or_default()
-            ),
-        )
-            .into_response(),
-        None => (StatusCode::SERVICE_UNAVAILABLE, "no successful reconcile yet\n").into_response(),
+    match readiness(st.last_ok_at, st.last_error.as_deref(), Utc::now(), max_age) {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
+    }
+}
+
+/// Ready while the last successful reconcile is at most `max_age` old: a
+/// short AWS outage does not take the daemon out of rotation, a long one does.
+fn readiness(
+    last_ok_at: Option<chrono::DateTime<Utc>>,
+    last_error: Option<&str>,
+    now: chrono::DateTime<Utc>,
+    max_age: Duration,
+) -> Result<(), String> {
+    match last_ok_at {
+        Some(t) if now - t <= max_age => Ok(()),
+        Some(t) => Err(format!(
+            "last successful reconcile at {} ({})\n",
+            t.to_rfc3339(),
+            last_error.unwrap_or_default()
+        )),
+        None => Err("no successful reconcile yet\n".into()),
+    }
+}
+
+#[cfg(test)]
+mod readiness_tests {
+    use super::readiness;
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn ready_until_the_last_success_is_older_than_the_limit() {
+        let ok = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
+        // Safety net 5 s: limit 3 × 5 + 30 = 45 s.
+        let limit = Duration::seconds(45);
+        let at = |s| ok + Duration::seconds(s);
+        assert_eq!(readiness(Some(ok), Some("AWS down"), at(30), limit), Ok(()));
+        assert_eq!(readiness(Some(ok), None, at(45), limit), Ok(()));
+        let why = readiness(Some(ok), Some("dispatch failure"), at(46), limit).unwrap_err();
+        assert!(
+            why.contains("2026-11-22T10:00:00") && why.contains("dispatch failure"),
+            "{why}"
+        );
+        assert_eq!(
+            readiness(None, None, at(0), limit),
+            Err("no successful reconcile yet\n".to_string())
+        );
     }
 }
 

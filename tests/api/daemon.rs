@@ -497,6 +497,23 @@ fn max_tries_in(down_s: i64) -> u64 {
     tries + 1
 }
 
+/// While AWS has been unreachable for about `down_s` seconds: the daemon
+/// serves, its reconcile-error metric rose, and it honoured its backoff.
+/// (`/readyz` turns 503 only once the last success is older than
+/// 3 × `safety_net_seconds` + 30 s, 45 s here.) Returns the failed tries and
+/// the retry interval in force.
+fn serving_and_backing_off(d: &Daemon, addr: std::net::SocketAddr, down_s: i64) -> (u64, StdDuration) {
+    let healthz = crate::helpers::http(addr, "GET", "/healthz", &[], "").unwrap().0;
+    assert_eq!(healthz, 200, "the daemon keeps serving");
+    let errors = reconcile_errors(addr);
+    assert!(errors >= 2, "the reconcile-error metric rises: {errors}");
+    assert!(
+        errors <= max_tries_in(down_s),
+        "the backoff is honoured: {errors} tries in {down_s} s"
+    );
+    (errors, last_retry_interval(d))
+}
+
 /// The backoff the daemon chose after its latest failure (`retry_in_s=N` in its log).
 fn last_retry_interval(d: &Daemon) -> StdDuration {
     let logs = d.logs();
@@ -521,23 +538,7 @@ fn an_outage_during_create_keeps_serving_raises_the_error_metric_and_converges()
         rig.elb.owned().is_empty(),
         "nothing can be created while AWS is unreachable"
     );
-    assert_eq!(
-        crate::helpers::http(addr, "GET", "/healthz", &[], "").unwrap().0,
-        200,
-        "the daemon keeps serving"
-    );
-    assert_eq!(
-        crate::helpers::http(addr, "GET", "/readyz", &[], "").unwrap().0,
-        503,
-        "but is not ready"
-    );
-    let errors = reconcile_errors(addr);
-    assert!(errors >= 2, "the reconcile-error metric rises: {errors}");
-    assert!(
-        errors <= max_tries_in(down_s),
-        "the backoff is honoured: {errors} tries in {down_s} s"
-    );
-    let interval = last_retry_interval(&d);
+    let (errors, interval) = serving_and_backing_off(&d, addr, down_s);
     let back = std::time::Instant::now();
     outage.up();
     wait_for(40, "the ALB once AWS is back", || rig.elb.owned().into_iter().next());
@@ -596,18 +597,7 @@ fn an_outage_during_delete_is_retried_until_it_succeeds() {
     outage.down();
     until(iv.end + Duration::seconds(down_s) - Duration::milliseconds(500));
     assert_eq!(rig.elb.owned().len(), 1, "cannot delete while AWS is unreachable");
-    assert_eq!(
-        crate::helpers::http(addr, "GET", "/healthz", &[], "").unwrap().0,
-        200,
-        "the daemon keeps serving"
-    );
-    let errors = reconcile_errors(addr);
-    assert!(errors >= 2, "the reconcile-error metric rises: {errors}");
-    assert!(
-        errors <= max_tries_in(down_s),
-        "the backoff is honoured: {errors} tries in {down_s} s"
-    );
-    let interval = last_retry_interval(&d);
+    let (errors, interval) = serving_and_backing_off(&d, addr, down_s);
     let back = std::time::Instant::now();
     outage.up();
     wait_for(40, "the delete to succeed after the outage", || {
