@@ -159,6 +159,14 @@ pub enum WindowsCommand {
     },
 }
 
+/// The config's price tables: its `pricing_dir`, else the embedded ones.
+fn price_book(cfg: &Config) -> anyhow::Result<PriceBook> {
+    Ok(match &cfg.pricing_dir {
+        Some(d) => PriceBook::from_dir(d)?,
+        None => PriceBook::embedded()?,
+    })
+}
+
 fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
     Ok(match path {
         Some(p) => Config::load(p)?,
@@ -225,10 +233,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Pricing { command } => pricing(command, out),
         Command::Projection { config, month, format } => {
             let cfg = load_config(&config)?;
-            let book = match &cfg.pricing_dir {
-                Some(d) => PriceBook::from_dir(d)?,
-                None => PriceBook::embedded()?,
-            };
+            let book = price_book(&cfg)?;
             let settings = crate::daemon::planner_settings(&cfg, &book)?;
             let prices = book.get(&cfg.region).expect("planner_settings checked the region");
             let store = SqliteStore::open(&cfg.store_path)?;
@@ -368,6 +373,13 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
                 w.interval.start.to_rfc3339(),
                 w.interval.end.to_rfc3339()
             )?;
+            let book = price_book(&cfg)?;
+            let settings = crate::daemon::planner_settings(&cfg, &book)?;
+            writeln!(
+                out,
+                "{}",
+                crate::schedule::planner::window_cost(iv, &settings, now).describe(&settings)
+            )?;
         }
         WindowsCommand::Cancel { id } => {
             let w = store.cancel_window(id, now)?;
@@ -381,10 +393,7 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
         }
         WindowsCommand::List { all, format } => {
             let stored = store.windows(all)?;
-            let book = match &cfg.pricing_dir {
-                Some(d) => PriceBook::from_dir(d)?,
-                None => PriceBook::embedded()?,
-            };
+            let book = price_book(&cfg)?;
             let settings = crate::daemon::planner_settings(&cfg, &book)?;
             let live: Vec<(i64, Interval)> = stored
                 .iter()

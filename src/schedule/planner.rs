@@ -291,6 +291,88 @@ pub fn windows_in(
     out
 }
 
+/// What the ALB costs for one window on its own (no neighbour to share a
+/// lifetime with): its lifetime with lead and grace, the hours billed, the
+/// fixed charges (hours + public IPv4), and whether lead and grace push it
+/// into one more billed hour than the window itself spans.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WindowCost {
+    /// Window + lead + grace (lead cut to what is left of it at `now`), in minutes.
+    pub lifetime_minutes: i64,
+    /// Partial hours count as full hours.
+    pub billed_hours: i64,
+    /// Billed hours × the ALB's hourly rate + public IPv4 per second.
+    pub fixed_usd: Decimal,
+    /// Set when lead and grace cost one more billed hour.
+    pub extra_hour: Option<ExtraHour>,
+}
+
+/// The billed hour that lead and grace add to a window, and how to avoid it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExtraHour {
+    /// Hours billed if the lifetime were the window alone.
+    pub billed_hours_without: i64,
+    /// A window this much shorter bills `billed_hours_without` hours.
+    pub shorten_by_minutes: i64,
+    /// What the shorter window saves.
+    pub saves_usd: Decimal,
+}
+
+/// [`WindowCost`] for `window` under `s`, as of `now` (a window that opens
+/// within its lead time gets its ALB now, not `lead` before it opens).
+pub fn window_cost(window: Interval, s: &PlannerSettings, now: DateTime<Utc>) -> WindowCost {
+    let window_s = (window.end - window.start).num_seconds();
+    let created = (window.start - s.lead).max(now.min(window.start));
+    let life_s = (window.end + s.grace - created).num_seconds();
+    let billed = billed_hours(life_s);
+    let without = billed_hours(window_s);
+    let fixed_usd = s.lifetime_usd(life_s);
+    let extra_hour = (billed > without)
+        .then(|| {
+            // The lifetime has to fit in `without` hours: cut the overrun, in whole minutes.
+            let over_s = life_s - without * 3600;
+            let shorten_by_minutes = (over_s + 59) / 60;
+            let shorter_s = life_s - shorten_by_minutes * 60;
+            (window_s > shorten_by_minutes * 60).then(|| ExtraHour {
+                billed_hours_without: without,
+                shorten_by_minutes,
+                saves_usd: fixed_usd - s.lifetime_usd(shorter_s),
+            })
+        })
+        .flatten();
+    WindowCost {
+        lifetime_minutes: life_s / 60,
+        billed_hours: billed,
+        fixed_usd,
+        extra_hour,
+    }
+}
+
+impl WindowCost {
+    /// One or two lines for people: the cost, and the extra hour if any.
+    pub fn describe(&self, s: &PlannerSettings) -> String {
+        let mut out = format!(
+            "ALB for this window on its own: {} min with lead and grace, {} billed hour{}, {} (hours + public IPv4)",
+            self.lifetime_minutes,
+            self.billed_hours,
+            if self.billed_hours == 1 { "" } else { "s" },
+            format_usd(self.fixed_usd)
+        );
+        if let Some(x) = &self.extra_hour {
+            out.push_str(&format!(
+                "\nnote: lead ({} min) and grace ({} min) push it into billed hour {}; a window {} min shorter bills {} and saves {}",
+                s.lead.num_minutes(),
+                s.grace.num_minutes(),
+                self.billed_hours,
+                x.shorten_by_minutes,
+                x.billed_hours_without,
+                format_usd(x.saves_usd)
+            ));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +400,57 @@ mod tests {
             lb_usd_per_hour: dec!(0.0225),
             ipv4_usd_per_hour: dec!(0.01),
         }
+    }
+
+    #[test]
+    fn lead_and_grace_that_push_a_window_into_another_hour_are_flagged() {
+        let s = PlannerSettings {
+            lead: Duration::minutes(5),
+            grace: Duration::minutes(5),
+            ..settings()
+        };
+        // 3 h window + 5 + 5 min = 190 min = 11,400 s → 4 billed hours.
+        // Fixed: 4 × $0.0225 = $0.09, IPv4 11,400 s × $0.01/h ÷ 3600 = $0.031666…
+        let c = window_cost(Interval::new(t(1, 9, 0), t(1, 12, 0)).unwrap(), &s, t(1, 0, 0));
+        assert_eq!(c.lifetime_minutes, 190);
+        assert_eq!(c.billed_hours, 4);
+        assert_eq!(c.fixed_usd, dec!(0.09) + dec!(114) / dec!(3600));
+        // The window alone spans 3 h; 10 min shorter (2 h 50 min + 10 min = 3 h) bills 3:
+        // 3 × $0.0225 + 10,800 s × $0.01/h ÷ 3600 = $0.0675 + $0.03 = $0.0975,
+        // saving $0.121666… − $0.0975 = $0.0225 + 600 s × $0.01/h ÷ 3600 = $0.0225 + $0.001666…
+        let x = c.extra_hour.clone().expect("the 4th hour is flagged");
+        assert_eq!(x.billed_hours_without, 3);
+        assert_eq!(x.shorten_by_minutes, 10);
+        assert_eq!(x.saves_usd, c.fixed_usd - dec!(0.0975));
+        assert_eq!((x.saves_usd * dec!(10000)).round(), dec!(242)); // ≈ $0.0242
+        let text = c.describe(&s);
+        assert!(
+            text.contains("190 min with lead and grace, 4 billed hours, $0.12"),
+            "{text}"
+        );
+        assert!(
+            text.contains("lead (5 min) and grace (5 min) push it into billed hour 4; a window 10 min shorter bills 3 and saves $0.02"),
+            "{text}"
+        );
+
+        // 2 h 50 min + 10 min = exactly 3 h: 3 billed hours, nothing to flag.
+        let fits = window_cost(Interval::new(t(1, 9, 0), t(1, 11, 50)).unwrap(), &s, t(1, 0, 0));
+        assert_eq!((fits.billed_hours, fits.extra_hour), (3, None));
+        assert_eq!(fits.fixed_usd, dec!(0.0975));
+        // 2 h 55 min + 10 min = 3 h 5 min: 4 hours, 5 min too long.
+        let over = window_cost(Interval::new(t(1, 9, 0), t(1, 11, 55)).unwrap(), &s, t(1, 0, 0));
+        assert_eq!(over.extra_hour.map(|x| x.shorten_by_minutes), Some(5));
+        // Without lead and grace a 3 h window bills exactly 3 hours.
+        let bare = window_cost(Interval::new(t(1, 9, 0), t(1, 12, 0)).unwrap(), &settings(), t(1, 0, 0));
+        assert_eq!((bare.billed_hours, bare.extra_hour), (3, None));
+        // Added at 08:58 for 09:00–12:00: the ALB comes now (2 min of lead),
+        // 182 + 5 = 187 min → 4 hours; 7 min shorter fits in 3.
+        let late = window_cost(Interval::new(t(1, 9, 0), t(1, 12, 0)).unwrap(), &s, t(1, 8, 58));
+        assert_eq!(late.lifetime_minutes, 187);
+        assert_eq!(late.extra_hour.map(|x| x.shorten_by_minutes), Some(7));
+        // 2 min window + 10 min: 1 hour either way; nothing to shorten.
+        let tiny = window_cost(Interval::new(t(1, 9, 0), t(1, 9, 2)).unwrap(), &s, t(1, 0, 0));
+        assert_eq!((tiny.billed_hours, tiny.extra_hour), (1, None));
     }
 
     #[test]

@@ -341,7 +341,14 @@ async fn create_window(
     tracing::info!(window = stored.id, by = %caller.name, "window added");
     s.kick.notify_one();
     s.changed.notify_one();
-    Ok((StatusCode::CREATED, Json(window_json(&stored))))
+    let mut body = window_json(&stored);
+    // What the ALB costs for this window on its own, and whether lead and grace add an hour.
+    let settings = crate::daemon::planner_settings(&s.cfg, &s.book.read().expect("price book lock"));
+    if let Ok(settings) = settings {
+        let cost = crate::schedule::planner::window_cost(iv, &settings, stored.created_at);
+        body["alb_cost"] = json!({ "note": cost.describe(&settings), "estimate": cost });
+    }
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// Cancels a stored window (operator).

@@ -215,6 +215,16 @@ fn operators_create_list_and_cancel_windows() {
     );
     assert_eq!(s, 201, "{w}");
     assert_eq!(w["created_by"], "api:ops");
+    // us-east-1, no lead or grace: 30 min → 1 billed hour × $0.0225, + 2 public IPv4 ×
+    // $0.005/h for 1,800 s = $0.005; $0.0275, and no extra hour.
+    let est = &w["alb_cost"]["estimate"];
+    assert_eq!(
+        (est["lifetime_minutes"].as_i64(), est["billed_hours"].as_i64()),
+        (Some(30), Some(1))
+    );
+    let fixed: rust_decimal::Decimal = est["fixed_usd"].as_str().unwrap().parse().unwrap();
+    assert_eq!(fixed, rust_decimal_macros::dec!(0.0275));
+    assert!(est["extra_hour"].is_null(), "{est}");
     let id = w["id"].as_i64().unwrap();
     // The daemon acts on it: the ALB appears in moto, the API shows it.
     wait_for(20, "the ALB to be created", || {

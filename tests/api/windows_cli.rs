@@ -32,6 +32,18 @@ fn add_list_cancel() {
     );
     assert!(ok, "{err}");
     assert!(out.starts_with("added window 1 from "), "{out}");
+    // ap-southeast-1, grace 5 min (the lead has no time left: it opens now): 2 h + 5 min
+    // = 125 min → 3 billed hours × $0.0252 = $0.0756, + 2 public IPv4 × $0.005/h for
+    // 7,500 s = $0.020833…; $0.096433… → $0.10. Five minutes shorter fits in 2 hours:
+    // 2 × $0.0252 + 2 × $0.005 × 2 h = $0.0704, saving $0.026033… → $0.03.
+    assert!(
+        out.contains("ALB for this window on its own: 125 min with lead and grace, 3 billed hours, $0.10"),
+        "{out}"
+    );
+    assert!(
+        out.contains("push it into billed hour 3; a window 5 min shorter bills 2 and saves $0.03"),
+        "{out}"
+    );
     let (ok, out, _) = run(&cfg, &["list", "--format", "json"]);
     assert!(ok);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
