@@ -47,7 +47,7 @@ const CSS: &str = "
 main{max-width:980px;margin:0 auto;padding:12px}header{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:baseline;gap:8px}
 h1{font-size:20px;margin:8px 0}h2{font-size:16px;margin:18px 0 8px}section{background:#fff;border-radius:8px;padding:12px 14px;margin:12px 0;box-shadow:0 1px 2px #0001}
 .banner{padding:12px 14px;border-radius:8px;font-weight:600}.ok{background:#e3f4e8;color:#17552b}.alarm{background:#fbe4e4;color:#8a1c1c}
-.muted{color:#667}.badge{display:inline-block;padding:1px 8px;border-radius:10px;background:#e8ebf1;font-size:12px}
+.muted{color:#667}.extra-hour{color:#9a5b00;font-size:12px}.badge{display:inline-block;padding:1px 8px;border-radius:10px;background:#e8ebf1;font-size:12px}
 table{border-collapse:collapse;width:100%;font-size:14px}td,th{padding:4px 6px;border-bottom:1px solid #eceef2;text-align:left}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.big{font-size:26px;font-weight:700}
 form.inline{display:inline}input,button{font:inherit;padding:4px 8px}svg{width:100%;height:auto}
@@ -332,9 +332,25 @@ fn windows_section(h: &mut String, s: &AppState, caller: &Option<Caller>) -> Res
     let fmt = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %d %b %H:%M").to_string();
     let _ = write!(
         h,
-        "<section id=windows><h2>Demo windows</h2><table><tr><th>id</th><th>from</th><th>to</th><th>note</th><th></th></tr>"
+        "<section id=windows><h2>Demo windows</h2><table><tr><th>id</th><th>from</th><th>to</th><th>note</th><th>ALB on its own</th><th></th></tr>"
     );
+    let settings = crate::daemon::planner_settings(&s.cfg, &s.book.read().expect("price book lock")).ok();
     for w in s.store.windows(false)?.iter().filter(|w| w.interval.end > Utc::now()) {
+        // As estimated when it was added: billed hours, fixed cost, and the hour lead and grace add.
+        let cost = match &settings {
+            Some(settings) => {
+                let c = crate::schedule::planner::window_cost(w.interval, settings, w.created_at);
+                let extra = c.extra_hour.as_ref().map_or(String::new(), |x| {
+                    format!(
+                        " <span class=extra-hour>lead + grace add an hour: {} min shorter saves {}</span>",
+                        x.shorten_by_minutes,
+                        format_usd(x.saves_usd)
+                    )
+                });
+                format!("{} h · {}{extra}", c.billed_hours, format_usd(c.fixed_usd))
+            }
+            None => String::new(),
+        };
         let cancel = match operator {
             Some(c) => format!(
                 "<form class=inline method=post action=/ui/windows/{}/cancel><input type=hidden name=csrf value=\"{}\"><button>Cancel</button></form>",
@@ -345,7 +361,7 @@ fn windows_section(h: &mut String, s: &AppState, caller: &Option<Caller>) -> Res
         };
         let _ = write!(
             h,
-            "<tr class=window><td>w{}</td><td>{}</td><td>{}</td><td>{}</td><td>{cancel}</td></tr>",
+            "<tr class=window><td>w{}</td><td>{}</td><td>{}</td><td>{}</td><td>{cost}</td><td>{cancel}</td></tr>",
             w.id,
             fmt(w.interval.start),
             fmt(w.interval.end),

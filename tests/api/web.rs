@@ -357,6 +357,48 @@ fn projection_budgets_pricing_and_model() {
 }
 
 #[test]
+fn a_window_whose_lead_and_grace_add_an_hour_is_flagged_in_the_api_and_on_the_dashboard() {
+    let app = spawn_app("web-extra-hour", &|s| {
+        s.replace(
+            "lead_minutes = 0\ngrace_minutes = 0",
+            "lead_minutes = 5\ngrace_minutes = 5",
+        )
+    });
+    let (s, w) = app.json(
+        "POST",
+        "/api/v1/windows",
+        Some(OPERATOR),
+        r#"{"start":"2030-02-01 10:00","end":"2030-02-01 13:00","note":"board demo"}"#,
+    );
+    assert_eq!(s, 201, "{w}");
+    // us-east-1: 3 h + 5 + 5 min = 190 min → 4 billed hours × $0.0225 = $0.09, + 2 public
+    // IPv4 × $0.005/h × 190 min = $0.031666…; $0.121666… → $0.12. Ten minutes shorter:
+    // 3 × $0.0225 + $0.03 = $0.0975, saving $0.024166… → $0.02.
+    let est = &w["alb_cost"]["estimate"];
+    assert_eq!(
+        (est["lifetime_minutes"].as_i64(), est["billed_hours"].as_i64()),
+        (Some(190), Some(4))
+    );
+    assert_eq!(est["extra_hour"]["billed_hours_without"], 3);
+    assert_eq!(est["extra_hour"]["shorten_by_minutes"], 10);
+    let saves: rust_decimal::Decimal = est["extra_hour"]["saves_usd"].as_str().unwrap().parse().unwrap();
+    assert_eq!(saves.round_dp(4), rust_decimal_macros::dec!(0.0242));
+    assert!(
+        w["alb_cost"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("push it into billed hour 4"),
+        "{w}"
+    );
+    let (s, page) = app.get("/", Some(VIEWER));
+    assert_eq!(s, 200);
+    assert!(
+        page.contains("4 h · $0.12 <span class=extra-hour>lead + grace add an hour: 10 min shorter saves $0.02</span>"),
+        "{page}"
+    );
+}
+
+#[test]
 fn the_dashboard_needs_a_sign_in_unless_public() {
     let app = spawn_app("web-page", &|s| s);
     let (s, body) = app.get("/", None);
