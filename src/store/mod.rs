@@ -247,4 +247,29 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The latest `limit` transitions, newest first.
     fn transitions(&self, limit: u32) -> Result<Vec<StoredTransition>, StoreError>;
+    /// Saves a browser session under the SHA-256 of its id (the id itself,
+    /// the cookie's secret, is never stored) and drops expired ones.
+    fn put_session(&self, id_sha256: &str, s: &StoredSession, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// The session with that id hash, unless it has expired by `now`.
+    fn session(&self, id_sha256: &str, now: DateTime<Utc>) -> Result<Option<StoredSession>, StoreError>;
+    /// Ends a session (signing out).
+    fn delete_session(&self, id_sha256: &str) -> Result<(), StoreError>;
+}
+
+/// A browser session as stored: the token it was opened with (by the
+/// SHA-256 of its secret: the name and role are looked up in the config at
+/// each request, and rotating the secret ends the session), its CSRF token,
+/// and when it ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSession {
+    /// The `[[web.tokens]]` name when it was opened (for the record).
+    pub token_name: String,
+    /// SHA-256 of that token's secret, hex.
+    pub token_sha256: String,
+    /// The CSRF token every form POST must carry.
+    pub csrf: String,
+    /// When it was opened.
+    pub created_at: DateTime<Utc>,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
 }

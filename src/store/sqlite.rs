@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 
 use super::{
     Decision, Lifetime, LifetimeReason, NewLifetime, PendingNotification, Store, StoreError, StoredAlarm,
-    StoredTransition, StoredWindow,
+    StoredSession, StoredTransition, StoredWindow,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
 use crate::schedule::Interval;
@@ -93,6 +93,16 @@ CREATE TABLE notifications (
     delivered_at  TEXT,
     last_error    TEXT,
     PRIMARY KEY (transition_id, channel)
+);
+"#,
+    r#"
+CREATE TABLE sessions (
+    id_sha256  TEXT PRIMARY KEY,
+    token_name TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL,
+    csrf       TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
 );
 "#,
 ];
@@ -652,6 +662,54 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn put_session(&self, id_sha256: &str, s: &StoredSession, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![ts(now)])?;
+        conn.execute(
+            "INSERT OR REPLACE INTO sessions (id_sha256, token_name, token_sha256, csrf, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                id_sha256,
+                s.token_name,
+                s.token_sha256,
+                s.csrf,
+                ts(s.created_at),
+                ts(s.expires_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn session(&self, id_sha256: &str, now: DateTime<Utc>) -> Result<Option<StoredSession>, StoreError> {
+        let conn = self.read();
+        let row = conn
+            .query_row(
+                "SELECT token_name, token_sha256, csrf, created_at, expires_at FROM sessions \
+                 WHERE id_sha256 = ?1 AND expires_at > ?2",
+                params![id_sha256, ts(now)],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        row.map(
+            |(token_name, token_sha256, csrf, created, expires): (String, String, String, String, String)| {
+                Ok(StoredSession {
+                    token_name,
+                    token_sha256,
+                    csrf,
+                    created_at: parse_ts("sessions.created_at", created)?,
+                    expires_at: parse_ts("sessions.expires_at", expires)?,
+                })
+            },
+        )
+        .transpose()
+    }
+
+    fn delete_session(&self, id_sha256: &str) -> Result<(), StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        conn.execute("DELETE FROM sessions WHERE id_sha256 = ?1", params![id_sha256])?;
+        Ok(())
+    }
+
     fn transitions(&self, limit: u32) -> Result<Vec<StoredTransition>, StoreError> {
         let conn = self.read();
         let mut stmt = conn.prepare(&format!(
@@ -855,6 +913,41 @@ mod tests {
         );
         assert_eq!(p[0].transition.transition, tr);
         assert_eq!(s.transitions(10).unwrap()[0].transition, tr);
+    }
+
+    #[test]
+    fn sessions_survive_reopening_expire_and_end_on_sign_out() {
+        let path = temp("sessions");
+        let s = SqliteStore::open(&path).unwrap();
+        let session = StoredSession {
+            token_name: "ops".into(),
+            token_sha256: "ab12".into(),
+            csrf: "c0ffee".into(),
+            created_at: t(9),
+            expires_at: t(21),
+        };
+        s.put_session("hash-a", &session, t(9)).unwrap();
+        drop(s);
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.session("hash-a", t(10)).unwrap(), Some(session.clone()));
+        assert_eq!(s.session("hash-b", t(10)).unwrap(), None, "an unknown id");
+        assert_eq!(s.session("hash-a", t(21)).unwrap(), None, "expired at 21:00");
+        // A later sign-in drops expired rows.
+        let later = StoredSession {
+            created_at: t(22),
+            expires_at: t(23),
+            ..session
+        };
+        s.put_session("hash-b", &later, t(22)).unwrap();
+        let rows: i64 = s
+            .conn
+            .lock()
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
+        s.delete_session("hash-b").unwrap();
+        assert_eq!(s.session("hash-b", t(22)).unwrap(), None, "signed out");
     }
 
     #[test]

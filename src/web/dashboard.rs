@@ -448,9 +448,7 @@ fn check_csrf(caller: &Caller, token: &str) -> Result<(), ApiError> {
 async fn logout(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Result<Response, ApiError> {
     let caller = s.caller(&headers).ok_or_else(ApiError::unauthorized)?;
     check_csrf(&caller, &f.csrf)?;
-    if let Some(sid) = super::cookie(&headers, "costd_session") {
-        s.sessions.lock().expect("sessions lock").remove(&sid);
-    }
+    s.logout(&headers)?;
     let mut r = Redirect::to("/").into_response();
     r.headers_mut().insert(
         header::SET_COOKIE,

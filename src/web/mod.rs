@@ -5,9 +5,8 @@
 pub mod api;
 pub mod dashboard;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -65,8 +64,6 @@ pub struct AppState {
     pub kick: Arc<Notify>,
     /// Wakes the projection job.
     pub changed: Arc<Notify>,
-    /// Browser sessions.
-    pub sessions: Arc<Mutex<HashMap<String, Session>>>,
     /// NAT vs endpoints for the projection scenario, computed once.
     pub network_model: Option<Arc<NetworkModel>>,
 }
@@ -99,7 +96,6 @@ impl AppState {
             status,
             kick,
             changed,
-            sessions: Arc::default(),
             network_model,
         }
     }
@@ -124,13 +120,25 @@ impl AppState {
                 });
         }
         let sid = cookie(headers, "costd_session")?;
-        let mut sessions = self.sessions.lock().expect("sessions lock");
-        let now = Utc::now();
-        sessions.retain(|_, s| s.expires > now);
-        sessions.get(&sid).map(|s| Caller {
-            name: s.name.clone(),
-            role: s.role,
-            csrf: Some(s.csrf.clone()),
+        let stored = match self.store.session(&session_key(&sid), Utc::now()) {
+            Ok(s) => s?,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read a session");
+                return None;
+            }
+        };
+        // The token comes from the config as it is now: a token removed,
+        // rotated or demoted there ends or narrows its sessions too.
+        let token = self
+            .cfg
+            .web
+            .tokens
+            .iter()
+            .find(|t| constant_time_eq(sha256_hex(&t.secret).as_bytes(), stored.token_sha256.as_bytes()))?;
+        Some(Caller {
+            name: token.name.clone(),
+            role: token.role,
+            csrf: Some(stored.csrf),
         })
     }
 
@@ -161,19 +169,49 @@ impl AppState {
             .tokens
             .iter()
             .find(|t| constant_time_eq(t.secret.as_bytes(), token.trim().as_bytes()))?;
+        let now = Utc::now();
         let s = Session {
             name: t.name.clone(),
             role: t.role,
             csrf: random_hex(16),
-            expires: Utc::now() + Duration::hours(12),
+            expires: now + Duration::hours(12),
         };
         let sid = random_hex(24);
-        self.sessions
-            .lock()
-            .expect("sessions lock")
-            .insert(sid.clone(), s.clone());
+        let stored = crate::store::StoredSession {
+            token_name: s.name.clone(),
+            token_sha256: sha256_hex(&t.secret),
+            csrf: s.csrf.clone(),
+            created_at: now,
+            expires_at: s.expires,
+        };
+        if let Err(e) = self.store.put_session(&session_key(&sid), &stored, now) {
+            tracing::error!(error = %e, "could not save a session");
+            return None;
+        }
         Some((sid, s))
     }
+
+    /// Ends the session behind the cookie, if any.
+    pub fn logout(&self, headers: &HeaderMap) -> Result<(), crate::store::StoreError> {
+        match cookie(headers, "costd_session") {
+            Some(sid) => self.store.delete_session(&session_key(&sid)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What the store keeps for a session id: its SHA-256, hex. The id is the
+/// cookie's secret; a copy of the store does not sign anyone in.
+fn session_key(sid: &str) -> String {
+    sha256_hex(sid)
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -398,6 +398,107 @@ fn a_window_whose_lead_and_grace_add_an_hour_is_flagged_in_the_api_and_on_the_da
     );
 }
 
+/// Signs in with `token` through the form; returns the `Set-Cookie` line and the cookie to send.
+fn sign_in(addr: std::net::SocketAddr, token: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let form = format!("token={token}");
+    write!(s, "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}", form.len()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let cookie_line = resp
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie in {resp}"))
+        .to_string();
+    let sid = cookie_line
+        .split_once("costd_session=")
+        .unwrap()
+        .1
+        .split(';')
+        .next()
+        .unwrap();
+    let cookie = format!("costd_session={sid}");
+    (cookie_line, cookie)
+}
+
+/// The CSRF token in a signed-in page's forms.
+fn csrf_of(page: &str) -> String {
+    let after = page
+        .split("name=csrf value=\"")
+        .nth(1)
+        .expect("a form with a CSRF token");
+    after.split('"').next().unwrap().to_string()
+}
+
+#[test]
+fn a_signed_in_session_survives_a_restart_follows_the_config_and_ends_on_sign_out() {
+    // Three daemons in turn on one store file.
+    let shared = TempDir::new("web-session-store");
+    let db = shared.0.join("sessions.db");
+    let on_shared_store = |s: String| -> String {
+        s.lines()
+            .map(|l| {
+                if l.starts_with("path = ") {
+                    format!("path = \"{}\"", db.display())
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let page = |addr, cookie: &str| http(addr, "GET", "/", &[("Cookie", cookie)], "").unwrap();
+    let (cookie, csrf) = {
+        let app = spawn_app("web-session-1", &on_shared_store);
+        let (_, cookie) = sign_in(app.addr, OPERATOR);
+        let (st, body) = page(app.addr, &cookie);
+        assert_eq!(st, 200);
+        (cookie, csrf_of(&body))
+    };
+    // The daemon restarted: the same cookie still signs in, with the same CSRF token.
+    let app = spawn_app("web-session-2", &on_shared_store);
+    let (st, body) = page(app.addr, &cookie);
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(csrf_of(&body), csrf);
+    assert!(body.contains("Add a window"), "an operator's forms");
+    drop(app);
+    // The operator token renamed: same secret, same session.
+    let app = spawn_app("web-session-3", &|s| {
+        on_shared_store(s).replace("name = \"ops\"", "name = \"ops-2\"")
+    });
+    assert_eq!(page(app.addr, &cookie).0, 200, "renamed, not rotated");
+    drop(app);
+    // Demoted to viewer: the session reads but loses the operator's forms.
+    let app = spawn_app("web-session-3b", &|s| {
+        on_shared_store(s).replace("role = \"operator\"", "role = \"viewer\"")
+    });
+    let (st, body) = page(app.addr, &cookie);
+    assert!(st == 200 && !body.contains("Add a window"), "{st}");
+    drop(app);
+    // Its secret rotated in the config: the sessions opened with the old one end.
+    let app = spawn_app("web-session-4", &|s| {
+        on_shared_store(s).replace(
+            &format!("token = \"{OPERATOR}\""),
+            "token = \"another-operator-secret-0123\"",
+        )
+    });
+    assert_eq!(page(app.addr, &cookie).0, 401, "rotated: signed out");
+    drop(app);
+    // Signing out ends a session for good.
+    let app = spawn_app("web-session-5", &on_shared_store);
+    let (_, cookie) = sign_in(app.addr, OPERATOR);
+    let csrf = csrf_of(&page(app.addr, &cookie).1);
+    let form = format!("csrf={csrf}");
+    let headers = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let (st, _) = http(app.addr, "POST", "/logout", &headers, &form).unwrap();
+    assert_eq!(st, 303);
+    assert_eq!(page(app.addr, &cookie).0, 401, "signed out");
+}
+
 #[test]
 fn the_dashboard_needs_a_sign_in_unless_public() {
     let app = spawn_app("web-page", &|s| s);
@@ -409,30 +510,11 @@ fn the_dashboard_needs_a_sign_in_unless_public() {
     assert!(body.contains("id=banner") && body.contains("id=timeline"), "{body}");
     // Signing in sets an HttpOnly, SameSite cookie; a form POST without the CSRF token is refused.
     let addr = app.addr;
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    use std::io::{Read, Write};
-    let form = format!("token={OPERATOR}");
-    write!(s, "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}", form.len()).unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let cookie_line = resp
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-        .unwrap()
-        .to_string();
+    let (cookie_line, cookie) = sign_in(addr, OPERATOR);
     assert!(
         cookie_line.contains("HttpOnly") && cookie_line.contains("SameSite=Strict"),
         "{cookie_line}"
     );
-    let sid = cookie_line
-        .split_once("costd_session=")
-        .unwrap()
-        .1
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let cookie = format!("costd_session={sid}");
     let headers = [
         ("Cookie", cookie.as_str()),
         ("Content-Type", "application/x-www-form-urlencoded"),
@@ -447,14 +529,7 @@ fn the_dashboard_needs_a_sign_in_unless_public() {
     .unwrap();
     assert_eq!(st, 403, "wrong CSRF token");
     let (_, page) = http(addr, "GET", "/", &[("Cookie", cookie.as_str())], "").unwrap();
-    let csrf = page
-        .split("name=csrf value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = csrf_of(&page);
     let (st, _) = http(
         addr,
         "POST",
