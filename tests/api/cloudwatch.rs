@@ -167,31 +167,22 @@ fn alarms_are_created_left_alone_updated_and_deleted_as_the_budgets_change() {
 
 /// A daemon config: moto for ELBv2, ministack for CloudWatch, a tiny budget.
 fn daemon_config(dir: &TempDir, moto: &Moto, ms: &Ministack, hook: &str) -> std::path::PathBuf {
-    let (subnets, vpc, sg) = moto.default_vpc("us-east-1");
+    let store = dir.0.join("costd.db");
+    let head = crate::helpers::DaemonToml {
+        name: "cw",
+        deployment_extra: "",
+        aws: &format!(
+            "elb_endpoint_url = \"{}\"\ncloudwatch_endpoint_url = \"{}\"",
+            moto.url, ms.url
+        ),
+        store: &store,
+        tg_extra: "",
+    }
+    .head(moto);
     dir.write(
         "costd.toml",
         &format!(
-            r#"
-[deployment]
-name = "cw"
-region = "us-east-1"
-timezone = "UTC"
-
-[aws]
-elb_endpoint_url = "{moto}"
-cloudwatch_endpoint_url = "{ms}"
-
-[store]
-path = "{store}"
-
-[alb]
-name_prefix = "cw-demo"
-subnets = ["{s0}", "{s1}"]
-security_groups = ["{sg}"]
-
-[alb.target_group]
-vpc_id = "{vpc}"
-
+            r#"{head}
 [schedule]
 
 [projection]
@@ -216,12 +207,7 @@ timeout_seconds = 2
 
 [web]
 listen = "127.0.0.1:0"
-"#,
-            moto = moto.url,
-            ms = ms.url,
-            store = dir.0.join("costd.db").display(),
-            s0 = subnets[0],
-            s1 = subnets[1],
+"#
         ),
     )
 }

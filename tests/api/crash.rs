@@ -68,27 +68,20 @@ fn kill_9_at_random_points_leaks_no_alb_hours() {
     let mut rng = Rng(seed | 1);
     let dir = TempDir::new("crash");
     let moto = Moto::start();
-    let (subnets, vpc, sg) = moto.default_vpc("us-east-1");
     let aws = Outage::proxy_with_latency(moto.addr, AWS_LATENCY);
     let store_path = dir.0.join("costd.db");
+    let head = crate::helpers::DaemonToml {
+        name: "crash",
+        deployment_extra: "",
+        aws: &format!("endpoint_url = \"{}\"", aws.url),
+        store: &store_path,
+        tg_extra: "",
+    }
+    .head(&moto);
     let config = dir.write(
         "costd.toml",
         &format!(
-            r#"
-[deployment]
-name = "crash"
-region = "us-east-1"
-timezone = "UTC"
-[aws]
-endpoint_url = "{url}"
-[store]
-path = "{store}"
-[alb]
-name_prefix = "crash-demo"
-subnets = ["{s0}", "{s1}"]
-security_groups = ["{sg}"]
-[alb.target_group]
-vpc_id = "{vpc}"
+            r#"{head}
 [schedule]
 lead_minutes = 0
 grace_minutes = 0
@@ -98,11 +91,7 @@ coalesce = false
 safety_net_seconds = 5
 [web]
 enabled = false
-"#,
-            url = aws.url,
-            store = store_path.display(),
-            s0 = subnets[0],
-            s1 = subnets[1],
+"#
         ),
     );
 

@@ -175,35 +175,20 @@ impl Rig {
         let dir = TempDir::new(name);
         let moto = Moto::start();
         let elb = ElbView::new(&moto.url);
-        let (subnets, vpc, sg) = moto.default_vpc(REGION);
         let endpoint = via.map(|f| f(&moto)).unwrap_or_else(|| moto.url.clone());
         let store_path = dir.0.join("costd.db");
+        let head = crate::helpers::DaemonToml {
+            name: DEPLOYMENT,
+            deployment_extra: &format!("dry_run = {dry_run}"),
+            aws: &format!("endpoint_url = \"{endpoint}\""),
+            store: &store_path,
+            tg_extra: "port = 80\ntargets = [{ ip = \"172.31.0.10\" }]",
+        }
+        .head(&moto);
         let config = dir.write(
             "costd.toml",
             &format!(
-                r#"
-[deployment]
-name = "{DEPLOYMENT}"
-region = "{REGION}"
-timezone = "UTC"
-dry_run = {dry_run}
-
-[aws]
-endpoint_url = "{endpoint}"
-
-[store]
-path = "{store}"
-
-[alb]
-name_prefix = "it-demo"
-subnets = ["{s0}", "{s1}"]
-security_groups = ["{sg}"]
-
-[alb.target_group]
-vpc_id = "{vpc}"
-port = 80
-targets = [{{ ip = "172.31.0.10" }}]
-
+                r#"{head}
 [schedule]
 lead_minutes = 0
 grace_minutes = 0
@@ -214,10 +199,7 @@ safety_net_seconds = 5
 [web]
 listen = "127.0.0.1:0"
 public_dashboard = true
-"#,
-                store = store_path.display(),
-                s0 = subnets[0],
-                s1 = subnets[1],
+"#
             ),
         );
         Rig {

@@ -202,6 +202,56 @@ pub fn http(
     Ok((status, body))
 }
 
+/// The head every daemon config in these tests shares: `[deployment]`
+/// (`name`, us-east-1, UTC, plus `deployment_extra` lines), `[aws]` (the
+/// `aws` lines), `[store]`, `[alb]` named `<name>-demo` on moto's default VPC,
+/// and `[alb.target_group]` (plus `tg_extra` lines). Callers append the rest.
+pub struct DaemonToml<'a> {
+    pub name: &'a str,
+    pub deployment_extra: &'a str,
+    pub aws: &'a str,
+    pub store: &'a Path,
+    pub tg_extra: &'a str,
+}
+
+impl DaemonToml<'_> {
+    /// The TOML, with subnets, security group and VPC from `moto`.
+    pub fn head(&self, moto: &Moto) -> String {
+        let (subnets, vpc, sg) = moto.default_vpc("us-east-1");
+        format!(
+            r#"
+[deployment]
+name = "{name}"
+region = "us-east-1"
+timezone = "UTC"
+{deployment_extra}
+
+[aws]
+{aws}
+
+[store]
+path = "{store}"
+
+[alb]
+name_prefix = "{name}-demo"
+subnets = ["{s0}", "{s1}"]
+security_groups = ["{sg}"]
+
+[alb.target_group]
+vpc_id = "{vpc}"
+{tg_extra}
+"#,
+            name = self.name,
+            deployment_extra = self.deployment_extra,
+            aws = self.aws,
+            store = self.store.display(),
+            tg_extra = self.tg_extra,
+            s0 = subnets[0],
+            s1 = subnets[1],
+        )
+    }
+}
+
 /// A TCP proxy in front of an emulator that can be switched off (connections
 /// refused) and on again, to simulate an AWS outage without losing state.
 pub struct Outage {

@@ -31,28 +31,17 @@ impl Drop for TestApp {
 pub fn spawn_app(name: &str, edit: &dyn Fn(String) -> String) -> TestApp {
     let dir = TempDir::new(name);
     let moto = Moto::start();
-    let (subnets, vpc, sg) = moto.default_vpc("us-east-1");
+    let store = dir.0.join("costd.db");
+    let head = crate::helpers::DaemonToml {
+        name: "web",
+        deployment_extra: "",
+        aws: &format!("endpoint_url = \"{}\"", moto.url),
+        store: &store,
+        tg_extra: "",
+    }
+    .head(&moto);
     let src = format!(
-        r#"
-[deployment]
-name = "web"
-region = "us-east-1"
-timezone = "UTC"
-
-[aws]
-endpoint_url = "{moto}"
-
-[store]
-path = "{store}"
-
-[alb]
-name_prefix = "web-demo"
-subnets = ["{s0}", "{s1}"]
-security_groups = ["{sg}"]
-
-[alb.target_group]
-vpc_id = "{vpc}"
-
+        r#"{head}
 [schedule]
 lead_minutes = 0
 grace_minutes = 0
@@ -78,11 +67,7 @@ token = "{VIEWER}"
 name = "ops"
 role = "operator"
 token = "{OPERATOR}"
-"#,
-        moto = moto.url,
-        store = dir.0.join("costd.db").display(),
-        s0 = subnets[0],
-        s1 = subnets[1],
+"#
     );
     let cfg = costd::config::Config::parse("test.toml", &edit(src), std::path::Path::new(".")).unwrap();
     // The SDK reads credentials from the environment; the emulator accepts any.
