@@ -47,6 +47,7 @@ proof_shutdown() {
 proof_speed() {
   install_emulators
   apt_install wrk wrk
+  apt_install curl curl
   local log="$out/speed.txt"
   : > "$log"
   say() { echo "$*" | tee -a "$log"; }
