@@ -365,6 +365,8 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
             };
             let iv = Interval::new(start, end).ok_or_else(|| anyhow::anyhow!("--end must be after --start"))?;
             validate_new_window(iv, now, cfg.schedule.max_window, &cfg.schedule.blackouts)?;
+            // Priced before it is stored: a bad price table refuses the window, never half-adds it.
+            let settings = crate::daemon::planner_settings(&cfg, &price_book(&cfg)?)?;
             let w = store.add_window(iv, &note, "cli", now)?;
             writeln!(
                 out,
@@ -373,8 +375,6 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
                 w.interval.start.to_rfc3339(),
                 w.interval.end.to_rfc3339()
             )?;
-            let book = price_book(&cfg)?;
-            let settings = crate::daemon::planner_settings(&cfg, &book)?;
             writeln!(
                 out,
                 "{}",

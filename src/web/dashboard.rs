@@ -411,7 +411,7 @@ struct LoginForm {
 async fn login(State(s): State<AppState>, Form(f): Form<LoginForm>) -> Response {
     match s.login(&f.token) {
         Some((sid, session)) => {
-            tracing::info!(token = %session.name, "signed in");
+            tracing::info!(token = %session.token_name, "signed in");
             let mut r = Redirect::to("/").into_response();
             let cookie = format!("costd_session={sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200");
             r.headers_mut().insert(

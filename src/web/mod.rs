@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use serde::Serialize;
 use tokio::sync::{Notify, RwLock};
 use tokio_util::sync::CancellationToken;
@@ -22,19 +22,6 @@ use crate::cost::network::NetworkModel;
 use crate::daemon::SharedStatus;
 use crate::daemon::projection::Latest;
 use crate::store::Store;
-
-/// A logged-in browser session (cookie `costd_session`).
-#[derive(Debug, Clone)]
-pub struct Session {
-    /// The token's name.
-    pub name: String,
-    /// Its role.
-    pub role: Role,
-    /// The CSRF token every form POST must carry.
-    pub csrf: String,
-    /// When it expires.
-    pub expires: DateTime<Utc>,
-}
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -161,8 +148,9 @@ impl AppState {
         }
     }
 
-    /// Starts a session for a valid token; returns (session id, session).
-    pub fn login(&self, token: &str) -> Option<(String, Session)> {
+    /// Starts a session (cookie `costd_session`) for a valid token; returns
+    /// (session id, session as stored).
+    pub fn login(&self, token: &str) -> Option<(String, crate::store::StoredSession)> {
         let t = self
             .cfg
             .web
@@ -170,25 +158,19 @@ impl AppState {
             .iter()
             .find(|t| constant_time_eq(t.secret.as_bytes(), token.trim().as_bytes()))?;
         let now = Utc::now();
-        let s = Session {
-            name: t.name.clone(),
-            role: t.role,
-            csrf: random_hex(16),
-            expires: now + Duration::hours(12),
-        };
         let sid = random_hex(24);
         let stored = crate::store::StoredSession {
-            token_name: s.name.clone(),
+            token_name: t.name.clone(),
             token_sha256: sha256_hex(&t.secret),
-            csrf: s.csrf.clone(),
+            csrf: random_hex(16),
             created_at: now,
-            expires_at: s.expires,
+            expires_at: now + Duration::hours(12),
         };
         if let Err(e) = self.store.put_session(&session_key(&sid), &stored, now) {
             tracing::error!(error = %e, "could not save a session");
             return None;
         }
-        Some((sid, s))
+        Some((sid, stored))
     }
 
     /// Ends the session behind the cookie, if any.

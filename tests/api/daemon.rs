@@ -496,6 +496,31 @@ fn serving_and_backing_off(d: &Daemon, addr: std::net::SocketAddr, down_s: i64) 
     (errors, last_retry_interval(d))
 }
 
+/// Brings AWS back and waits for `done`: the step completes within one retry
+/// interval (plus the step itself). Prints the figures.
+fn back_within_one_retry_interval(
+    outage: &Outage,
+    step: &str,
+    down_s: i64,
+    errors: u64,
+    interval: StdDuration,
+    done: impl FnMut() -> Option<()>,
+) {
+    let back = std::time::Instant::now();
+    outage.up();
+    wait_for(40, &format!("the {step} once AWS is back"), done);
+    let took = back.elapsed();
+    println!(
+        "{step}: AWS down {down_s} s ({errors} failed reconciles); done {} ms after it came back (retry interval then {} s)",
+        took.as_millis(),
+        interval.as_secs()
+    );
+    assert!(
+        took <= interval + StdDuration::from_secs(2),
+        "took {took:?}, interval {interval:?}"
+    );
+}
+
 /// The backoff the daemon chose after its latest failure (`retry_in_s=N` in its log).
 fn last_retry_interval(d: &Daemon) -> StdDuration {
     let logs = d.logs();
@@ -521,20 +546,9 @@ fn an_outage_during_create_keeps_serving_raises_the_error_metric_and_converges()
         "nothing can be created while AWS is unreachable"
     );
     let (errors, interval) = serving_and_backing_off(&d, addr, down_s);
-    let back = std::time::Instant::now();
-    outage.up();
-    wait_for(40, "the ALB once AWS is back", || rig.elb.owned().into_iter().next());
-    let took = back.elapsed();
-    println!(
-        "create: AWS down {down_s} s ({errors} failed reconciles); ALB {} ms after it came back (retry interval then {} s)",
-        took.as_millis(),
-        interval.as_secs()
-    );
-    // Within one retry interval (plus the create itself).
-    assert!(
-        took <= interval + StdDuration::from_secs(2),
-        "took {took:?}, interval {interval:?}"
-    );
+    back_within_one_retry_interval(&outage, "create", down_s, errors, interval, || {
+        rig.elb.owned().into_iter().next().map(drop)
+    });
     wait_for(10, "readiness again", || {
         (crate::helpers::http(addr, "GET", "/readyz", &[], "").unwrap().0 == 200).then_some(())
     });
@@ -580,21 +594,9 @@ fn an_outage_during_delete_is_retried_until_it_succeeds() {
     until(iv.end + Duration::seconds(down_s) - Duration::milliseconds(500));
     assert_eq!(rig.elb.owned().len(), 1, "cannot delete while AWS is unreachable");
     let (errors, interval) = serving_and_backing_off(&d, addr, down_s);
-    let back = std::time::Instant::now();
-    outage.up();
-    wait_for(40, "the delete to succeed after the outage", || {
+    back_within_one_retry_interval(&outage, "delete", down_s, errors, interval, || {
         rig.elb.lbs().is_empty().then_some(())
     });
-    let took = back.elapsed();
-    println!(
-        "delete: AWS down {down_s} s ({errors} failed reconciles); ALB gone {} ms after it came back (retry interval then {} s)",
-        took.as_millis(),
-        interval.as_secs()
-    );
-    assert!(
-        took <= interval + StdDuration::from_secs(2),
-        "took {took:?}, interval {interval:?}"
-    );
     let logs = d.logs();
     assert!(logs.contains("reconcile failed; retrying with backoff"), "{logs}");
     let all = rig

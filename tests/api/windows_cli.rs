@@ -101,6 +101,26 @@ fn bad_windows_are_refused_and_change_nothing() {
 }
 
 #[test]
+fn a_window_that_cannot_be_priced_is_not_stored() {
+    let dir = TempDir::new("windows-cli-unpriced");
+    let empty = dir.0.join("no-tables");
+    std::fs::create_dir_all(&empty).unwrap();
+    let base = std::fs::read_to_string(config(&dir)).unwrap();
+    let cfg = dir.write(
+        "unpriced.toml",
+        &format!("pricing_dir = \"{}\"\n{base}", empty.display()),
+    );
+    let (ok, _, err) = run(
+        cfg.to_str().unwrap(),
+        &["add", "--start", "2030-02-04 09:00", "--duration", "1h"],
+    );
+    assert!(!ok && err.contains("no <region>.toml price tables"), "{err}");
+    use costd::store::Store;
+    let store = costd::store::sqlite::SqliteStore::open(&dir.0.join("w.db")).unwrap();
+    assert!(store.windows(true).unwrap().is_empty(), "nothing was stored");
+}
+
+#[test]
 fn projection_of_a_past_month_is_all_actual() {
     let dir = TempDir::new("projection-cli");
     let cfg = config(&dir);
