@@ -12,7 +12,7 @@ use crate::cost;
 use crate::pricing::load::PriceBook;
 use crate::render;
 use crate::scenario::{EMBEDDED_SEED, Scenario, parse_instant};
-use crate::schedule::{Interval, parse_duration, parse_when, validate_new_window};
+use crate::schedule::Interval;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 
@@ -179,7 +179,15 @@ fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
 }
 
 fn parse_month(s: &str) -> Result<crate::schedule::Month, String> {
-    crate::schedule::Month::parse(s).map_err(|e| format!("{e}; expected YYYY-MM, e.g. 2026-12"))
+    let m = crate::schedule::Month::parse(s).map_err(|e| format!("{e}; expected YYYY-MM, e.g. 2026-12"))?;
+    let now = crate::schedule::Month::containing(Utc::now(), chrono_tz::UTC);
+    let years = crate::web::api::MONTH_RANGE_YEARS;
+    if !m.is_within_years_of(now, years) {
+        return Err(format!(
+            "{m} is more than {years} years from {now}; give a month within that range"
+        ));
+    }
+    Ok(m)
 }
 
 fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
@@ -357,14 +365,13 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
             duration,
             note,
         } => {
-            let start = parse_when(&start, cfg.timezone, now).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
-            let end = match (end, duration) {
-                (Some(e), _) => parse_when(&e, cfg.timezone, now).map_err(|e| anyhow::anyhow!("--end: {e}"))?,
-                (None, Some(d)) => start + parse_duration(&d).map_err(|e| anyhow::anyhow!("--duration: {e}"))?,
-                (None, None) => anyhow::bail!("give --end or --duration"),
+            let req = crate::schedule::WindowRequest {
+                start: &start,
+                end: end.as_deref(),
+                duration: duration.as_deref(),
             };
-            let iv = Interval::new(start, end).ok_or_else(|| anyhow::anyhow!("--end must be after --start"))?;
-            validate_new_window(iv, now, cfg.schedule.max_window, &cfg.schedule.blackouts)?;
+            let iv = crate::schedule::parse_new_window(req, cfg.timezone, now, &cfg.schedule.window_limits())
+                .map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
             // Priced before it is stored: a bad price table refuses the window, never half-adds it.
             let settings = crate::daemon::planner_settings(&cfg, &price_book(&cfg)?)?;
             let w = store.add_window(iv, &note, "cli", now)?;
@@ -383,16 +390,11 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
         }
         WindowsCommand::Cancel { id } => {
             let w = store.cancel_window(id, now)?;
-            writeln!(
-                out,
-                "cancelled window {} ({} to {})",
-                w.id,
-                w.interval.start.to_rfc3339(),
-                w.interval.end.to_rfc3339()
-            )?;
+            writeln!(out, "{}", w.describe())?;
         }
         WindowsCommand::List { all, format } => {
             let stored = store.windows(all)?;
+            let quarantined = store.quarantined_windows()?;
             let book = price_book(&cfg)?;
             let settings = crate::daemon::planner_settings(&cfg, &book)?;
             let live: Vec<(i64, Interval)> = stored
@@ -416,6 +418,7 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
                             "note": w.note, "created_by": w.created_by,
                             "cancelled_at": w.cancelled_at.map(|t| t.to_rfc3339()),
                         })).collect::<Vec<_>>(),
+                        "quarantined": quarantined,
                         "planned_lifetimes_next_7_days": planned.iter().map(|p| serde_json::json!({
                             "start": p.start.to_rfc3339(), "end": p.end.to_rfc3339(), "windows": p.window_ids,
                             "coalesced_gaps": p.coalesced_gaps.iter().map(|g| g.why.clone()).collect::<Vec<_>>(),
@@ -443,6 +446,19 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
                             local(w.interval.end),
                             w.note
                         )?;
+                    }
+                    if !quarantined.is_empty() {
+                        writeln!(
+                            out,
+                            "Quarantined (cannot be read, never opened; `costd windows cancel ID` removes one):"
+                        )?;
+                        for q in &quarantined {
+                            writeln!(
+                                out,
+                                "  {:>4}  {} → {}  {}: {}",
+                                q.id, q.start_utc, q.end_utc, q.note, q.problem
+                            )?;
+                        }
                     }
                     writeln!(
                         out,

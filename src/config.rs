@@ -240,6 +240,8 @@ pub struct ScheduleConfig {
     pub grace: Duration,
     /// Longest allowed window.
     pub max_window: Duration,
+    /// How far ahead a stored window may start (`max_days_ahead`).
+    pub max_ahead: Duration,
     /// Keep the ALB through a gap when that is not dearer than re-creating it.
     pub coalesce: bool,
     /// Windows from the config file.
@@ -253,6 +255,17 @@ pub struct ScheduleConfig {
 pub struct ReconcileConfig {
     /// Safety-net reconcile every this many seconds (besides planned edges).
     pub safety_net_seconds: u32,
+}
+
+impl ScheduleConfig {
+    /// What a new one-off window must satisfy.
+    pub fn window_limits(&self) -> crate::schedule::WindowLimits<'_> {
+        crate::schedule::WindowLimits {
+            max_window: self.max_window,
+            max_ahead: self.max_ahead,
+            blackouts: &self.blackouts,
+        }
+    }
 }
 
 impl Config {
@@ -811,6 +824,11 @@ fn schedule(t: &TableReader, tz: Tz, base: &Path) -> Result<ScheduleConfig, Inpu
         .transpose()?
         .unwrap_or(12);
     let max_window = Duration::hours(i64::from(max_hours));
+    let max_days_ahead = t
+        .get("max_days_ahead")
+        .map(|v| v.u32_in(1, 3660))
+        .transpose()?
+        .unwrap_or(366);
     let coalesce = t.get("coalesce").map(|v| v.bool()).transpose()?.unwrap_or(true);
 
     let mut blackouts = Blackouts::default();
@@ -839,12 +857,25 @@ fn schedule(t: &TableReader, tz: Tz, base: &Path) -> Result<ScheduleConfig, Inpu
 
     let mut windows = Vec::new();
     if let Some(v) = t.get("windows") {
-        for item in v.items()? {
+        let items = v.items()?;
+        if items.len() > crate::schedule::MAX_SCHEDULE_ENTRIES {
+            return Err(v.error(format!(
+                "{} windows; the most allowed is {}",
+                items.len(),
+                crate::schedule::MAX_SCHEDULE_ENTRIES
+            )));
+        }
+        let mut firings = 0u32;
+        for item in items {
             let w = item.table()?;
             let spec = if let Some(c) = w.get("cron") {
                 let cron = c
                     .r()
                     .parse_with("a 5-field cron expression such as \"0 9 * * Mon-Fri\"", CronExpr::parse)?;
+                firings = firings.saturating_add(cron.firings_per_day_at_most());
+                if firings > crate::schedule::MAX_FIRINGS_PER_DAY {
+                    return Err(c.error(crate::schedule::too_many_firings(firings)));
+                }
                 let dv = w.require("duration")?;
                 let duration = dv.r().parse_with("a duration such as \"3h\"", parse_duration)?;
                 if duration > max_window {
@@ -889,6 +920,7 @@ fn schedule(t: &TableReader, tz: Tz, base: &Path) -> Result<ScheduleConfig, Inpu
         lead,
         grace,
         max_window,
+        max_ahead: Duration::days(i64::from(max_days_ahead)),
         coalesce,
         windows,
         blackouts,

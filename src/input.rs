@@ -110,6 +110,11 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// The largest magnitude any number in an input file may have. Products of
+/// two such numbers (rate × quantity, LCUs × hours) stay far inside
+/// `Decimal`'s range (about 7.9 × 10²⁸), so the cost model cannot overflow.
+pub const MAX_QUANTITY: i64 = 1_000_000_000_000;
+
 /// One value with its location, for conversions.
 #[derive(Clone, Copy)]
 pub struct ValueRef<'d, 'a> {
@@ -156,8 +161,14 @@ impl<'d, 'a> ValueRef<'d, 'a> {
                 )));
             }
         };
-        parse_decimal_text(&text)
-            .ok_or_else(|| self.error(format!("`{text}` is not a number; write a decimal such as 0.045")))
+        let d = parse_decimal_text(&text)
+            .ok_or_else(|| self.error(format!("`{text}` is not a number; write a decimal such as 0.045")))?;
+        if d.abs() > Decimal::from(MAX_QUANTITY) {
+            return Err(self.error(format!(
+                "`{text}` is too large; numbers are at most {MAX_QUANTITY} (a trillion) in size"
+            )));
+        }
+        Ok(d)
     }
 
     /// A non-negative decimal.

@@ -184,6 +184,18 @@ fn opt_non_negative(t: &TableReader, key: &str) -> Result<Decimal, InputError> {
         .map(|d| d.unwrap_or(Decimal::ZERO))
 }
 
+/// A traffic figure, zero up to `max`: the bounds keep every product in the
+/// capacity-unit arithmetic (connections × duration, requests × rules, LCUs ×
+/// hours × rate) inside `Decimal`'s range whatever the file says.
+fn traffic(t: &TableReader, key: &str, max: i64, unit: &str) -> Result<Decimal, InputError> {
+    let d = opt_non_negative(t, key)?;
+    if d > Decimal::from(max) {
+        let v = t.require(key)?;
+        return Err(v.error(format!("{d} is more than the most allowed, {max} {unit}")));
+    }
+    Ok(d)
+}
+
 fn load_balancer(v: &Value) -> Result<LoadBalancerScenario, InputError> {
     let t = v.table()?;
     let kind = choice(
@@ -215,14 +227,37 @@ fn load_balancer(v: &Value) -> Result<LoadBalancerScenario, InputError> {
         return Err(tt_v.error("a Network Load Balancer cannot target Lambda; expected ip or instance"));
     }
     let traffic = TrafficProfile {
-        new_connections_per_second: opt_non_negative(&t, "new_connections_per_second")?,
-        connection_duration_seconds: opt_non_negative(&t, "connection_duration_seconds")?,
-        requests_per_second: opt_non_negative(&t, "requests_per_second")?,
-        processed_gb_per_hour: opt_non_negative(&t, "processed_gb_per_hour")?,
-        rules_evaluated_per_request: opt_non_negative(&t, "rules_evaluated_per_request")?,
+        new_connections_per_second: traffic(&t, "new_connections_per_second", 1_000_000_000, "per second")?,
+        connection_duration_seconds: traffic(&t, "connection_duration_seconds", 1_000_000, "seconds")?,
+        requests_per_second: traffic(&t, "requests_per_second", 1_000_000_000, "per second")?,
+        processed_gb_per_hour: traffic(&t, "processed_gb_per_hour", 1_000_000_000, "GB per hour")?,
+        rules_evaluated_per_request: traffic(&t, "rules_evaluated_per_request", 10_000, "rules")?,
     };
     let schedule = match t.get("schedule") {
-        Some(s) => s.items()?.iter().map(window).collect::<Result<Vec<_>, _>>()?,
+        Some(s) => {
+            let items = s.items()?;
+            if items.len() > crate::schedule::MAX_SCHEDULE_ENTRIES {
+                return Err(s.error(format!(
+                    "{} schedule entries; the most allowed is {}",
+                    items.len(),
+                    crate::schedule::MAX_SCHEDULE_ENTRIES
+                )));
+            }
+            let mut firings = 0u32;
+            let mut out = Vec::with_capacity(items.len());
+            for item in &items {
+                let w = window(item)?;
+                if let WindowSpec::Recurring(r) = &w {
+                    firings = firings.saturating_add(r.cron.firings_per_day_at_most());
+                    if firings > crate::schedule::MAX_FIRINGS_PER_DAY {
+                        let at = item.table()?.require("cron")?;
+                        return Err(at.error(crate::schedule::too_many_firings(firings)));
+                    }
+                }
+                out.push(w);
+            }
+            out
+        }
         None => Vec::new(),
     };
     t.finish()?;
@@ -328,6 +363,86 @@ mod tests {
         let e = err("region = \"mars-north-1\"\n[network]\nazs = 2\n[network.traffic_gb_per_month]\n");
         assert_eq!((e.line, e.key.as_str()), (1, "region"));
         assert!(e.message.contains("available: ap-southeast-1, us-east-1"), "{e}");
+    }
+
+    #[test]
+    fn a_schedule_that_would_expand_without_bound_is_refused() {
+        // 20 entries firing every minute: 28,800 windows a day, 10.5 million a
+        // year of what-if expansion. The first one alone (1,440 a day) is over
+        // the 96-a-day limit, so the error names it.
+        let every_minute = "[[load_balancer.schedule]]\ncron = \"* * * * *\"\nduration = \"1h\"\ntimezone = \"UTC\"\n";
+        let e = err(&format!("region = \"us-east-1\"\n{LB}{}", every_minute.repeat(20)));
+        assert_eq!((e.line, e.key.as_str()), (8, "load_balancer.schedule[0].cron"), "{e}");
+        assert!(
+            e.message.contains("1440 times a day") && e.message.contains("96"),
+            "{e}"
+        );
+        // Every 15 minutes is allowed once; a second such entry is over the total.
+        let quarter = "[[load_balancer.schedule]]\ncron = \"*/15 * * * *\"\nduration = \"10m\"\ntimezone = \"UTC\"\n";
+        assert!(Scenario::parse("s.toml", &format!("region = \"us-east-1\"\n{LB}{quarter}"), REGIONS).is_ok());
+        let e = err(&format!("region = \"us-east-1\"\n{LB}{}", quarter.repeat(2)));
+        assert_eq!(e.key, "load_balancer.schedule[1].cron", "{e}");
+        // More than 100 entries, even harmless one-offs, are refused.
+        let one_off =
+            "[[load_balancer.schedule]]\nstart = \"2026-12-03T09:00:00+08:00\"\nend = \"2026-12-03T10:00:00+08:00\"\n";
+        let e = err(&format!("region = \"us-east-1\"\n{LB}{}", one_off.repeat(101)));
+        assert!(
+            e.message.contains("101 schedule entries; the most allowed is 100"),
+            "{e}"
+        );
+        assert!(
+            Scenario::parse(
+                "s.toml",
+                &format!("region = \"us-east-1\"\n{LB}{}", one_off.repeat(100)),
+                REGIONS
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn huge_numbers_are_refused_by_name() {
+        // 10^28 requests a second once overflowed Decimal in the LCU arithmetic (a panic).
+        let e = err(&format!(
+            "region = \"us-east-1\"\n{LB}requests_per_second = 10000000000000000000000000000\n"
+        ));
+        assert_eq!(e.key, "load_balancer.requests_per_second", "{e}");
+        assert!(
+            e.message.contains("too large") || e.message.contains("not a number"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "region = \"us-east-1\"\n{LB}requests_per_second = 1000000000001\n"
+        ));
+        assert!(e.message.contains("too large"), "{e}");
+        let e = err(&format!(
+            "region = \"us-east-1\"\n{LB}requests_per_second = 1000000001\n"
+        ));
+        assert!(e.message.contains("most allowed, 1000000000 per second"), "{e}");
+        let e = err("region = \"us-east-1\"\n[network]\nazs = 2\n[network.traffic_gb_per_month]\ns3 = 1e13\n");
+        assert_eq!(e.key, "network.traffic_gb_per_month.s3", "{e}");
+    }
+
+    #[test]
+    fn the_largest_inputs_price_without_overflow() {
+        // Every traffic figure at its maximum, a year of the densest schedule
+        // allowed: the model answers (no panic) with finite figures.
+        let src = format!(
+            "region = \"us-east-1\"\n[network]\nazs = 32\n[network.traffic_gb_per_month]\ns3 = 1000000000000\n\
+             internet = 1000000000000\n{LB}new_connections_per_second = 1000000000\n\
+             connection_duration_seconds = 1000000\nrequests_per_second = 1000000000\n\
+             processed_gb_per_hour = 1000000000\nrules_evaluated_per_request = 10000\n\
+             [[load_balancer.schedule]]\ncron = \"*/15 * * * *\"\nduration = \"12h\"\ntimezone = \"UTC\"\n"
+        );
+        let scenario = Scenario::parse("s.toml", &src, REGIONS).unwrap();
+        let book = crate::pricing::load::PriceBook::embedded().unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        let report = crate::cost::evaluate(&scenario, book.get("us-east-1").unwrap(), at);
+        let lb = report.load_balancer.unwrap();
+        assert!(lb.always_on.monthly_usd > Decimal::ZERO);
+        assert!(lb.scheduled.unwrap().monthly_usd > Decimal::ZERO);
     }
 
     #[test]

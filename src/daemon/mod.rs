@@ -55,8 +55,10 @@ pub fn planner_settings(cfg: &Config, book: &PriceBook) -> anyhow::Result<Planne
 pub struct Status {
     /// When the last reconcile finished without error.
     pub last_ok_at: Option<DateTime<Utc>>,
-    /// The last error, if the last run failed.
+    /// The last error, if the last run failed (for operators: may name AWS resources).
     pub last_error: Option<String>,
+    /// The same in words safe to show anyone (no AWS error text).
+    pub last_error_summary: Option<&'static str>,
     /// The last plan.
     pub plan: Option<crate::schedule::planner::Plan>,
 }
@@ -164,9 +166,13 @@ pub async fn run_loop<E: ElbApi>(
                 Ok(o) => {
                     s.last_ok_at = Some(Utc::now());
                     s.last_error = None;
+                    s.last_error_summary = None;
                     s.plan = Some(o.plan.clone());
                 }
-                Err(e) => s.last_error = Some(e.to_string()),
+                Err(e) => {
+                    s.last_error = Some(e.to_string());
+                    s.last_error_summary = Some(e.summary());
+                }
             }
         }
         let backing_off = result.is_err();

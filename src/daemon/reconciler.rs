@@ -36,6 +36,28 @@ pub enum ReconcileError {
     Conflict(String),
 }
 
+impl ReconcileError {
+    /// What went wrong in words, without AWS's own text (which can name the
+    /// account, a role ARN or a resource): safe to show to anyone.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            ReconcileError::Aws(e) => match e.kind {
+                crate::aws::AwsErrorKind::Transient => {
+                    "AWS is unreachable, throttling or failing; retrying with backoff"
+                }
+                crate::aws::AwsErrorKind::Other => {
+                    "AWS refused a call (often a missing IAM permission); see the daemon's log"
+                }
+                _ => "an AWS call failed; see the daemon's log",
+            },
+            ReconcileError::Store(_) => "the store failed; see the daemon's log",
+            ReconcileError::Conflict(_) => {
+                "a resource with costd's name is not tagged as costd's; see the daemon's log"
+            }
+        }
+    }
+}
+
 /// What one run did and when to run again.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -273,7 +295,7 @@ impl<E: ElbApi> Reconciler<E> {
         windows: &[planner::DemoWindow],
     ) -> Result<Outcome, ReconcileError> {
         let dep = &self.cfg.deployment;
-        let owned = elb.list_owned(&self.cfg.alb.name_prefix, dep).await?;
+        let mut owned = elb.list_owned(&self.cfg.alb.name_prefix, dep).await?;
         let mut actions = Vec::new();
         let mut pending = false;
 
@@ -288,6 +310,13 @@ impl<E: ElbApi> Reconciler<E> {
             if let Some(arn) = &l.lb_arn
                 && !owned.lbs.iter().any(|lb| &lb.arn == arn)
             {
+                // A listing can lag behind AWS's writes: only a describe by ARN
+                // answering NotFound says the ALB is gone.
+                if let Some(lb) = elb.describe_lb(arn).await? {
+                    tracing::debug!(arn = %lb.arn, "listed late; the describe by ARN still finds it");
+                    owned.lbs.push(lb);
+                    continue;
+                }
                 l.deleted_at = Some(at);
                 self.store.update_lifetime(l)?;
                 self.record(
@@ -300,13 +329,33 @@ impl<E: ElbApi> Reconciler<E> {
             }
         }
         open.retain(|l| l.deleted_at.is_none());
+        // The windows that want an ALB now, whatever exists: an ALB serving
+        // one of them is never deleted as a leftover.
+        let wanted_now: Vec<String> = planner::plan(at, windows, None, &self.settings())
+            .current
+            .map(|c| c.window_ids)
+            .unwrap_or_default();
         for lb in &owned.lbs {
             if open.iter().any(|l| l.lb_arn.as_deref() == Some(&lb.arn)) {
                 continue;
             }
-            if let Some(closed) = self.store.lifetime_by_lb_arn(&lb.arn)? {
+            if let Some(mut closed) = self.store.lifetime_by_lb_arn(&lb.arn)? {
+                let serves_wanted = closed.window_ids.iter().any(|w| wanted_now.contains(w));
+                if serves_wanted && !open.iter().any(|l| l.lb_arn.is_some()) {
+                    // Closed by mistake (e.g. on a lagging listing) while its window is open: take it back.
+                    closed.deleted_at = None;
+                    self.store.update_lifetime(&closed)?;
+                    self.record(
+                        at,
+                        "reopen",
+                        Some(&closed),
+                        format!("ALB {} still exists and its window is open; lifetime reopened", lb.name),
+                        None,
+                    );
+                    open.push(closed);
+                    continue;
+                }
                 // Deleted by us already but still listed (AWS deletes asynchronously): delete again.
-                let _ = closed;
                 elb.delete_lb(&lb.arn).await?;
                 pending = true;
                 continue;
@@ -629,6 +678,9 @@ mod tests {
         tgs: Vec<ObservedTg>,
         listeners: HashMap<String, Vec<ObservedListener>>,
         provisioning: bool,
+        /// The next this many listings leave out every load balancer (AWS's
+        /// listings lag behind its writes).
+        stale_listings: u32,
         calls: Vec<String>,
         next: u32,
     }
@@ -656,11 +708,18 @@ mod tests {
 
     impl ElbApi for FakeElb {
         async fn list_owned(&self, prefix: &str, deployment: &str) -> Result<Owned, AwsError> {
-            let w = self.w();
+            let mut w = self.w();
+            let stale = w.stale_listings > 0;
+            w.stale_listings = w.stale_listings.saturating_sub(1);
             let mine =
                 |n: &str, t: &HashMap<String, String>| n.starts_with(&format!("{prefix}-")) && owned_by(t, deployment);
             Ok(Owned {
-                lbs: w.lbs.iter().filter(|l| mine(&l.name, &l.tags)).cloned().collect(),
+                lbs: w
+                    .lbs
+                    .iter()
+                    .filter(|l| !stale && mine(&l.name, &l.tags))
+                    .cloned()
+                    .collect(),
                 tgs: w.tgs.iter().filter(|t| mine(&t.name, &t.tags)).cloned().collect(),
             })
         }
@@ -882,6 +941,67 @@ mod tests {
         );
         assert!(rig.store.open_lifetimes("seed-demo").unwrap().is_empty());
         assert!(rig.elb().w().lbs.is_empty() && rig.elb().w().tgs.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_lagging_listing_never_closes_or_deletes_a_live_alb() {
+        // AWS lists new resources with a lag. A run whose listing leaves the
+        // ALB out must not close its lifetime as "gone", and the next run (the
+        // ALB listed again) must not delete it as a leftover: that was a
+        // delete + recreate mid-window, a new DNS name and an extra billed hour.
+        let rig = rig("stale", |s| s);
+        rig.window(t(9, 0), t(11, 0));
+        rig.run(t(9, 0), Some(t(9, 0))).await.unwrap();
+        let arn = rig.elb().w().lbs[0].arn.clone();
+        rig.elb().w().stale_listings = 2;
+        rig.run(t(9, 10), None).await.unwrap();
+        rig.run(t(9, 11), None).await.unwrap();
+        rig.run(t(9, 12), None).await.unwrap();
+        let open = rig.store.open_lifetimes("seed-demo").unwrap();
+        assert_eq!(open.len(), 1, "the lifetime stays open");
+        assert_eq!(open[0].lb_arn.as_deref(), Some(arn.as_str()));
+        let deletes: Vec<String> = rig
+            .elb()
+            .mutations()
+            .into_iter()
+            .filter(|c| c.starts_with("delete") || c.starts_with("create_lb"))
+            .collect();
+        assert_eq!(deletes.len(), 1, "one create, no delete: {deletes:?}");
+        assert!(
+            !rig.store.decisions(50).unwrap().iter().any(|d| d.action == "gone"),
+            "not closed as gone"
+        );
+        // Really gone (deleted behind costd's back): confirmed by the describe, then closed and recreated.
+        rig.elb().w().lbs.clear();
+        rig.run(t(9, 20), None).await.unwrap();
+        assert!(rig.store.decisions(50).unwrap().iter().any(|d| d.action == "gone"));
+        assert_eq!(rig.elb().w().lbs.len(), 1, "recreated for the open window");
+    }
+
+    #[tokio::test]
+    async fn an_alb_whose_lifetime_was_closed_by_mistake_is_reopened_while_its_window_is_wanted() {
+        // A ledger that says "deleted" for an ALB that is still listed, while
+        // its window is open (e.g. closed by an older costd on a lagging
+        // listing): the ALB is taken back, never deleted as a leftover.
+        let rig = rig("reopen", |s| s);
+        rig.window(t(9, 0), t(11, 0));
+        rig.run(t(9, 0), Some(t(9, 0))).await.unwrap();
+        let mut l = rig.store.open_lifetimes("seed-demo").unwrap().remove(0);
+        l.deleted_at = Some(t(9, 5));
+        rig.store.update_lifetime(&l).unwrap();
+        rig.run(t(9, 10), None).await.unwrap();
+        assert!(
+            !rig.elb().mutations().iter().any(|c| c.starts_with("delete")),
+            "{:?}",
+            rig.elb().mutations()
+        );
+        let open = rig.store.open_lifetimes("seed-demo").unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].id, l.id, "the same lifetime, reopened");
+        assert_eq!(rig.elb().w().lbs.len(), 1);
+        // After the window it is deleted as usual.
+        rig.run(t(11, 0), Some(t(11, 0))).await.unwrap();
+        assert!(rig.elb().w().lbs.is_empty());
     }
 
     #[tokio::test]

@@ -17,6 +17,11 @@ use serde::Serialize;
 
 use crate::input::{Document, InputError, TableReader, Value};
 
+/// The largest rate a price table may carry, in USD per unit (no AWS
+/// networking rate is within a factor of 10,000 of it). Keeps every product
+/// of rate × quantity inside `Decimal`'s range.
+pub const MAX_RATE_USD: i64 = 1_000_000;
+
 /// The unit a rate is priced in. Each key of a price table expects one unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Unit {
@@ -354,6 +359,11 @@ fn rate_fields(t: &TableReader, expected: Unit) -> Result<Rate, InputError> {
     let usd = usd_v.decimal()?;
     if usd.is_sign_negative() && !usd.is_zero() {
         return Err(usd_v.error(format!("a rate must be zero or more, found {usd}")));
+    }
+    if usd > Decimal::from(MAX_RATE_USD) {
+        return Err(usd_v.error(format!(
+            "a rate of ${usd} per unit is not plausible; rates are at most ${MAX_RATE_USD}"
+        )));
     }
     let unit_v = t.require("unit")?;
     let unit_s = unit_v.str()?;

@@ -105,6 +105,11 @@ impl CronExpr {
         })
     }
 
+    /// An upper bound on how often it fires in one day (minutes × hours set).
+    pub fn firings_per_day_at_most(&self) -> u32 {
+        self.minutes.count_ones() * self.hours.count_ones()
+    }
+
     /// The expression as written.
     pub fn as_str(&self) -> &str {
         &self.source

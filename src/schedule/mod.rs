@@ -10,6 +10,21 @@ use chrono_tz::Tz;
 
 pub use cron::CronExpr;
 
+/// The most schedule entries (recurring + one-off) a scenario or the config may list.
+pub const MAX_SCHEDULE_ENTRIES: usize = 100;
+
+/// The most firings a day all recurring windows of one schedule may add up
+/// to (a window every 15 minutes): a year of them expands to at most
+/// 35,136 windows, milliseconds of work. `* * * * *` (1,440 a day) is refused.
+pub const MAX_FIRINGS_PER_DAY: u32 = 96;
+
+/// The error for a schedule that fires more often than [`MAX_FIRINGS_PER_DAY`].
+pub fn too_many_firings(firings: u32) -> String {
+    format!(
+        "the recurring windows so far fire up to {firings} times a day; the most allowed is {MAX_FIRINGS_PER_DAY} (every 15 minutes) across all of them"
+    )
+}
+
 /// A half-open span of time `[start, end)` in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Interval {
@@ -129,6 +144,13 @@ impl Month {
         }
     }
 
+    /// Whether this month is at most `years` years before or after `around`
+    /// (projections and ledgers are asked for months near now).
+    pub fn is_within_years_of(self, around: Month, years: i32) -> bool {
+        let index = |m: Month| i64::from(m.year) * 12 + i64::from(m.month);
+        (index(self) - index(around)).abs() <= i64::from(years) * 12
+    }
+
     /// The month after this one.
     pub fn next(self) -> Self {
         if self.month == 12 {
@@ -164,14 +186,25 @@ impl std::fmt::Display for Month {
     }
 }
 
-/// Parses a duration such as `3h`, `90m`, `1h30m`, `2d`, `45s`.
+/// The longest duration any input may give (a year): windows, leads and
+/// graces are far shorter; this only keeps the arithmetic in range.
+pub const MAX_DURATION_DAYS: i64 = 366;
+
+/// Parses a duration such as `3h`, `90m`, `1h30m`, `2d`, `45s`: more than
+/// zero and at most [`MAX_DURATION_DAYS`] days; the arithmetic is checked, so
+/// no input can overflow it.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
+    let too_long = || format!("`{s}` is longer than the most allowed ({MAX_DURATION_DAYS} days)");
+    let max = Duration::days(MAX_DURATION_DAYS);
     let mut total = Duration::zero();
     let mut digits = String::new();
     let mut any = false;
     for ch in t.chars() {
         if ch.is_ascii_digit() {
+            if digits.len() >= 12 {
+                return Err(too_long());
+            }
             digits.push(ch);
             continue;
         }
@@ -179,13 +212,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             .parse()
             .map_err(|_| format!("`{s}` is not a duration like 3h, 90m or 1h30m"))?;
         digits.clear();
-        total += match ch {
-            'd' => Duration::days(n),
-            'h' => Duration::hours(n),
-            'm' => Duration::minutes(n),
-            's' => Duration::seconds(n),
+        let part = match ch {
+            'd' => Duration::try_days(n),
+            'h' => Duration::try_hours(n),
+            'm' => Duration::try_minutes(n),
+            's' => Duration::try_seconds(n),
             _ => return Err(format!("`{s}`: unknown unit `{ch}`; use d, h, m or s (e.g. 1h30m)")),
         };
+        total = part
+            .and_then(|p| total.checked_add(&p))
+            .filter(|t| *t <= max)
+            .ok_or_else(too_long)?;
         any = true;
     }
     if !digits.is_empty() || !any {
@@ -324,6 +361,16 @@ pub enum WindowError {
         /// The start given.
         start: String,
     },
+    /// It starts too far ahead.
+    #[error(
+        "the window starts {days} days from now; the most allowed is {max_days} days ahead (schedule.max_days_ahead)"
+    )]
+    TooFarAhead {
+        /// How far ahead it starts, in whole days.
+        days: i64,
+        /// The limit.
+        max_days: i64,
+    },
     /// It is longer than allowed.
     #[error("the window is {hours} h long; the most allowed is {max_hours} h (schedule.max_window_hours)")]
     TooLong {
@@ -337,39 +384,127 @@ pub enum WindowError {
     Blackout(String),
 }
 
+impl WindowError {
+    /// The input field at fault: `start` or `end`.
+    pub fn field(&self) -> &'static str {
+        match self {
+            WindowError::InThePast { .. } | WindowError::TooFarAhead { .. } => "start",
+            WindowError::TooLong { .. } | WindowError::Blackout(_) => "end",
+        }
+    }
+}
+
+/// What a new one-off window must satisfy.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowLimits<'a> {
+    /// The longest window (`schedule.max_window_hours`).
+    pub max_window: Duration,
+    /// How far ahead a window may start (`schedule.max_days_ahead`).
+    pub max_ahead: Duration,
+    /// Blackouts a window may not overlap.
+    pub blackouts: &'a blackout::Blackouts,
+}
+
 /// Checks a one-off window being added at `now`: not in the past (a minute of
-/// slack for "now"), at most `max` long, clear of blackouts.
-pub fn validate_new_window(
-    iv: Interval,
-    now: DateTime<Utc>,
-    max: Duration,
-    blackouts: &blackout::Blackouts,
-) -> Result<(), WindowError> {
+/// slack for "now"), starting at most `max_ahead` from now, at most
+/// `max_window` long, clear of blackouts.
+pub fn validate_new_window(iv: Interval, now: DateTime<Utc>, limits: &WindowLimits) -> Result<(), WindowError> {
     if iv.start < now - Duration::minutes(1) {
         return Err(WindowError::InThePast {
             start: iv.start.to_rfc3339(),
         });
     }
-    if iv.end - iv.start > max {
-        return Err(WindowError::TooLong {
-            hours: (iv.end - iv.start).num_minutes().div_euclid(60),
-            max_hours: max.num_hours(),
+    if iv.start - now > limits.max_ahead {
+        return Err(WindowError::TooFarAhead {
+            days: (iv.start - now).num_days(),
+            max_days: limits.max_ahead.num_days(),
         });
     }
-    if let Some(b) = blackouts.overlapping(&iv) {
+    if iv.end - iv.start > limits.max_window {
+        return Err(WindowError::TooLong {
+            hours: (iv.end - iv.start).num_minutes().div_euclid(60),
+            max_hours: limits.max_window.num_hours(),
+        });
+    }
+    if let Some(b) = limits.blackouts.overlapping(&iv) {
         return Err(WindowError::Blackout(b));
     }
     Ok(())
 }
 
+/// A new window as people give it (CLI flags, API body, dashboard form).
+#[derive(Debug, Clone, Copy)]
+pub struct WindowRequest<'a> {
+    /// `now`, RFC 3339, or local `YYYY-MM-DD HH:MM`.
+    pub start: &'a str,
+    /// When it closes (same forms); or `duration`.
+    pub end: Option<&'a str>,
+    /// How long (`3h`, `1h30m`).
+    pub duration: Option<&'a str>,
+}
+
+/// A rejected input: which field and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    /// `start`, `end` or `duration`.
+    pub field: &'static str,
+    /// What is wrong and what would be valid.
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(field: &'static str, message: impl Into<String>) -> Self {
+        FieldError {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses and validates a new one-off window: the one path the CLI, the API
+/// and the dashboard share. Local times are read in `tz`.
+pub fn parse_new_window(
+    req: WindowRequest,
+    tz: Tz,
+    now: DateTime<Utc>,
+    limits: &WindowLimits,
+) -> Result<Interval, FieldError> {
+    let start = parse_when(req.start, tz, now).map_err(|e| FieldError::new("start", e))?;
+    let end = match (req.end, req.duration) {
+        (Some(e), None) => parse_when(e, tz, now).map_err(|e| FieldError::new("end", e))?,
+        (None, Some(d)) => {
+            let d = parse_duration(d).map_err(|e| FieldError::new("duration", e))?;
+            start
+                .checked_add_signed(d)
+                .ok_or_else(|| FieldError::new("duration", "the window would end past the year 9999"))?
+        }
+        (Some(_), Some(_)) => return Err(FieldError::new("end", "give `end` or `duration`, not both")),
+        (None, None) => return Err(FieldError::new("end", "give `end` or `duration`")),
+    };
+    let iv = Interval::new(start, end).ok_or_else(|| FieldError::new("end", "the window must end after it starts"))?;
+    validate_new_window(iv, now, limits).map_err(|e| FieldError::new(e.field(), e.to_string()))?;
+    Ok(iv)
+}
+
+/// The years an instant given by a person may fall in.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
 /// Parses an instant given on the command line or in an API body: `now`,
 /// RFC 3339 with an offset, or a local `YYYY-MM-DDTHH:MM` / `YYYY-MM-DD HH:MM` in `tz`.
+/// Years outside 1970–9999 are refused (they cannot be stored or scheduled).
 pub fn parse_when(s: &str, tz: Tz, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     if s == "now" {
         return Ok(now);
     }
+    let out_of_range = || format!("`{s}` is outside the years 1970 to 9999");
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
+        let t = t.with_timezone(&Utc);
+        return if YEARS.contains(&t.year()) {
+            Ok(t)
+        } else {
+            Err(out_of_range())
+        };
     }
     for f in [
         "%Y-%m-%dT%H:%M",
@@ -378,6 +513,9 @@ pub fn parse_when(s: &str, tz: Tz, now: DateTime<Utc>) -> Result<DateTime<Utc>, 
         "%Y-%m-%d %H:%M:%S",
     ] {
         if let Ok(local) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            if !YEARS.contains(&local.year()) {
+                return Err(out_of_range());
+            }
             return Ok(cron::resolve_local(tz, local));
         }
     }
@@ -397,22 +535,36 @@ mod window_tests {
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
         let iv = |h0, h1| Interval::new(now + Duration::hours(h0), now + Duration::hours(h1)).unwrap();
         let none = blackout::Blackouts::default();
-        assert!(validate_new_window(iv(1, 3), now, Duration::hours(12), &none).is_ok());
+        let limits = |b| WindowLimits {
+            max_window: Duration::hours(12),
+            max_ahead: Duration::days(366),
+            blackouts: b,
+        };
+        assert!(validate_new_window(iv(1, 3), now, &limits(&none)).is_ok());
         assert!(matches!(
-            validate_new_window(iv(-2, 3), now, Duration::hours(12), &none),
+            validate_new_window(iv(-2, 3), now, &limits(&none)),
             Err(WindowError::InThePast { .. })
         ));
         assert_eq!(
-            validate_new_window(iv(1, 14), now, Duration::hours(12), &none),
+            validate_new_window(iv(1, 14), now, &limits(&none)),
             Err(WindowError::TooLong {
                 hours: 13,
                 max_hours: 12
             })
         );
+        // 367 days ahead is one day too far; 366 days is the limit itself.
+        assert_eq!(
+            validate_new_window(iv(367 * 24, 367 * 24 + 1), now, &limits(&none)),
+            Err(WindowError::TooFarAhead {
+                days: 367,
+                max_days: 366
+            })
+        );
+        assert!(validate_new_window(iv(366 * 24, 366 * 24 + 1), now, &limits(&none)).is_ok());
         let mut b = blackout::Blackouts::default();
         b.add_date(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), chrono_tz::UTC);
         assert!(matches!(
-            validate_new_window(iv(1, 3), now, Duration::hours(12), &b),
+            validate_new_window(iv(1, 3), now, &limits(&b)),
             Err(WindowError::Blackout(_))
         ));
     }
@@ -426,5 +578,58 @@ mod window_tests {
         assert_eq!(parse_when("2026-12-03T09:00:00+08:00", sg, now).unwrap(), nine_sgt);
         assert_eq!(parse_when("2026-12-03 09:00", sg, now).unwrap(), nine_sgt);
         assert!(parse_when("tomorrow", sg, now).unwrap_err().contains("Asia/Singapore"));
+    }
+
+    #[test]
+    fn extreme_instants_and_durations_are_refused_not_panics() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        let sg = chrono_tz::Asia::Singapore;
+        // The far-future start that once jammed the store: refused at the boundary.
+        for s in [
+            "+10000-06-01 00:00",
+            "+262142-12-31 23:59",
+            "-0001-01-01 00:00",
+            "1969-12-31 23:59",
+        ] {
+            assert!(parse_when(s, sg, now).unwrap_err().contains("1970 to 9999"), "{s}");
+        }
+        // Past chrono's own range: not a time at all, still a clean error.
+        assert!(
+            parse_when("+262143-12-31 23:59", sg, now)
+                .unwrap_err()
+                .contains("not a time")
+        );
+        assert!(parse_when("9999-12-31 23:59", sg, now).is_ok());
+        // Durations: type limits and more are a clean error, never an overflow.
+        for d in [
+            "9223372036854775807d",
+            "99999999999999999999s",
+            "367d",
+            "366d1s",
+            "153722867280912930m",
+        ] {
+            assert!(parse_duration(d).unwrap_err().contains("most allowed"), "{d}");
+        }
+        assert_eq!(parse_duration("366d").unwrap(), Duration::days(366));
+        // A start at the end of time plus a long duration: a field error, not a panic.
+        let none = blackout::Blackouts::default();
+        let limits = WindowLimits {
+            max_window: Duration::hours(12),
+            max_ahead: Duration::days(366),
+            blackouts: &none,
+        };
+        let req = |start, duration| WindowRequest {
+            start,
+            end: None,
+            duration: Some(duration),
+        };
+        let e = parse_new_window(req("9999-12-31T23:00:00Z", "366d"), sg, now, &limits).unwrap_err();
+        assert_eq!(e.field, "start", "{e}");
+        let e = parse_new_window(req("+10000-06-01 00:00", "1h"), sg, now, &limits).unwrap_err();
+        assert_eq!(e.field, "start");
+        let e = parse_new_window(req("2027-12-10 00:00", "1h"), sg, now, &limits).unwrap_err();
+        assert_eq!((e.field, e.message.contains("max_days_ahead")), ("start", true), "{e}");
+        let ok = parse_new_window(req("2026-12-03 09:00", "3h"), sg, now, &limits).unwrap();
+        assert_eq!(ok.seconds(), 3 * 3600);
     }
 }

@@ -53,6 +53,50 @@ pub struct StoredWindow {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
+/// A stored window row that cannot be read back (a value out of range or
+/// damaged by hand). It never stops the daemon: the planner skips it, it is
+/// logged and shown on `/readyz` and the dashboard, and it can be cancelled by id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuarantinedWindow {
+    /// Id, as `costd windows cancel` takes it.
+    pub id: i64,
+    /// The start as stored.
+    pub start_utc: String,
+    /// The end as stored.
+    pub end_utc: String,
+    /// The note as stored.
+    pub note: String,
+    /// What could not be read.
+    pub problem: String,
+}
+
+/// A window row as cancelled: readable, or quarantined.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CancelledWindow {
+    /// A readable window.
+    Window(StoredWindow),
+    /// A quarantined row, now cancelled (and no longer reported).
+    Quarantined(QuarantinedWindow),
+}
+
+impl CancelledWindow {
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            CancelledWindow::Window(w) => format!(
+                "cancelled window {} ({} to {})",
+                w.id,
+                w.interval.start.to_rfc3339(),
+                w.interval.end.to_rfc3339()
+            ),
+            CancelledWindow::Quarantined(q) => format!(
+                "cancelled quarantined window {} (stored as {} to {}: {})",
+                q.id, q.start_utc, q.end_utc, q.problem
+            ),
+        }
+    }
+}
+
 /// Why a lifetime exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LifetimeReason {
@@ -204,10 +248,13 @@ pub trait Store: Send + Sync {
         created_by: &str,
         at: DateTime<Utc>,
     ) -> Result<StoredWindow, StoreError>;
-    /// Cancels a window; it no longer opens.
-    fn cancel_window(&self, id: i64, at: DateTime<Utc>) -> Result<StoredWindow, StoreError>;
-    /// Windows, newest last; cancelled ones only when asked.
+    /// Cancels a window, readable or quarantined; it no longer opens.
+    fn cancel_window(&self, id: i64, at: DateTime<Utc>) -> Result<CancelledWindow, StoreError>;
+    /// Readable windows, newest last; cancelled ones only when asked. Rows
+    /// that cannot be read are skipped (see [`Store::quarantined_windows`]).
     fn windows(&self, include_cancelled: bool) -> Result<Vec<StoredWindow>, StoreError>;
+    /// Window rows, not cancelled, that cannot be read back.
+    fn quarantined_windows(&self) -> Result<Vec<QuarantinedWindow>, StoreError>;
     /// A number that changes whenever another process commits (e.g. `costd windows add`).
     fn external_change_marker(&self) -> Result<i64, StoreError>;
     /// The open (not deleted) lifetime of a deployment, newest first if several.

@@ -16,8 +16,8 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use super::{
-    Decision, Lifetime, LifetimeReason, NewLifetime, PendingNotification, Store, StoreError, StoredAlarm,
-    StoredSession, StoredTransition, StoredWindow,
+    CancelledWindow, Decision, Lifetime, LifetimeReason, NewLifetime, PendingNotification, QuarantinedWindow, Store,
+    StoreError, StoredAlarm, StoredSession, StoredTransition, StoredWindow,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
 use crate::schedule::Interval;
@@ -310,6 +310,16 @@ impl SqliteStore {
     }
 }
 
+fn quarantined(raw: WindowRow, e: &StoreError) -> QuarantinedWindow {
+    QuarantinedWindow {
+        id: raw.0,
+        start_utc: raw.1,
+        end_utc: raw.2,
+        note: raw.3,
+        problem: e.to_string(),
+    }
+}
+
 fn dec(column: &'static str, s: String) -> Result<Decimal, StoreError> {
     Decimal::from_str(&s).map_err(|_| StoreError::Corrupt { column, value: s })
 }
@@ -374,25 +384,49 @@ impl Store for SqliteStore {
         created_by: &str,
         at: DateTime<Utc>,
     ) -> Result<StoredWindow, StoreError> {
-        let conn = self.conn.lock().expect("store lock");
-        conn.execute(
+        let mut conn = self.conn.lock().expect("store lock");
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
             "INSERT INTO windows (start_utc, end_utc, note, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![ts(interval.start), ts(interval.end), note, created_by, ts(at)],
         )?;
-        Self::get_window(&conn, conn.last_insert_rowid())
+        // Read it back before committing: a row the store cannot read would
+        // otherwise be kept, and every later read would trip over it.
+        let w = Self::get_window(&tx, tx.last_insert_rowid())?;
+        // Stored to the millisecond: compare at that precision.
+        if (ts(w.interval.start), ts(w.interval.end)) != (ts(interval.start), ts(interval.end)) {
+            return Err(StoreError::Corrupt {
+                column: "windows.start_utc",
+                value: format!("{} → {} reads back as {:?}", interval.start, interval.end, w.interval),
+            });
+        }
+        tx.commit()?;
+        Ok(w)
     }
 
-    fn cancel_window(&self, id: i64, at: DateTime<Utc>) -> Result<StoredWindow, StoreError> {
+    fn cancel_window(&self, id: i64, at: DateTime<Utc>) -> Result<CancelledWindow, StoreError> {
         let conn = self.conn.lock().expect("store lock");
-        let w = Self::get_window(&conn, id)?;
-        if w.cancelled_at.is_some() {
+        let raw = conn
+            .query_row(
+                "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows WHERE id = ?1",
+                [id],
+                Self::window_from,
+            )
+            .optional()?
+            .ok_or(StoreError::WindowNotFound(id))?;
+        // Cancelling looks only at `cancelled_at`, so a row that cannot be
+        // read otherwise can still be cancelled.
+        if raw.6.is_some() {
             return Err(StoreError::AlreadyCancelled(id));
         }
         conn.execute(
             "UPDATE windows SET cancelled_at = ?1 WHERE id = ?2",
             params![ts(at), id],
         )?;
-        Self::get_window(&conn, id)
+        Ok(match Self::get_window(&conn, id) {
+            Ok(w) => CancelledWindow::Window(w),
+            Err(e) => CancelledWindow::Quarantined(quarantined(raw, &e)),
+        })
     }
 
     fn windows(&self, include_cancelled: bool) -> Result<Vec<StoredWindow>, StoreError> {
@@ -405,7 +439,33 @@ impl Store for SqliteStore {
         };
         let mut stmt = conn.prepare(sql)?;
         let raws = stmt.query_map([], Self::window_from)?.collect::<Result<Vec<_>, _>>()?;
-        raws.into_iter().map(Self::to_window).collect()
+        Ok(raws
+            .into_iter()
+            .filter_map(|raw| {
+                let id = raw.0;
+                Self::to_window(raw)
+                    .inspect_err(|e| {
+                        tracing::warn!(window = id, error = %e, "skipping a stored window that cannot be read (quarantined; cancel it by id)")
+                    })
+                    .ok()
+            })
+            .collect())
+    }
+
+    fn quarantined_windows(&self) -> Result<Vec<QuarantinedWindow>, StoreError> {
+        let conn = self.read();
+        let mut stmt = conn.prepare(
+            "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows \
+             WHERE cancelled_at IS NULL ORDER BY id",
+        )?;
+        let raws = stmt.query_map([], Self::window_from)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(raws
+            .into_iter()
+            .filter_map(|raw| match Self::to_window(raw.clone()) {
+                Ok(_) => None,
+                Err(e) => Some(quarantined(raw, &e)),
+            })
+            .collect())
     }
 
     fn external_change_marker(&self) -> Result<i64, StoreError> {
@@ -795,6 +855,67 @@ mod tests {
         assert_eq!(s.windows(true).unwrap()[0].cancelled_at, Some(t(2)));
         assert!(matches!(s.cancel_window(1, t(2)), Err(StoreError::AlreadyCancelled(1))));
         assert!(matches!(s.cancel_window(99, t(2)), Err(StoreError::WindowNotFound(99))));
+    }
+
+    #[test]
+    fn a_window_that_cannot_be_read_back_is_never_stored() {
+        // Year 10000 formats as "+10000-…", which RFC 3339 cannot read back:
+        // the insert is rolled back instead of jamming every later read.
+        let s = SqliteStore::open(&temp("unreadable")).unwrap();
+        let far = Utc.with_ymd_and_hms(10000, 5, 31, 16, 0, 0).unwrap();
+        let e = s
+            .add_window(
+                Interval::new(far, far + chrono::Duration::hours(1)).unwrap(),
+                "",
+                "cli",
+                t(1),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::Corrupt {
+                    column: "windows.start_utc",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(s.windows(true).unwrap().is_empty());
+        assert!(s.quarantined_windows().unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_row_is_quarantined_and_can_be_cancelled() {
+        let path = temp("quarantine");
+        let s = SqliteStore::open(&path).unwrap();
+        s.add_window(Interval::new(t(9), t(12)).unwrap(), "good", "cli", t(1))
+            .unwrap();
+        // A row written by hand (or by an older costd) that reads back as nothing valid.
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "INSERT INTO windows (start_utc, end_utc, note, created_by, created_at) \
+                 VALUES ('+10000-05-31T16:00:00.000Z', '+10000-05-31T17:00:00.000Z', 'bad', 'cli', ?1)",
+                [ts(t(1))],
+            )
+            .unwrap();
+        let readable = s.windows(false).unwrap();
+        assert_eq!(readable.iter().map(|w| w.note.as_str()).collect::<Vec<_>>(), ["good"]);
+        let q = s.quarantined_windows().unwrap();
+        assert_eq!(q.len(), 1);
+        assert_eq!((q[0].id, q[0].note.as_str()), (2, "bad"));
+        assert!(q[0].problem.contains("windows.start_utc"), "{}", q[0].problem);
+        match s.cancel_window(2, t(2)).unwrap() {
+            CancelledWindow::Quarantined(c) => assert_eq!(c.id, 2),
+            other => panic!("expected the quarantined row, got {other:?}"),
+        }
+        assert!(
+            s.quarantined_windows().unwrap().is_empty(),
+            "a cancelled row is no longer reported"
+        );
+        assert!(matches!(s.cancel_window(2, t(2)), Err(StoreError::AlreadyCancelled(2))));
+        assert_eq!(s.windows(false).unwrap().len(), 1);
     }
 
     #[test]

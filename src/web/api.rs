@@ -17,7 +17,7 @@ use utoipa::OpenApi;
 use super::{ApiError, AppState, ErrorBody};
 use crate::budget::Component;
 use crate::config::Role;
-use crate::schedule::{Interval, Month, parse_duration, parse_when, validate_new_window};
+use crate::schedule::{Interval, Month};
 
 /// The API's routes.
 pub fn routes() -> axum::Router<AppState> {
@@ -70,17 +70,39 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// The store answers and the last reconcile succeeded recently.
+/// The store answers and the last reconcile succeeded recently. Anyone may
+/// ask; the reasons are in words, and AWS's own error text (which can name
+/// the account or a role) is shown only to a viewer or operator.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
-async fn readyz(State(s): State<AppState>) -> Response {
+async fn readyz(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let detail = s.caller(&headers).is_some();
     if let Err(e) = s.store.external_change_marker() {
-        return (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}\n")).into_response();
+        tracing::error!(error = %e, "readiness: the store does not answer");
+        return (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer\n").into_response();
+    }
+    let mut warnings = String::new();
+    match s.store.quarantined_windows() {
+        Ok(q) if !q.is_empty() => {
+            let ids: Vec<String> = q.iter().map(|q| q.id.to_string()).collect();
+            warnings = format!(
+                "warning: {} stored window(s) cannot be read and are skipped (ids {}); `costd windows cancel ID` removes one\n",
+                q.len(),
+                ids.join(", ")
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "readiness: listing quarantined windows"),
     }
     let st = s.status.read().await;
     let max_age = Duration::seconds(i64::from(s.cfg.reconcile.safety_net_seconds) * 3 + 30);
-    match readiness(st.last_ok_at, st.last_error.as_deref(), Utc::now(), max_age) {
-        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
-        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
+    let error = if detail {
+        st.last_error.as_deref()
+    } else {
+        st.last_error_summary
+    };
+    match readiness(st.last_ok_at, error, Utc::now(), max_age) {
+        Ok(()) => (StatusCode::OK, format!("ready\n{warnings}")).into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}{warnings}")).into_response(),
     }
 }
 
@@ -189,10 +211,23 @@ struct MonthQuery {
     month: Option<String>,
 }
 
+/// How far from now a `?month=` may be, in years.
+pub const MONTH_RANGE_YEARS: i32 = 10;
+
 fn month(s: &AppState, q: &MonthQuery) -> Result<Month, ApiError> {
+    let now = Month::containing(Utc::now(), s.cfg.projection.timezone);
     match &q.month {
-        Some(m) => Month::parse(m).map_err(|e| ApiError::validation("month", format!("{e}; expected YYYY-MM"))),
-        None => Ok(Month::containing(Utc::now(), s.cfg.projection.timezone)),
+        Some(m) => {
+            let m = Month::parse(m).map_err(|e| ApiError::validation("month", format!("{e}; expected YYYY-MM")))?;
+            if !m.is_within_years_of(now, MONTH_RANGE_YEARS) {
+                return Err(ApiError::validation(
+                    "month",
+                    format!("{m} is more than {MONTH_RANGE_YEARS} years from {now}; ask for a month within that range"),
+                ));
+            }
+            Ok(m)
+        }
+        None => Ok(now),
     }
 }
 
@@ -262,6 +297,7 @@ fn window_json(w: &crate::store::StoredWindow) -> Value {
 async fn list_windows(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     s.require(&headers, Role::Viewer)?;
     let stored = s.store.windows(true)?;
+    let quarantined = s.store.quarantined_windows()?;
     let plan = s.status.read().await.plan.clone();
     let planned: Vec<Value> = plan
         .iter()
@@ -273,34 +309,34 @@ async fn list_windows(State(s): State<AppState>, headers: HeaderMap) -> Result<J
         })
         .collect();
     Ok(Json(
-        json!({ "windows": stored.iter().map(window_json).collect::<Vec<_>>(), "planned_lifetimes": planned }),
+        json!({ "windows": stored.iter().map(window_json).collect::<Vec<_>>(), "quarantined": quarantined, "planned_lifetimes": planned }),
     ))
 }
 
 /// Parses and validates a new window; the error names the field.
 pub fn new_window_interval(s: &AppState, w: &NewWindow) -> Result<Interval, ApiError> {
-    let now = Utc::now();
     let tz = match &w.timezone {
         Some(z) => crate::scenario::parse_timezone(z).map_err(|e| ApiError::validation("timezone", e))?,
         None => s.cfg.timezone,
     };
-    let start = parse_when(&w.start, tz, now).map_err(|e| ApiError::validation("start", e))?;
-    let end = match (&w.end, &w.duration) {
-        (Some(e), None) => parse_when(e, tz, now).map_err(|e| ApiError::validation("end", e))?,
-        (None, Some(d)) => start + parse_duration(d).map_err(|e| ApiError::validation("duration", e))?,
-        (Some(_), Some(_)) => return Err(ApiError::validation("end", "give `end` or `duration`, not both")),
-        (None, None) => return Err(ApiError::validation("end", "give `end` or `duration`")),
+    let req = crate::schedule::WindowRequest {
+        start: &w.start,
+        end: w.end.as_deref(),
+        duration: w.duration.as_deref(),
     };
-    let iv =
-        Interval::new(start, end).ok_or_else(|| ApiError::validation("end", "the window must end after it starts"))?;
-    validate_new_window(iv, now, s.cfg.schedule.max_window, &s.cfg.schedule.blackouts).map_err(|e| {
-        let field = match e {
-            crate::schedule::WindowError::InThePast { .. } => "start",
-            _ => "end",
-        };
-        ApiError::validation(field, e.to_string())
-    })?;
-    Ok(iv)
+    crate::schedule::parse_new_window(req, tz, Utc::now(), &s.cfg.schedule.window_limits())
+        .map_err(|e| ApiError::validation(e.field, e.message))
+}
+
+/// A cancelled window as JSON (a quarantined row shows what was stored).
+pub fn cancelled_json(c: &crate::store::CancelledWindow) -> Value {
+    match c {
+        crate::store::CancelledWindow::Window(w) => window_json(w),
+        crate::store::CancelledWindow::Quarantined(q) => json!({
+            "id": q.id, "quarantined": true, "start_utc": q.start_utc, "end_utc": q.end_utc,
+            "note": q.note, "problem": q.problem,
+        }),
+    }
 }
 
 /// Parses a JSON body: syntax errors are 400, wrong or missing fields 422 naming the field.
@@ -367,7 +403,7 @@ async fn cancel_window(
     tracing::info!(window = id, by = %caller.name, "window cancelled");
     s.kick.notify_one();
     s.changed.notify_one();
-    Ok(Json(window_json(&w)))
+    Ok(Json(cancelled_json(&w)))
 }
 
 /// ALB lifetimes of the month (`?month=YYYY-MM`).

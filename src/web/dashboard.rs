@@ -123,6 +123,29 @@ async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
         );
     }
 
+    // Stored windows that cannot be read: skipped, never opened, cancellable.
+    let quarantined = s.store.quarantined_windows()?;
+    if !quarantined.is_empty() {
+        let list: Vec<String> = quarantined
+            .iter()
+            .map(|q| {
+                format!(
+                    "#{} ({} → {}: {})",
+                    q.id,
+                    esc(&q.start_utc),
+                    esc(&q.end_utc),
+                    esc(&q.problem)
+                )
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<div class=\"banner alarm\" id=quarantine>Skipped stored windows that cannot be read: {}. \
+             Cancel them with <code>costd windows cancel ID</code> or <code>DELETE /api/v1/windows/ID</code>.</div>",
+            list.join("; ")
+        );
+    }
+
     // Totals and the chart.
     let budget_usd: Option<Decimal> = s.cfg.budgets.iter().find(|b| b.scope.is_none()).map(|b| b.monthly_usd);
     let _ = write!(h, "<section id=spend><h2>This month</h2>");

@@ -23,11 +23,11 @@ pub struct ElbView {
 }
 
 #[derive(Debug, Clone)]
-struct Lb {
+pub(crate) struct Lb {
     arn: String,
     name: String,
     tags: HashMap<String, String>,
-    created: Option<DateTime<Utc>>,
+    pub(crate) created: Option<DateTime<Utc>>,
     listeners: usize,
 }
 
@@ -50,7 +50,7 @@ impl ElbView {
         }
     }
 
-    fn lbs(&self) -> Vec<Lb> {
+    pub(crate) fn lbs(&self) -> Vec<Lb> {
         self.rt.block_on(async {
             let r = self.client.describe_load_balancers().send().await.unwrap();
             let mut out = Vec::new();
@@ -139,7 +139,7 @@ impl ElbView {
         })
     }
 
-    fn owned(&self) -> Vec<Lb> {
+    pub(crate) fn owned(&self) -> Vec<Lb> {
         self.lbs()
             .into_iter()
             .filter(|l| l.tags.get("costd:deployment").map(String::as_str) == Some(DEPLOYMENT))
@@ -161,17 +161,17 @@ impl ElbView {
     }
 }
 
-struct Rig {
-    dir: TempDir,
+pub(crate) struct Rig {
+    pub(crate) dir: TempDir,
     moto: Moto,
-    elb: ElbView,
-    config: PathBuf,
-    store_path: PathBuf,
+    pub(crate) elb: ElbView,
+    pub(crate) config: PathBuf,
+    pub(crate) store_path: PathBuf,
 }
 
 impl Rig {
     /// Moto, a config pointing at `endpoint` (moto itself unless given), an empty store.
-    fn new(name: &str, dry_run: bool, via: Option<&dyn Fn(&Moto) -> String>) -> Self {
+    pub(crate) fn new(name: &str, dry_run: bool, via: Option<&dyn Fn(&Moto) -> String>) -> Self {
         let dir = TempDir::new(name);
         let moto = Moto::start();
         let elb = ElbView::new(&moto.url);
@@ -224,19 +224,19 @@ public_dashboard = true
         (rig, outage.into_inner().expect("the proxy was made"))
     }
 
-    fn store(&self) -> SqliteStore {
+    pub(crate) fn store(&self) -> SqliteStore {
         SqliteStore::open(&self.store_path).unwrap()
     }
 
     /// Adds a window `[now + from, now + to)` seconds; returns it.
-    fn window(&self, from_s: i64, to_s: i64) -> Interval {
+    pub(crate) fn window(&self, from_s: i64, to_s: i64) -> Interval {
         let now = Utc::now();
         let iv = Interval::new(now + Duration::seconds(from_s), now + Duration::seconds(to_s)).unwrap();
         self.store().add_window(iv, "it", "test", now).unwrap();
         iv
     }
 
-    fn daemon(&self, tag: &str) -> Daemon {
+    pub(crate) fn daemon(&self, tag: &str) -> Daemon {
         Daemon::start(&self.config, self.dir.0.join(format!("daemon-{tag}.log")))
     }
 }
@@ -439,7 +439,7 @@ fn an_untagged_alb_with_the_same_prefix_is_never_touched() {
 }
 
 /// The daemon's web address, from its log.
-fn web_address(d: &Daemon) -> std::net::SocketAddr {
+pub(crate) fn web_address(d: &Daemon) -> std::net::SocketAddr {
     wait_for(10, "the web server", || {
         d.logs()
             .lines()

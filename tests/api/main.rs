@@ -6,6 +6,7 @@ mod cloudwatch;
 mod crash;
 mod daemon;
 mod fuzz;
+mod hardening;
 mod helpers;
 mod model_cli;
 #[path = "../bench/open_loop.rs"]

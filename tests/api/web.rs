@@ -46,6 +46,8 @@ pub fn spawn_app(name: &str, edit: &dyn Fn(String) -> String) -> TestApp {
 lead_minutes = 0
 grace_minutes = 0
 max_window_hours = 4
+# The tests book windows in 2030, beyond the default 366 days ahead.
+max_days_ahead = 3660
 blackout_dates = ["2030-01-01"]
 
 [[budgets]]
