@@ -124,6 +124,24 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// Tokens.
     pub tokens: Vec<ApiToken>,
+    /// Connections served at once; more wait in the accept queue.
+    pub max_connections: usize,
+    /// Time for a request's headers to arrive; also ends idle keep-alive connections.
+    pub header_read_timeout: std::time::Duration,
+    /// Time for a whole request (body and handler); then 408.
+    pub request_timeout: std::time::Duration,
+    /// How long shutdown waits for open connections before closing them.
+    pub shutdown_timeout: std::time::Duration,
+    /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Mark the session cookie `Secure` (always so with `tls`; set it behind a TLS proxy).
+    pub secure_cookies: bool,
+    /// Model and off-month projection requests computed at once; more get 429.
+    pub expensive_concurrency: usize,
+    /// How long one of those may take; then 503.
+    pub expensive_timeout: std::time::Duration,
+    /// Sign-in attempts a client address may make per minute; more get 429.
+    pub login_attempts_per_minute: u32,
 }
 
 /// The projection's inputs besides the ledger and the schedule.
@@ -371,7 +389,7 @@ impl Config {
                 .collect::<Result<Vec<_>, InputError>>()?,
             None => Vec::new(),
         };
-        let web = web(root.get("web"))?;
+        let web = web(root.get("web"), base)?;
         let pricing = match root.get("pricing") {
             Some(v) => {
                 let t = v.table()?;
@@ -612,13 +630,23 @@ fn cloudwatch(v: Option<Value>) -> Result<CloudWatchConfig, InputError> {
     })
 }
 
-fn web(v: Option<Value>) -> Result<WebConfig, InputError> {
+fn web(v: Option<Value>, base: &Path) -> Result<WebConfig, InputError> {
+    use std::time::Duration as Std;
     let mut w = WebConfig {
         enabled: true,
         listen: "127.0.0.1:8080".into(),
         public_dashboard: false,
         max_body_bytes: 64 * 1024,
         tokens: Vec::new(),
+        max_connections: 512,
+        header_read_timeout: Std::from_secs(10),
+        request_timeout: Std::from_secs(30),
+        shutdown_timeout: Std::from_secs(10),
+        tls: None,
+        secure_cookies: false,
+        expensive_concurrency: 2,
+        expensive_timeout: Std::from_secs(10),
+        login_attempts_per_minute: 10,
     };
     let Some(v) = v else { return Ok(w) };
     let t = v.table()?;
@@ -640,6 +668,32 @@ fn web(v: Option<Value>) -> Result<WebConfig, InputError> {
     if let Some(m) = t.get("max_body_bytes") {
         w.max_body_bytes = m.u32_in(1024, 16 * 1024 * 1024)? as usize;
     }
+    let secs = |key: &str, min: u32, max: u32, default: Std| -> Result<Std, InputError> {
+        Ok(match t.get(key) {
+            Some(v) => Std::from_secs(u64::from(v.u32_in(min, max)?)),
+            None => default,
+        })
+    };
+    w.header_read_timeout = secs("header_read_timeout_seconds", 1, 300, w.header_read_timeout)?;
+    w.request_timeout = secs("request_timeout_seconds", 1, 600, w.request_timeout)?;
+    w.shutdown_timeout = secs("shutdown_timeout_seconds", 0, 300, w.shutdown_timeout)?;
+    w.expensive_timeout = secs("expensive_timeout_seconds", 1, 300, w.expensive_timeout)?;
+    if let Some(m) = t.get("max_connections") {
+        w.max_connections = m.u32_in(1, 65_535)? as usize;
+    }
+    if let Some(m) = t.get("expensive_concurrency") {
+        w.expensive_concurrency = m.u32_in(1, 64)? as usize;
+    }
+    if let Some(m) = t.get("login_attempts_per_minute") {
+        w.login_attempts_per_minute = m.u32_in(1, 1000)?;
+    }
+    match (t.get("tls_cert"), t.get("tls_key")) {
+        (Some(c), Some(k)) => w.tls = Some((base.join(c.str()?), base.join(k.str()?))),
+        (None, None) => {}
+        (Some(_), None) => return Err(t.error("tls_key", "give both `tls_cert` and `tls_key`, or neither")),
+        (None, Some(_)) => return Err(t.error("tls_cert", "give both `tls_cert` and `tls_key`, or neither")),
+    }
+    w.secure_cookies = t.get("secure_cookies").map(|v| v.bool()).transpose()?.unwrap_or(false) || w.tls.is_some();
     if let Some(list) = t.get("tokens") {
         for item in list.items()? {
             let tt = item.table()?;

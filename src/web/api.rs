@@ -121,7 +121,10 @@ fn readiness(
             t.to_rfc3339(),
             last_error.unwrap_or_default()
         )),
-        None => Err("no successful reconcile yet\n".into()),
+        None => match last_error {
+            Some(e) => Err(format!("no successful reconcile yet ({e})\n")),
+            None => Err("no successful reconcile yet\n".into()),
+        },
     }
 }
 
@@ -246,24 +249,27 @@ async fn projection(
     if let Some(p) = latest.projection.filter(|p| p.month == m.to_string()) {
         return Ok(Json(json!({ "projection": p, "budgets": latest.evaluations })));
     }
+    // Any other month is computed on the blocking pool, within the expensive-request limits.
     let book = s.book.read().expect("prices lock").clone();
-    let settings = crate::daemon::planner_settings(&s.cfg, &book).map_err(ApiError::internal)?;
-    let prices = book
-        .get(&s.cfg.region)
-        .ok_or_else(|| ApiError::internal("no price table"))?;
-    let p = crate::daemon::projection::compute::<crate::aws::cloudwatch::SdkCloudWatch>(
-        &s.cfg,
-        s.store.as_ref(),
-        prices,
-        &settings,
-        None,
-        m,
-        Utc::now(),
-    )
-    .await
-    .map_err(ApiError::internal)?;
-    let previous = s.store.alarm_states()?.into_iter().map(|(k, v)| (k, v.state)).collect();
-    let (evaluations, _) = crate::budget::evaluate(&s.cfg.budgets, &p, &previous, Utc::now());
+    let (cfg, store) = (s.cfg.clone(), s.store.clone());
+    let at = Utc::now();
+    let (p, evaluations) = s
+        .expensive
+        .run(move || -> Result<_, ApiError> {
+            let settings = crate::daemon::planner_settings(&cfg, &book).map_err(ApiError::internal)?;
+            let prices = book
+                .get(&cfg.region)
+                .ok_or_else(|| ApiError::internal("no price table"))?;
+            let p = tokio::runtime::Handle::current()
+                .block_on(crate::daemon::projection::compute::<
+                    crate::aws::cloudwatch::SdkCloudWatch,
+                >(&cfg, store.as_ref(), prices, &settings, None, m, at))
+                .map_err(ApiError::internal)?;
+            let previous = store.alarm_states()?.into_iter().map(|(k, v)| (k, v.state)).collect();
+            let (evaluations, _) = crate::budget::evaluate(&cfg.budgets, &p, &previous, at);
+            Ok((p, evaluations))
+        })
+        .await??;
     Ok(Json(json!({ "projection": p, "budgets": evaluations })))
 }
 
@@ -368,7 +374,7 @@ async fn create_window(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller = s.require(&headers, Role::Operator)?;
+    let caller = s.require_bearer(&headers, Role::Operator)?;
     let w: NewWindow = json_body(&body)?;
     let iv = new_window_interval(&s, &w)?;
     let stored = s
@@ -395,7 +401,7 @@ async fn cancel_window(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = s.require(&headers, Role::Operator)?;
+    let caller = s.require_bearer(&headers, Role::Operator)?;
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::validation("id", format!("`{id}` is not a window id (a whole number)")))?;
@@ -441,21 +447,27 @@ async fn budgets(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<V
     responses((status = 200, body = Object), (status = 422, body = ErrorBody)), security(("token" = [])))]
 async fn model(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
     s.require(&headers, Role::Viewer)?;
-    let text =
-        std::str::from_utf8(&body).map_err(|_| ApiError::validation("body", "the scenario must be UTF-8 TOML"))?;
     let book = s.book.read().expect("prices lock").clone();
-    let scenario = crate::scenario::Scenario::parse("request body", text, &book.regions()).map_err(|e| {
-        let field = if e.key.is_empty() {
-            "body".to_string()
-        } else {
-            e.key.clone()
-        };
-        ApiError::validation(&field, e.to_string())
-    })?;
-    let prices = book
-        .get(&scenario.region)
-        .ok_or_else(|| ApiError::internal("region checked by parse"))?;
-    let report = crate::cost::evaluate(&scenario, prices, Utc::now());
+    // Parsing and pricing run on the blocking pool, within the expensive-request limits.
+    let report = s
+        .expensive
+        .run(move || -> Result<_, ApiError> {
+            let text = std::str::from_utf8(&body)
+                .map_err(|_| ApiError::validation("body", "the scenario must be UTF-8 TOML"))?;
+            let scenario = crate::scenario::Scenario::parse("request body", text, &book.regions()).map_err(|e| {
+                let field = if e.key.is_empty() {
+                    "body".to_string()
+                } else {
+                    e.key.clone()
+                };
+                ApiError::validation(&field, e.to_string())
+            })?;
+            let prices = book
+                .get(&scenario.region)
+                .ok_or_else(|| ApiError::internal("region checked by parse"))?;
+            Ok(crate::cost::evaluate(&scenario, prices, Utc::now()))
+        })
+        .await??;
     Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?))
 }
 
@@ -508,7 +520,7 @@ struct Accepted {
 /// Triggers a reconcile now (operator).
 #[utoipa::path(post, path = "/api/v1/reconcile", responses((status = 202, body = Object), (status = 403, body = ErrorBody)), security(("token" = [])))]
 async fn reconcile(State(s): State<AppState>, headers: HeaderMap) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let caller = s.require(&headers, Role::Operator)?;
+    let caller = s.require_bearer(&headers, Role::Operator)?;
     tracing::info!(by = %caller.name, "reconcile requested");
     s.kick.notify_one();
     Ok((

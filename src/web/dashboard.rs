@@ -431,23 +431,37 @@ struct LoginForm {
     token: String,
 }
 
-async fn login(State(s): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+async fn login(State(s): State<AppState>, extensions: axum::http::Extensions, Form(f): Form<LoginForm>) -> Response {
+    // The peer's address (the listener records it); behind a proxy every
+    // client shares the proxy's budget, which errs on the side of refusing.
+    let ip = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    if let Err(wait_s) = s.logins.attempt(ip, std::time::Instant::now()) {
+        tracing::warn!(client = %ip, retry_after_s = wait_s, "sign-in refused: too many attempts from this address");
+        return super::limits::too_many("too many sign-in attempts; wait a minute\n", wait_s);
+    }
     match s.login(&f.token) {
         Some((sid, session)) => {
-            tracing::info!(token = %session.token_name, "signed in");
+            tracing::info!(token = %session.token_name, client = %ip, "signed in");
             let mut r = Redirect::to("/").into_response();
-            let cookie = format!("costd_session={sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200");
+            let secure = if s.cfg.web.secure_cookies { "; Secure" } else { "" };
+            let cookie = format!("costd_session={sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200{secure}");
             r.headers_mut().insert(
                 header::SET_COOKIE,
                 HeaderValue::from_str(&cookie).expect("ascii cookie"),
             );
             r
         }
-        None => (
-            StatusCode::UNAUTHORIZED,
-            Html("<p>Unknown token. <a href=/>Back</a></p>"),
-        )
-            .into_response(),
+        None => {
+            tracing::warn!(client = %ip, "sign-in failed: unknown token");
+            (
+                StatusCode::UNAUTHORIZED,
+                Html("<p>Unknown token. <a href=/>Back</a></p>"),
+            )
+                .into_response()
+        }
     }
 }
 
@@ -473,10 +487,13 @@ async fn logout(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<Csr
     check_csrf(&caller, &f.csrf)?;
     s.logout(&headers)?;
     let mut r = Redirect::to("/").into_response();
-    r.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("costd_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    );
+    let cookie = if s.cfg.web.secure_cookies {
+        "costd_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
+    } else {
+        "costd_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
+    };
+    r.headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_static(cookie));
     Ok(r)
 }
 

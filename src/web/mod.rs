@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod dashboard;
+pub mod limits;
+pub mod server;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,6 +55,10 @@ pub struct AppState {
     pub changed: Arc<Notify>,
     /// NAT vs endpoints for the projection scenario, computed once.
     pub network_model: Option<Arc<NetworkModel>>,
+    /// The pool for expensive requests (model, off-month projections).
+    pub expensive: limits::Expensive,
+    /// Sign-in attempts per client address.
+    pub logins: Arc<limits::LoginLimiter>,
 }
 
 impl AppState {
@@ -75,6 +81,8 @@ impl AppState {
                 ))
             })
         });
+        let expensive = limits::Expensive::new(cfg.web.expensive_concurrency, cfg.web.expensive_timeout);
+        let logins = Arc::new(limits::LoginLimiter::new(cfg.web.login_attempts_per_minute));
         AppState {
             cfg,
             store,
@@ -84,6 +92,8 @@ impl AppState {
             kick,
             changed,
             network_model,
+            expensive,
+            logins,
         }
     }
 
@@ -146,6 +156,22 @@ impl AppState {
             )),
             Some(c) => Ok(c),
         }
+    }
+
+    /// For API writes: the caller by `Authorization: Bearer` only, with at
+    /// least `role`. A browser session's cookie is not accepted here: a page
+    /// on another origin could make the browser send it (the dashboard's own
+    /// forms carry a CSRF token and go to `/ui/…` instead).
+    pub fn require_bearer(&self, headers: &HeaderMap, role: Role) -> Result<Caller, ApiError> {
+        if !headers.contains_key(header::AUTHORIZATION) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                None,
+                "API writes take `Authorization: Bearer <token>` with an operator token; a browser session is not accepted",
+            ));
+        }
+        self.require(headers, role)
     }
 
     /// Starts a session (cookie `costd_session`) for a valid token; returns
@@ -240,6 +266,7 @@ pub struct ErrorBody {
 pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
+    retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -252,7 +279,14 @@ impl ApiError {
                 field: field.map(str::to_string),
                 message: message.into(),
             },
+            retry_after_s: None,
         }
+    }
+
+    /// Adds `Retry-After: <seconds>` (429 and 503 answers).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds);
+        self
     }
 
     /// 422 naming the field.
@@ -305,6 +339,9 @@ impl From<crate::store::StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut r = (self.status, axum::Json(self.body)).into_response();
+        if let Some(s) = self.retry_after_s {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -317,13 +354,32 @@ impl IntoResponse for ApiError {
 
 /// The router (also for `oneshot` tests).
 pub fn router(state: AppState) -> Router {
+    use tower_http::set_header::SetResponseHeaderLayer;
     let limit = state.cfg.web.max_body_bytes;
+    let request_timeout = state.cfg.web.request_timeout;
+    let header = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(header::HeaderName::from_static(name), HeaderValue::from_static(value))
+    };
     api::routes()
         .merge(dashboard::routes())
         .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        // The dashboard is server-rendered HTML with inline CSS and SVG and no
+        // script: nothing else may load, nothing may frame it.
+        .layer(header("content-security-policy", CONTENT_SECURITY_POLICY))
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(header("x-frame-options", "DENY"))
+        .layer(header("referrer-policy", "no-referrer"))
         .layer(axum::middleware::from_fn(count_requests))
         .with_state(state)
 }
+
+/// The policy on every response: no scripts, no foreign resources, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 async fn count_requests(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     crate::metrics::get()
@@ -336,15 +392,24 @@ async fn count_requests(req: axum::extract::Request, next: axum::middleware::Nex
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
+    limits: server::ServerLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Application {
-    /// Binds `cfg.web.listen` (port 0 picks a free one).
+    /// Binds `cfg.web.listen` (port 0 picks a free one) and loads the TLS
+    /// certificate when one is configured.
     pub async fn build(state: AppState) -> anyhow::Result<Self> {
         let addr: SocketAddr = state.cfg.web.listen.parse()?;
+        let tls = match &state.cfg.web.tls {
+            Some((cert, key)) => Some(server::tls_acceptor(cert, key).map_err(|e| anyhow::anyhow!(e))?),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(addr).await?;
         Ok(Application {
             listener,
+            limits: server::ServerLimits::from_config(&state.cfg.web),
+            tls,
             router: router(state),
         })
     }
@@ -354,10 +419,8 @@ impl Application {
         self.listener.local_addr().expect("bound")
     }
 
-    /// Serves until `shutdown`, then drains in-flight requests.
+    /// Serves until `shutdown`, then lets open requests finish within the shutdown deadline.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
+        server::serve(self.listener, self.router, self.limits, self.tls, shutdown).await
     }
 }

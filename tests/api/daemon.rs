@@ -212,7 +212,7 @@ public_dashboard = true
     }
 
     /// A rig whose daemon reaches moto through a proxy that can be switched off or stalled.
-    fn behind_proxy(name: &str) -> (Self, Outage) {
+    pub(crate) fn behind_proxy(name: &str) -> (Self, Outage) {
         let outage = std::cell::RefCell::new(None::<Outage>);
         let via = |m: &Moto| {
             let o = Outage::proxy(m.addr);

@@ -133,3 +133,461 @@ fn the_api_refuses_unbounded_input_by_field() {
         "refused at parse time"
     );
 }
+
+const OPERATOR: &str = "operator-token-0123456789";
+const VIEWER: &str = "viewer-token-0123456789";
+
+/// A rig whose `[web]` section gets `web_extra` lines and a viewer and an operator token.
+fn rig_with_web(name: &str, web_extra: &str) -> Rig {
+    let rig = Rig::new(name, false, None);
+    with_web(&rig, web_extra);
+    rig
+}
+
+fn with_web(rig: &Rig, web_extra: &str) {
+    let src = std::fs::read_to_string(&rig.config).unwrap();
+    let src = src.replace(
+        "public_dashboard = true\n",
+        &format!("public_dashboard = false\n{web_extra}\n"),
+    );
+    std::fs::write(
+        &rig.config,
+        format!(
+            "{src}\n[[web.tokens]]\nname = \"finance\"\nrole = \"viewer\"\ntoken = \"{VIEWER}\"\n\n\
+             [[web.tokens]]\nname = \"ops\"\nrole = \"operator\"\ntoken = \"{OPERATOR}\"\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Opens `n` connections that send half a request head and then nothing.
+fn half_open(addr: std::net::SocketAddr, n: usize) -> Vec<std::net::TcpStream> {
+    use std::io::Write;
+    (0..n)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+            s
+        })
+        .collect()
+}
+
+/// How long until the server closes `s` (reads EOF or a reset).
+fn closed_after(mut s: std::net::TcpStream, limit: std::time::Duration) -> Option<std::time::Duration> {
+    use std::io::Read;
+    let t0 = std::time::Instant::now();
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 512];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return Some(t0.elapsed()),
+            Ok(_) => continue, // hyper may answer 408 first, then close
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => return None,
+            Err(_) => return Some(t0.elapsed()),
+        }
+    }
+}
+
+/// Slow clients once held connections forever (200 half-open connections were
+/// all still open 45 s later) and SIGTERM waited on them with no deadline.
+#[test]
+fn half_open_connections_are_closed_at_the_header_timeout_and_shutdown_has_a_deadline() {
+    let rig = rig_with_web(
+        "hardening-slowloris",
+        "header_read_timeout_seconds = 2\nmax_connections = 64\nshutdown_timeout_seconds = 2",
+    );
+    let mut d = rig.daemon("1");
+    let addr = web_address(&d);
+    let t0 = std::time::Instant::now();
+    let conns = half_open(addr, 200);
+    // 64 are served and closed at 2 s; the rest wait for a slot, then get their own 2 s.
+    let handles: Vec<_> = conns
+        .into_iter()
+        .map(|c| std::thread::spawn(move || closed_after(c, std::time::Duration::from_secs(20))))
+        .collect();
+    let closed: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let all = t0.elapsed();
+    assert!(
+        closed.iter().all(Option::is_some),
+        "every half-open connection is closed"
+    );
+    println!(
+        "200 half-open connections: all closed {} ms after they opened",
+        all.as_millis()
+    );
+    std::fs::write(
+        crate::helpers::repo().join("target/slowloris-closed-ms.txt"),
+        all.as_millis().to_string(),
+    )
+    .ok();
+    assert!(all < std::time::Duration::from_secs(15), "{all:?}");
+    // Honest clients are served again right after.
+    let (status, _) = http(addr, "GET", "/healthz", &[], "").unwrap();
+    assert_eq!(status, 200);
+    // An idle keep-alive connection is closed at the same timeout.
+    {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let after = closed_after(s, std::time::Duration::from_secs(10)).expect("closed");
+        assert!(after >= std::time::Duration::from_millis(1500), "{after:?}");
+    }
+    // SIGTERM with 50 half-open connections: exits within the 2 s shutdown deadline (plus start-up slack).
+    let _held = half_open(addr, 50);
+    let took = d.terminate();
+    println!(
+        "SIGTERM with 50 half-open connections: exited in {} ms",
+        took.as_millis()
+    );
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+}
+
+/// Past `max_connections`, a new client waits for a slot instead of
+/// exhausting the daemon; it is served once an idle connection times out.
+#[test]
+fn the_connection_cap_holds_new_clients_until_a_slot_frees() {
+    let rig = rig_with_web(
+        "hardening-conn-cap",
+        "header_read_timeout_seconds = 2\nmax_connections = 8",
+    );
+    let d = rig.daemon("1");
+    let addr = web_address(&d);
+    let idle: Vec<_> = (0..8).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let t0 = std::time::Instant::now();
+    let (status, _) = http(addr, "GET", "/healthz", &[], "").unwrap();
+    let waited = t0.elapsed();
+    assert_eq!(status, 200);
+    assert!(
+        waited >= std::time::Duration::from_millis(1200) && waited < std::time::Duration::from_secs(8),
+        "served only once the idle connections timed out: {waited:?}"
+    );
+    drop(idle);
+}
+
+/// A session cookie once authorised API writes, and JSON was parsed whatever
+/// the Content-Type, so a `text/plain` form post from a sibling origin could
+/// add or cancel windows. API writes now take a Bearer token only.
+#[test]
+fn api_writes_refuse_the_session_cookie_and_pages_carry_security_headers() {
+    use crate::web::spawn_app;
+    let app = spawn_app("hardening-csrf", &|s| s);
+    let (_, cookie) = crate::web::sign_in(app.addr, crate::web::OPERATOR);
+    let headers = [("Cookie", cookie.as_str()), ("Content-Type", "text/plain")];
+    let (st, body) = http(
+        app.addr,
+        "POST",
+        "/api/v1/windows",
+        &headers,
+        r#"{"start":"now","duration":"1h"}"#,
+    )
+    .unwrap();
+    assert_eq!(st, 401, "{body}");
+    assert!(body.contains("Bearer"), "{body}");
+    let (st, _) = http(app.addr, "POST", "/api/v1/reconcile", &headers, "").unwrap();
+    assert_eq!(st, 401);
+    let (s, w) = app.json(
+        "POST",
+        "/api/v1/windows",
+        Some(crate::web::OPERATOR),
+        r#"{"start":"now","duration":"1h"}"#,
+    );
+    assert_eq!(s, 201, "{w}");
+    let id = w["id"].as_i64().unwrap();
+    let (st, _) = http(app.addr, "DELETE", &format!("/api/v1/windows/{id}"), &headers, "").unwrap();
+    assert_eq!(st, 401);
+    let (_, list) = app.json("GET", "/api/v1/windows", Some(crate::web::VIEWER), "");
+    assert_eq!(
+        list["windows"].as_array().unwrap().len(),
+        1,
+        "nothing added or cancelled by the cookie"
+    );
+    assert!(list["windows"][0]["cancelled_at"].is_null());
+    // Security headers on the page and on API answers.
+    for (path, token) in [
+        ("/", Some(crate::web::VIEWER)),
+        ("/api/v1/alb", Some(crate::web::VIEWER)),
+        ("/healthz", None),
+    ] {
+        let raw = raw_response(app.addr, path, token);
+        let head = raw.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
+        for h in [
+            "content-security-policy: default-src 'none'",
+            "x-frame-options: deny",
+            "x-content-type-options: nosniff",
+            "referrer-policy: no-referrer",
+        ] {
+            assert!(head.contains(h), "{path} lacks {h}: {head}");
+        }
+    }
+}
+
+fn raw_response(addr: std::net::SocketAddr, path: &str, token: Option<&str>) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// Sign-ins are limited per client address; failures are logged without the token.
+#[test]
+fn sign_in_attempts_are_rate_limited_and_failures_logged() {
+    let rig = rig_with_web("hardening-login", "login_attempts_per_minute = 5");
+    let d = rig.daemon("1");
+    let addr = web_address(&d);
+    let form = |token: &str| {
+        http(
+            addr,
+            "POST",
+            "/login",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            &format!("token={token}"),
+        )
+        .unwrap()
+    };
+    for _ in 0..5 {
+        assert_eq!(form("guess-0123456789abcdef").0, 401);
+    }
+    let raw = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let body = format!("token={OPERATOR}");
+        write!(s, "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    assert!(raw.starts_with("HTTP/1.1 429"), "even the right token waits: {raw}");
+    assert!(raw.to_ascii_lowercase().contains("retry-after:"), "{raw}");
+    let logs = d.logs();
+    assert_eq!(logs.matches("sign-in failed").count(), 5, "{logs}");
+    assert!(logs.contains("too many attempts"), "{logs}");
+    assert!(
+        !logs.contains("guess-0123456789abcdef"),
+        "the token tried is never logged"
+    );
+}
+
+/// `/readyz` once returned AWS's raw error text (account ids, role ARNs) to anyone.
+#[test]
+fn readyz_explains_in_words_and_shows_aws_text_only_to_token_holders() {
+    let (rig, outage) = Rig::behind_proxy("hardening-readyz");
+    with_web(&rig, "");
+    outage.down();
+    let d = rig.daemon("1");
+    let addr = web_address(&d);
+    let body = wait_for(20, "a failed reconcile", || {
+        let (st, body) = http(addr, "GET", "/readyz", &[], "").unwrap();
+        (st == 503 && body.contains("(")).then_some(body)
+    });
+    assert!(body.contains("AWS is unreachable"), "{body}");
+    assert!(
+        !body.contains("dispatch") && !body.contains("DescribeLoadBalancers"),
+        "{body}"
+    );
+    let auth = format!("Bearer {VIEWER}");
+    let (st, detailed) = http(addr, "GET", "/readyz", &[("Authorization", auth.as_str())], "").unwrap();
+    assert_eq!(st, 503);
+    assert!(detailed.contains("DescribeLoadBalancers"), "{detailed}");
+    outage.up();
+}
+
+/// The most expensive scenario a 64 KB body can hold: 99 one-off windows and
+/// the densest recurring one allowed, padded to the body limit.
+fn worst_case_model_body() -> String {
+    let mut body = String::from(
+        "region = \"us-east-1\"\n[network]\nazs = 32\n[network.traffic_gb_per_month]\ns3 = 1000000000000\n\
+         internet = 1000000000000\n[load_balancer]\nkind = \"application\"\nscheme = \"internet-facing\"\nazs = 32\n\
+         target_type = \"ip\"\nrequests_per_second = 1000000000\nrules_evaluated_per_request = 10000\n\
+         [[load_balancer.schedule]]\ncron = \"*/15 * * * *\"\nduration = \"12h\"\ntimezone = \"Europe/Berlin\"\n",
+    );
+    for d in 0..99 {
+        body.push_str(&format!(
+            "[[load_balancer.schedule]]\nstart = \"2027-03-{:02}T09:00:00+01:00\"\nend = \"2027-03-{:02}T20:00:00+01:00\"\n",
+            d % 28 + 1,
+            d % 28 + 1
+        ));
+    }
+    while body.len() < 64 * 1024 - 80 {
+        body.push_str("# padding to the 64 KB body limit ..........................................\n");
+    }
+    body
+}
+
+/// A viewer's model request once took 12.9 s and 396 MB. The worst body the
+/// limits allow is answered within the deadline, concurrency beyond the pool
+/// gets 429 with Retry-After, and RSS grows by less than 50 MB.
+#[test]
+fn the_worst_case_model_body_is_answered_within_the_deadline_and_memory_stays_bounded() {
+    let rig = rig_with_web(
+        "hardening-model",
+        "expensive_concurrency = 2\nexpensive_timeout_seconds = 10",
+    );
+    let d = rig.daemon("1");
+    let addr = web_address(&d);
+    let body = worst_case_model_body();
+    assert!(body.len() <= 64 * 1024, "{}", body.len());
+    let auth = format!("Bearer {VIEWER}");
+    let post = |body: &str| {
+        let t0 = std::time::Instant::now();
+        let (st, b) = http(
+            addr,
+            "POST",
+            "/api/v1/model",
+            &[("Authorization", auth.as_str()), ("Content-Type", "application/toml")],
+            body,
+        )
+        .unwrap();
+        (st, b, t0.elapsed())
+    };
+    let (st, b, first) = post(&body);
+    assert_eq!(st, 200, "{b}");
+    let rss_before = d.rss_kib();
+    let mut slowest = first;
+    for _ in 0..10 {
+        let (st, b, took) = post(&body);
+        assert_eq!(st, 200, "{b}");
+        slowest = slowest.max(took);
+    }
+    // Sixteen at once against a pool of two: every one is answered, 200 or 429.
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..16).map(|_| s.spawn(|| post(&body))).collect();
+        hs.into_iter()
+            .map(|h| {
+                let (st, _, took) = h.join().unwrap();
+                assert!(took < std::time::Duration::from_secs(11), "{took:?}");
+                st
+            })
+            .collect()
+    });
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "{statuses:?}");
+    assert!(
+        statuses.contains(&429),
+        "the pool of two refuses some of sixteen: {statuses:?}"
+    );
+    let rss_after = d.rss_kib();
+    let growth_mb = (rss_after.saturating_sub(rss_before)) as f64 / 1024.0;
+    let line = format!(
+        "worst-case 64 KB model body: slowest {} ms (debug build), RSS {:.1} → {:.1} MB (+{growth_mb:.1} MB) over 27 requests; 16 concurrent: {} answered 200, {} got 429",
+        slowest.as_millis(),
+        rss_before as f64 / 1024.0,
+        rss_after as f64 / 1024.0,
+        statuses.iter().filter(|s| **s == 200).count(),
+        statuses.iter().filter(|s| **s == 429).count(),
+    );
+    println!("{line}");
+    std::fs::write(crate::helpers::repo().join("target/model-worst-case.txt"), &line).ok();
+    assert!(growth_mb < 50.0, "{line}");
+    assert!(slowest < std::time::Duration::from_secs(10), "{line}");
+    // The daemon kept serving the dashboard meanwhile.
+    assert_eq!(http(addr, "GET", "/healthz", &[], "").unwrap().0, 200);
+}
+
+/// costd terminates TLS itself when given a certificate: HTTPS only, and the
+/// session cookie is `Secure`.
+#[test]
+fn tls_termination_serves_https_with_secure_cookies() {
+    let rig = Rig::new("hardening-tls", false, None);
+    let dir = &rig.dir.0;
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let (ca, ca_key, csr, ext) = (
+        dir.join("ca.pem"),
+        dir.join("ca-key.pem"),
+        dir.join("leaf.csr"),
+        dir.join("ext.cnf"),
+    );
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let openssl = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    // A throw-away CA, and a certificate for localhost signed by it.
+    openssl(&[
+        os("req"),
+        os("-x509"),
+        os("-newkey"),
+        os("rsa:2048"),
+        os("-nodes"),
+        os("-days"),
+        os("2"),
+        os("-subj"),
+        os("/CN=costd test CA"),
+        os("-keyout"),
+        ca_key.as_os_str(),
+        os("-out"),
+        ca.as_os_str(),
+    ]);
+    openssl(&[
+        os("req"),
+        os("-newkey"),
+        os("rsa:2048"),
+        os("-nodes"),
+        os("-subj"),
+        os("/CN=localhost"),
+        os("-keyout"),
+        key.as_os_str(),
+        os("-out"),
+        csr.as_os_str(),
+    ]);
+    openssl(&[
+        os("x509"),
+        os("-req"),
+        os("-in"),
+        csr.as_os_str(),
+        os("-CA"),
+        ca.as_os_str(),
+        os("-CAkey"),
+        ca_key.as_os_str(),
+        os("-CAcreateserial"),
+        os("-days"),
+        os("2"),
+        os("-extfile"),
+        ext.as_os_str(),
+        os("-out"),
+        cert.as_os_str(),
+    ]);
+    with_web(
+        &rig,
+        &format!("tls_cert = \"{}\"\ntls_key = \"{}\"", cert.display(), key.display()),
+    );
+    let d = rig.daemon("1");
+    let addr = web_address(&d);
+    let pem = std::fs::read(&ca).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let base = format!("https://localhost:{}", addr.port());
+        let r = client.get(format!("{base}/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let r = client
+            .post(format!("{base}/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={OPERATOR}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    });
+    // Plain HTTP on the TLS port is not served.
+    let plain = http(addr, "GET", "/healthz", &[], "");
+    assert!(plain.map(|(s, _)| s != 200).unwrap_or(true));
+}

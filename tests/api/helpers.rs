@@ -362,6 +362,16 @@ impl Daemon {
         Daemon { child, log }
     }
 
+    /// Resident memory now (`VmRSS`), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// SIGKILL (kill -9).
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

@@ -386,7 +386,7 @@ fn a_window_whose_lead_and_grace_add_an_hour_is_flagged_in_the_api_and_on_the_da
 }
 
 /// Signs in with `token` through the form; returns the `Set-Cookie` line and the cookie to send.
-fn sign_in(addr: std::net::SocketAddr, token: &str) -> (String, String) {
+pub fn sign_in(addr: std::net::SocketAddr, token: &str) -> (String, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     let form = format!("token={token}");
