@@ -52,6 +52,8 @@ pub struct Config {
     pub cloudwatch: CloudWatchConfig,
     /// Webhooks notified on every alarm transition.
     pub webhooks: Vec<WebhookConfig>,
+    /// How long decisions, transitions and notifications are kept.
+    pub retention: crate::store::Retention,
     /// The dashboard and JSON API.
     pub web: WebConfig,
     /// Scheduled price refresh from the AWS Price List.
@@ -170,13 +172,40 @@ pub struct CloudWatchConfig {
     pub alarm_actions: Vec<String>,
 }
 
-/// A webhook receiving a JSON POST per alarm transition.
-#[derive(Debug, Clone, PartialEq)]
+/// One webhook: where to POST budget notifications.
+#[derive(Clone, PartialEq)]
 pub struct WebhookConfig {
-    /// URL.
+    /// Its name in the outbox, the logs and the API (`webhook:<name>`);
+    /// by default the URL's scheme and host, never the whole URL.
+    pub name: String,
+    /// The URL (from `url` or the environment variable `url_env`). Often a
+    /// secret: never logged or stored.
     pub url: String,
-    /// Per-attempt timeout.
+    /// HMAC-SHA256 key for the `X-Costd-Signature` header (from `secret_env`).
+    pub secret: Option<String>,
+    /// Seconds one attempt may take.
     pub timeout_seconds: u32,
+    /// Attempts before the notification becomes a dead letter.
+    pub max_attempts: u32,
+}
+
+impl WebhookConfig {
+    /// The outbox channel: `webhook:<name>`.
+    pub fn channel(&self) -> String {
+        format!("webhook:{}", self.name)
+    }
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("name", &self.name)
+            .field("url", &crate::redact::url(&self.url))
+            .field("signed", &self.secret.is_some())
+            .field("timeout_seconds", &self.timeout_seconds)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
 }
 
 /// AWS client settings; credentials come from the standard chain.
@@ -377,17 +406,94 @@ impl Config {
                 .iter()
                 .map(|w| {
                     let t = w.table()?;
-                    let url = url(&t.require("url")?)?;
+                    let url = match (t.get("url"), t.get("url_env")) {
+                        (Some(u), None) => url(&u)?,
+                        (None, Some(e)) => {
+                            let var = e.str()?;
+                            let u = std::env::var(&var)
+                                .map_err(|_| e.error(format!("environment variable {var} is not set")))?;
+                            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                                return Err(e.error(format!("{var} is not an http(s) URL")));
+                            }
+                            u
+                        }
+                        _ => return Err(t.error("url", "give exactly one of `url` or `url_env`")),
+                    };
+                    let secret = match t.get("secret_env") {
+                        Some(e) => {
+                            let var = e.str()?;
+                            let s = std::env::var(&var)
+                                .map_err(|_| e.error(format!("environment variable {var} is not set")))?;
+                            if s.len() < 16 {
+                                return Err(e.error(format!("{var} must hold at least 16 characters")));
+                            }
+                            Some(s)
+                        }
+                        None => None,
+                    };
+                    let name = match t.get("name") {
+                        Some(n) => {
+                            let s = n.str()?;
+                            if s.is_empty() || s.len() > 64 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                                return Err(n.error("1–64 characters, no spaces"));
+                            }
+                            s
+                        }
+                        None => crate::redact::url(&url),
+                    };
                     let timeout_seconds = t
                         .get("timeout_seconds")
                         .map(|v| v.u32_in(1, 60))
                         .transpose()?
                         .unwrap_or(5);
+                    let max_attempts = t
+                        .get("max_attempts")
+                        .map(|v| v.u32_in(1, 100))
+                        .transpose()?
+                        .unwrap_or(10);
                     t.finish()?;
-                    Ok(WebhookConfig { url, timeout_seconds })
+                    Ok(WebhookConfig {
+                        name,
+                        url,
+                        secret,
+                        timeout_seconds,
+                        max_attempts,
+                    })
                 })
                 .collect::<Result<Vec<_>, InputError>>()?,
             None => Vec::new(),
+        };
+        if let Some(v) = root.get("webhooks") {
+            let mut seen = std::collections::BTreeSet::new();
+            for (w, item) in webhooks.iter().zip(v.items()?) {
+                if !seen.insert(w.name.clone()) {
+                    return Err(item.error(format!(
+                        "two webhooks are named `{}` (by default a webhook is named after its scheme and host); give each a `name`",
+                        w.name
+                    )));
+                }
+            }
+        }
+        let retention = match root.get("retention") {
+            Some(v) => {
+                let t = v.table()?;
+                let days = |key: &str, default: u32| -> Result<chrono::Duration, InputError> {
+                    let d = t.get(key).map(|v| v.u32_in(1, 3650)).transpose()?.unwrap_or(default);
+                    Ok(chrono::Duration::days(i64::from(d)))
+                };
+                let r = crate::store::Retention {
+                    decisions: days("decisions_days", 90)?,
+                    transitions: days("transitions_days", 400)?,
+                    notifications: days("notifications_days", 30)?,
+                };
+                t.finish()?;
+                r
+            }
+            None => crate::store::Retention {
+                decisions: chrono::Duration::days(90),
+                transitions: chrono::Duration::days(400),
+                notifications: chrono::Duration::days(30),
+            },
         };
         let web = web(root.get("web"), base)?;
         let pricing = match root.get("pricing") {
@@ -444,6 +550,7 @@ impl Config {
             budgets,
             cloudwatch,
             webhooks,
+            retention,
             web,
             pricing,
         })

@@ -10,6 +10,15 @@
 //! - [`input`]: TOML reading with file/line/key errors, shared by every input format.
 //! - [`render`]: the terminal table for `costd model`.
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::run`].
+//! - [`config`]: the daemon's config file → [`config::Config`].
+//! - [`store`]: what costd must not forget (windows, ledger, decisions, alarm states, the notification outbox).
+//! - [`daemon`]: `costd serve`: the reconcile loop, the reconciler, the projection job.
+//! - [`aws`]: adapters for ELBv2, CloudWatch and the Price List API.
+//! - [`budget`]: PURE projection and the budget alarm state machine.
+//! - [`notify`]: the outbox delivery worker: claims, signed webhooks, retries, dead letters, retention.
+//! - [`web`]: the dashboard, the JSON API and the HTTP(S) listener with its limits.
+//! - [`metrics`]: process-wide counters for `/metrics`.
+//! - [`redact`]: secrets (webhook URLs) out of logs and the store.
 
 pub mod aws;
 pub mod budget;
@@ -20,7 +29,9 @@ pub mod daemon;
 pub mod input;
 pub mod metrics;
 pub mod money;
+pub mod notify;
 pub mod pricing;
+pub mod redact;
 pub mod render;
 pub mod scenario;
 pub mod schedule;

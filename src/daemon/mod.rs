@@ -371,9 +371,13 @@ impl Daemon {
         });
         let safety_net = StdDuration::from_secs(u64::from(cfg.reconcile.safety_net_seconds));
         let web_task = app.map(|a| tokio::spawn(a.run_until_stopped(shutdown.clone())));
+        let delivery = crate::notify::Delivery::new(cfg.clone(), store.clone());
+        let delivery_task = tokio::spawn(delivery.run(job.new_notifications.clone(), shutdown.clone()));
         let projection_task = tokio::spawn(run_projection(job, cfg.clone(), changed.clone(), shutdown.clone()));
         let result = run_loop(reconciler, store, safety_net, changed, status, kick, shutdown).await;
         let _ = projection_task.await;
+        // The delivery in flight finishes (bounded by its webhook's timeout) before the process exits.
+        let _ = delivery_task.await;
         if let Some(r) = refresh_task {
             let _ = r.await;
         }

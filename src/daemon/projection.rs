@@ -6,11 +6,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
 use tokio::sync::RwLock;
 
 use crate::aws::cloudwatch::{self, AlarmSpec, CloudWatchApi, Datum, MONTH_TO_DATE, PROJECTED};
@@ -21,7 +19,7 @@ use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, TargetType};
 use crate::pricing::PriceTable;
 use crate::schedule::planner::{self, PlannerSettings};
 use crate::schedule::{Interval, Month};
-use crate::store::{Store, StoredTransition};
+use crate::store::Store;
 
 /// The ALB as deployed: scheme and AZs from the config, traffic from the projection scenario.
 pub fn deployed_alb(cfg: &Config) -> LoadBalancerSpec {
@@ -219,19 +217,6 @@ pub fn desired_alarms(cfg: &Config) -> Vec<AlarmSpec> {
     out
 }
 
-/// Webhook body for one transition.
-#[derive(Debug, Serialize)]
-pub struct WebhookBody<'a> {
-    /// Always `costd`.
-    pub source: &'static str,
-    /// The deployment.
-    pub deployment: &'a str,
-    /// One line for chat tools.
-    pub text: String,
-    /// The transition with its values.
-    pub transition: &'a StoredTransition,
-}
-
 /// The latest projection and evaluations, shared with the web layer.
 #[derive(Debug, Clone, Default)]
 pub struct Latest {
@@ -248,9 +233,10 @@ pub struct ProjectionJob<C> {
     book: super::SharedBook,
     settings: super::SharedSettings,
     cw: Option<C>,
-    http: reqwest::Client,
     /// The latest result.
     pub latest: Arc<RwLock<Latest>>,
+    /// Wakes the delivery worker when a run stored new notifications.
+    pub new_notifications: Arc<tokio::sync::Notify>,
 }
 
 impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
@@ -268,8 +254,8 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
             book,
             settings,
             cw,
-            http: reqwest::Client::new(),
             latest: Arc::new(RwLock::new(Latest::default())),
+            new_notifications: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -321,7 +307,7 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
             .map(|(k, v)| (k, v.state))
             .collect();
         let (evaluations, transitions) = budget::evaluate(&self.cfg.budgets, &p, &previous, at);
-        let channels: Vec<String> = self.cfg.webhooks.iter().map(|w| format!("webhook:{}", w.url)).collect();
+        let channels: Vec<String> = self.cfg.webhooks.iter().map(|w| w.channel()).collect();
         let stored = self
             .store
             .apply_evaluations(&evaluations, &transitions, &channels, at)?;
@@ -333,6 +319,9 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
                 "budget alarm {}", t.transition.to
             );
         }
+        if !stored.is_empty() && !channels.is_empty() {
+            self.new_notifications.notify_one();
+        }
         if let Some(cw) = &self.cw {
             cw.put_data(&self.cfg.cloudwatch.namespace, &metric_data(&self.cfg, &p), at)
                 .await
@@ -342,67 +331,6 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
             projection: Some(p.clone()),
             evaluations,
         };
-        self.spawn_deliveries();
         Ok(p)
-    }
-
-    /// Delivers pending webhook notifications in the background (never blocks the caller).
-    pub fn spawn_deliveries(&self) {
-        let store = self.store.clone();
-        let http = self.http.clone();
-        let cfg = self.cfg.clone();
-        tokio::spawn(async move {
-            let pending = match store.pending_notifications() {
-                Ok(p) => p,
-                Err(e) => return tracing::error!(error = %e, "reading the notification outbox"),
-            };
-            for n in pending.into_iter().filter(|n| n.attempts < 50) {
-                let Some(hook) = cfg.webhooks.iter().find(|w| n.channel == format!("webhook:{}", w.url)) else {
-                    continue;
-                };
-                let e = &n.transition.transition.evaluation;
-                let body = WebhookBody {
-                    source: "costd",
-                    deployment: &cfg.deployment,
-                    text: format!(
-                        "costd {}: budget {} {} {}% is {} (${} vs ${})",
-                        cfg.deployment,
-                        e.budget,
-                        e.kind.as_str(),
-                        e.percent,
-                        n.transition.transition.to,
-                        crate::money::to_cents(e.value_usd),
-                        e.threshold_usd
-                    ),
-                    transition: &n.transition,
-                };
-                let mut result = Err(String::new());
-                for attempt in 0..3u32 {
-                    if attempt > 0 {
-                        tokio::time::sleep(StdDuration::from_secs(1 << attempt)).await;
-                    }
-                    result = match http
-                        .post(&hook.url)
-                        .timeout(StdDuration::from_secs(u64::from(hook.timeout_seconds)))
-                        .json(&body)
-                        .send()
-                        .await
-                    {
-                        Ok(r) if r.status().is_success() => Ok(()),
-                        Ok(r) => Err(format!("HTTP {}", r.status())),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    if result.is_ok() {
-                        break;
-                    }
-                }
-                if let Err(e) = &result {
-                    tracing::warn!(url = %hook.url, error = %e, "webhook failed; will retry");
-                }
-                if let Err(e) = store.mark_notification(n.transition.id, &n.channel, result, Utc::now()) {
-                    tracing::error!(error = %e, "recording a webhook delivery");
-                }
-            }
-        });
     }
 }

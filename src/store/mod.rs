@@ -226,15 +226,93 @@ pub struct StoredTransition {
     pub transition: Transition,
 }
 
-/// A notification not yet delivered.
+/// A notification not yet delivered (as claimed by a delivery worker).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingNotification {
     /// The transition.
     pub transition: StoredTransition,
-    /// `webhook:<url>`.
+    /// `webhook:<name>` (never the URL: it is often a secret).
     pub channel: String,
     /// Attempts so far.
     pub attempts: u32,
+}
+
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    /// The receiver accepted it.
+    Delivered,
+    /// It failed; try again at `retry_at`.
+    Failed {
+        /// What went wrong (URLs redacted).
+        error: String,
+        /// When to try again.
+        retry_at: DateTime<Utc>,
+    },
+    /// It failed for the last time: a dead letter.
+    Dead {
+        /// What went wrong (URLs redacted).
+        error: String,
+    },
+}
+
+/// Where a notification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationState {
+    /// Waiting for its first or next attempt.
+    Pending,
+    /// Accepted by the receiver.
+    Delivered,
+    /// Given up on after the configured number of attempts.
+    Dead,
+}
+
+/// A notification as listed in the API and on the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct NotificationRecord {
+    /// The transition it reports.
+    pub transition_id: i64,
+    /// `webhook:<name>`.
+    pub channel: String,
+    /// Pending, delivered or dead.
+    pub state: NotificationState,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// The budget threshold and its new state, e.g. `networking/forecast/80 → ALARM`.
+    pub summary: String,
+    /// When the transition happened.
+    pub at: DateTime<Utc>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// When it was given up on.
+    pub dead_at: Option<DateTime<Utc>>,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last error (URLs redacted).
+    pub last_error: Option<String>,
+}
+
+/// How long history is kept; lifetimes (the ledger) are always kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Reconcile decisions older than this go.
+    pub decisions: chrono::Duration,
+    /// Budget transitions older than this go, with their delivered or dead notifications.
+    pub transitions: chrono::Duration,
+    /// Delivered and dead notifications older than this go.
+    pub notifications: chrono::Duration,
+}
+
+/// Rows removed by one [`Store::prune`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Decisions.
+    pub decisions: usize,
+    /// Transitions.
+    pub transitions: usize,
+    /// Notifications.
+    pub notifications: usize,
 }
 
 /// What costd keeps. Implementations must make every write durable before
@@ -282,16 +360,33 @@ pub trait Store: Send + Sync {
         channels: &[String],
         at: DateTime<Utc>,
     ) -> Result<Vec<StoredTransition>, StoreError>;
-    /// Notifications not yet delivered, oldest first.
-    fn pending_notifications(&self) -> Result<Vec<PendingNotification>, StoreError>;
-    /// Records a delivery attempt: `Ok` marks it delivered.
-    fn mark_notification(
+    /// Claims up to `limit` notifications that are due at `now` and not
+    /// claimed by anyone else, for `lease`; returns the claim's token and the
+    /// rows. Two workers (or two processes) never hold the same row.
+    fn claim_notifications(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: u32,
+    ) -> Result<(String, Vec<PendingNotification>), StoreError>;
+    /// Records how a claimed delivery ended and releases the claim. `false`
+    /// when the claim is no longer held (it expired and someone else took it).
+    fn finish_notification(
         &self,
         transition_id: i64,
         channel: &str,
-        result: Result<(), String>,
+        claim: &str,
+        outcome: &DeliveryOutcome,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
+    /// Notifications in `state`, newest first.
+    fn notifications(&self, state: NotificationState, limit: u32) -> Result<Vec<NotificationRecord>, StoreError>;
+    /// Deletes dead letters; returns how many.
+    fn delete_dead_notifications(&self) -> Result<usize, StoreError>;
+    /// Renames a notification channel (a webhook's channel name changed).
+    fn rename_channel(&self, from: &str, to: &str) -> Result<usize, StoreError>;
+    /// Deletes history older than the retention allows at `now`.
+    fn prune(&self, now: DateTime<Utc>, keep: &Retention) -> Result<Pruned, StoreError>;
     /// The latest `limit` transitions, newest first.
     fn transitions(&self, limit: u32) -> Result<Vec<StoredTransition>, StoreError>;
     /// Saves a browser session under the SHA-256 of its id (the id itself,

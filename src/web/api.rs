@@ -35,14 +35,16 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/api/v1/pricing", get(pricing))
         .route("/api/v1/alb", get(alb))
         .route("/api/v1/reconcile", post(reconcile))
+        .route("/api/v1/notifications", get(notifications))
+        .route("/api/v1/notifications/dead", delete(delete_dead_notifications))
 }
 
 /// The OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "costd", description = "AWS networking spend: demo-window ALB, projections, budgets."),
-    paths(healthz, readyz, metrics, projection, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile),
-    components(schemas(ErrorBody, NewWindow)),
+    paths(healthz, readyz, metrics, projection, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications),
+    components(schemas(ErrorBody, NewWindow, crate::store::NotificationRecord, crate::store::NotificationState)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -529,4 +531,38 @@ async fn reconcile(State(s): State<AppState>, headers: HeaderMap) -> Result<(Sta
             status: "reconcile requested",
         }),
     ))
+}
+
+#[derive(Deserialize)]
+struct NotificationQuery {
+    state: Option<crate::store::NotificationState>,
+}
+
+/// Webhook notifications by state (`pending`, `delivered`, `dead`; default
+/// `pending`), newest first, at most 100. URLs never appear: a channel is
+/// `webhook:<name>` and errors are redacted.
+#[utoipa::path(get, path = "/api/v1/notifications", params(("state" = Option<String>, Query, description = "pending, delivered or dead")),
+    responses((status = 200, body = [crate::store::NotificationRecord]), (status = 400, body = ErrorBody)), security(("token" = [])))]
+async fn notifications(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NotificationQuery>,
+) -> Result<Json<Vec<crate::store::NotificationRecord>>, ApiError> {
+    s.require(&headers, Role::Viewer)?;
+    let state = q.state.unwrap_or(crate::store::NotificationState::Pending);
+    Ok(Json(s.store.notifications(state, 100)?))
+}
+
+#[derive(Serialize)]
+struct Deleted {
+    deleted: usize,
+}
+
+/// Deletes the dead letters (operator): after their cause is fixed, or once read.
+#[utoipa::path(delete, path = "/api/v1/notifications/dead", responses((status = 200, body = Object), (status = 401, body = ErrorBody)), security(("token" = [])))]
+async fn delete_dead_notifications(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Deleted>, ApiError> {
+    let caller = s.require_bearer(&headers, Role::Operator)?;
+    let deleted = s.store.delete_dead_notifications()?;
+    tracing::info!(by = %caller.name, deleted, "dead letters deleted");
+    Ok(Json(Deleted { deleted }))
 }

@@ -197,6 +197,42 @@ async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
     // Windows.
     windows_section(&mut h, &s, &caller)?;
 
+    // Notifications that could not be delivered.
+    if !s.cfg.webhooks.is_empty() {
+        let dead = s.store.notifications(crate::store::NotificationState::Dead, 20)?;
+        let pending = s
+            .store
+            .notifications(crate::store::NotificationState::Pending, 100)?
+            .len();
+        let _ = write!(
+            h,
+            "<section id=notifications><h2>Notifications</h2><p>{pending} waiting to be delivered, {} undeliverable (dead letters).</p>",
+            dead.len()
+        );
+        if !dead.is_empty() {
+            let _ = write!(
+                h,
+                "<table><tr><th>when</th><th>what</th><th>to</th><th class=n>tries</th><th>last error</th></tr>"
+            );
+            for d in &dead {
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=muted>{}</td></tr>",
+                    d.at.with_timezone(&s.cfg.timezone).format("%Y-%m-%d %H:%M"),
+                    esc(&d.summary),
+                    esc(&d.channel),
+                    d.attempts,
+                    esc(d.last_error.as_deref().unwrap_or(""))
+                );
+            }
+            let _ = write!(
+                h,
+                "</table><p class=muted>Fix the receiver, then <code>DELETE /api/v1/notifications/dead</code> clears them.</p>"
+            );
+        }
+        let _ = write!(h, "</section>");
+    }
+
     // NAT vs endpoints.
     if let Some(m) = &s.network_model {
         let _ = write!(

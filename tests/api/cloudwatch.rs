@@ -274,7 +274,7 @@ fn a_dead_webhook_never_blocks_and_its_notification_survives_a_restart() {
     let config = daemon_config(&dir, &moto, &ms, &format!("http://127.0.0.1:{port}/hook"));
     let mut d = Daemon::start(&config, dir.0.join("d1.log"));
     wait_for(30, "a failed delivery", || {
-        d.logs().contains("webhook failed; will retry").then_some(())
+        d.logs().contains("notification failed; will retry").then_some(())
     });
     // The daemon kept working meanwhile: it keeps projecting.
     wait_for(30, "another projection", || {

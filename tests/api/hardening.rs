@@ -591,3 +591,185 @@ fn tls_termination_serves_https_with_secure_cookies() {
     let plain = http(addr, "GET", "/healthz", &[], "");
     assert!(plain.map(|(s, _)| s != 200).unwrap_or(true));
 }
+
+/// Overlapping projection runs once each spawned a delivery task, so a slow
+/// receiver got the same notification twice; bodies were unsigned, and the
+/// URL (often a secret) was logged and stored. Now: one worker, claimed rows,
+/// signed bodies, redacted URLs, dead letters after `max_attempts`.
+#[test]
+fn webhooks_are_delivered_once_signed_redacted_and_dead_lettered() {
+    use crate::helpers::{Daemon, TempDir, WebhookReceiver, free_port};
+    let hook = WebhookReceiver::start_slow(0, std::time::Duration::from_secs(3));
+    let dead_port = free_port(); // nothing listens there
+    let dir = TempDir::new("hardening-webhooks");
+    let store = dir.0.join("costd.db");
+    let config = dir.write(
+        "costd.toml",
+        &format!(
+            r#"
+[deployment]
+name = "hooks"
+region = "us-east-1"
+timezone = "UTC"
+dry_run = true
+
+[store]
+path = "{store}"
+
+[alb]
+name_prefix = "hooks-demo"
+subnets = ["subnet-0a", "subnet-0b"]
+security_groups = ["sg-0a"]
+
+[alb.target_group]
+vpc_id = "vpc-0a"
+
+[schedule]
+
+[projection]
+timezone = "UTC"
+network_option = "endpoints_only"
+
+# The seed network alone costs about $60 a month: the forecast threshold ($5) is crossed at once.
+[[budgets]]
+name = "tiny"
+monthly_usd = 10
+thresholds = [{{ type = "forecast", percent = 50 }}]
+
+[[webhooks]]
+name = "chat"
+url_env = "COSTD_TEST_HOOK_URL"
+secret_env = "COSTD_TEST_HOOK_SECRET"
+timeout_seconds = 10
+
+[[webhooks]]
+url = "http://127.0.0.1:{dead_port}/never/listening"
+timeout_seconds = 1
+max_attempts = 2
+
+[web]
+listen = "127.0.0.1:0"
+
+[[web.tokens]]
+name = "ops"
+role = "operator"
+token = "{OPERATOR}"
+"#,
+            store = store.display(),
+        ),
+    );
+    let secret = "whsec-0123456789abcdef";
+    let d = Daemon::start_with_env(
+        &config,
+        dir.0.join("d.log"),
+        &[
+            ("COSTD_TEST_HOOK_URL", hook.url.as_str()),
+            ("COSTD_TEST_HOOK_SECRET", secret),
+        ],
+    );
+    let addr = web_address(&d);
+    // While the first delivery waits on the slow receiver, five more projection
+    // runs happen (each stored change wakes the projection job).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let writer = costd::store::sqlite::SqliteStore::open(&store).unwrap();
+    for h in 0..5 {
+        let start = Utc::now() + chrono::Duration::days(2 + h);
+        let iv = costd::schedule::Interval::new(start, start + chrono::Duration::hours(1)).unwrap();
+        writer.add_window(iv, "overlap", "test", Utc::now()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+    }
+    wait_for(20, "the delivery", || (hook.count() == 1).then_some(()));
+    std::thread::sleep(std::time::Duration::from_secs(8));
+    let logs = d.logs();
+    let runs = logs.matches(" projection month=").count();
+    assert!(
+        runs >= 3,
+        "several projection runs overlapped the slow delivery: {runs}\n{logs}"
+    );
+    assert_eq!(
+        hook.count(),
+        1,
+        "one transition, one POST, however many runs overlapped"
+    );
+    // The signature, checked by an independent implementation (Python's hmac).
+    let head = hook.heads.lock().unwrap()[0].clone();
+    let body = hook.bodies.lock().unwrap()[0].clone();
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            })
+            .unwrap_or_else(|| panic!("no {name} in {head}"))
+    };
+    let (ts, sig) = (header("x-costd-timestamp"), header("x-costd-signature"));
+    let py = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import hmac,hashlib,sys; print('v1=' + hmac.new(sys.argv[1].encode(), (sys.argv[2] + '.' + sys.argv[3]).encode(), hashlib.sha256).hexdigest())",
+            secret,
+            &ts,
+            &body,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&py.stdout).trim(), sig, "signature verifies");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["transition"]["key"], "tiny/forecast/50");
+    assert!(v["id"].as_str().unwrap().starts_with("hooks/transition/"));
+    // The dead receiver: two attempts (5 s apart), then a dead letter, visible in the API.
+    let auth = format!("Bearer {OPERATOR}");
+    let dead = wait_for(30, "a dead letter", || {
+        let (_, b) = http(
+            addr,
+            "GET",
+            "/api/v1/notifications?state=dead",
+            &[("Authorization", auth.as_str())],
+            "",
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&b).ok()?;
+        (v.as_array()?.len() == 1).then_some(v)
+    });
+    assert_eq!(dead[0]["attempts"], 2);
+    assert_eq!(dead[0]["channel"], format!("webhook:http://127.0.0.1:{dead_port}"));
+    let (_, delivered) = http(
+        addr,
+        "GET",
+        "/api/v1/notifications?state=delivered",
+        &[("Authorization", auth.as_str())],
+        "",
+    )
+    .unwrap();
+    assert!(delivered.contains("\"webhook:chat\""), "{delivered}");
+    let (_, page) = http(addr, "GET", "/", &[("Authorization", auth.as_str())], "").unwrap();
+    assert!(
+        page.contains("1 undeliverable (dead letters)"),
+        "the dashboard shows it"
+    );
+    // No secret URL anywhere: not in the log, not in the store, not in the API.
+    for secret_part in ["s3cret-path-token", "never/listening"] {
+        assert!(!d.logs().contains(secret_part), "log leaks {secret_part}");
+        assert!(!page.contains(secret_part) && !delivered.contains(secret_part));
+        let n: i64 = rusqlite::Connection::open(&store)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM notifications WHERE channel LIKE ?1 OR last_error LIKE ?1",
+                [format!("%{secret_part}%")],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 0, "store keeps {secret_part}");
+    }
+    // Dead letters can be pruned.
+    let (st, b) = http(
+        addr,
+        "DELETE",
+        "/api/v1/notifications/dead",
+        &[("Authorization", auth.as_str())],
+        "",
+    )
+    .unwrap();
+    assert_eq!(st, 200, "{b}");
+    assert!(b.contains("\"deleted\":1"), "{b}");
+}

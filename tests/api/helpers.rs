@@ -348,9 +348,15 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `costd serve --config <config>` with emulator credentials.
     pub fn start(config: &Path, log: PathBuf) -> Self {
+        Self::start_with_env(config, log, &[])
+    }
+
+    /// Like [`Daemon::start`], with more environment variables.
+    pub fn start_with_env(config: &Path, log: PathBuf, env: &[(&str, &str)]) -> Self {
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_costd"))
             .args(["serve", "--config", config.to_str().unwrap()])
+            .envs(env.iter().copied())
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -456,10 +462,12 @@ impl Drop for Ministack {
     }
 }
 
-/// An HTTP endpoint that records POST bodies and answers 200.
+/// An HTTP endpoint that records POSTs and answers 200.
 pub struct WebhookReceiver {
     /// Bodies received, in order.
     pub bodies: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Request heads (request line and headers), in the same order.
+    pub heads: Arc<std::sync::Mutex<Vec<String>>>,
     /// `http://127.0.0.1:PORT/hook`.
     pub url: String,
 }
@@ -467,13 +475,21 @@ pub struct WebhookReceiver {
 impl WebhookReceiver {
     /// Listens on `port` (0: any free one).
     pub fn start(port: u16) -> Self {
+        Self::start_slow(port, Duration::ZERO)
+    }
+
+    /// Like [`WebhookReceiver::start`], answering each request only after `delay`
+    /// (one connection at a time, like a slow chat service).
+    pub fn start_slow(port: u16, delay: Duration) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind webhook receiver");
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let url = format!("http://{}/hook/s3cret-path-token", listener.local_addr().unwrap());
         let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let b = bodies.clone();
+        let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (b, hd) = (bodies.clone(), heads.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(mut conn) = conn else { continue };
+                std::thread::sleep(delay);
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
                 let body = loop {
@@ -498,12 +514,16 @@ impl WebhookReceiver {
                     }
                 };
                 if let Some(body) = body {
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    hd.lock()
+                        .unwrap()
+                        .push(text.split("\r\n\r\n").next().unwrap_or_default().to_string());
                     b.lock().unwrap().push(body);
                 }
                 let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             }
         });
-        WebhookReceiver { bodies, url }
+        WebhookReceiver { bodies, heads, url }
     }
 
     /// How many were received.

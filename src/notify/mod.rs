@@ -1,0 +1,243 @@
+//! The notification outbox's one delivery worker. Budget transitions and
+//! their notifications are written in one transaction (the projection job);
+//! this worker claims due rows, POSTs them, and records how each attempt
+//! ended. A claim is a lease in the store, so two runs, two workers or two
+//! processes never send the same notification at the same time, and a crash
+//! mid-send only delays it until the lease expires.
+//!
+//! Receivers can check a body came from costd: with `secret_env` set, each
+//! POST carries `X-Costd-Timestamp` (Unix seconds) and
+//! `X-Costd-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, WebhookConfig};
+use crate::store::{DeliveryOutcome, PendingNotification, Store, StoreError, StoredTransition};
+
+/// The JSON body of one notification.
+#[derive(Debug, Serialize)]
+pub struct WebhookBody<'a> {
+    /// Always `costd`.
+    pub source: &'static str,
+    /// The deployment.
+    pub deployment: &'a str,
+    /// A stable id: the same notification always has the same id (receivers can de-duplicate on it).
+    pub id: String,
+    /// One line for chat tools.
+    pub text: String,
+    /// The transition with its values.
+    pub transition: &'a StoredTransition,
+}
+
+/// The body for one transition.
+pub fn body(deployment: &str, t: &StoredTransition) -> Vec<u8> {
+    let e = &t.transition.evaluation;
+    let b = WebhookBody {
+        source: "costd",
+        deployment,
+        id: format!("{deployment}/transition/{}", t.id),
+        text: format!(
+            "costd {deployment}: budget {} {} {}% is {} (${} vs ${})",
+            e.budget,
+            e.kind.as_str(),
+            e.percent,
+            t.transition.to,
+            crate::money::to_cents(e.value_usd),
+            e.threshold_usd
+        ),
+        transition: t,
+    };
+    serde_json::to_vec(&b).expect("a webhook body serialises")
+}
+
+/// `v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let tag = mac.finalize().into_bytes();
+    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    format!("v1={hex}")
+}
+
+/// The wait before attempt `attempts + 1`: 5 s, 10 s, 20 s … capped at an hour.
+pub fn retry_delay(attempts: u32) -> Duration {
+    let secs = 5i64.saturating_mul(1i64 << attempts.min(20));
+    Duration::seconds(secs.min(3600))
+}
+
+/// How many rows one step claims.
+const BATCH: u32 = 20;
+/// How often the worker looks for due retries when nothing wakes it.
+const TICK: StdDuration = StdDuration::from_secs(5);
+/// How often history is pruned.
+const PRUNE_EVERY: StdDuration = StdDuration::from_secs(3600);
+
+/// The delivery worker.
+pub struct Delivery {
+    cfg: Arc<Config>,
+    store: Arc<dyn Store>,
+    http: reqwest::Client,
+}
+
+impl Delivery {
+    /// A worker for `cfg.webhooks`.
+    pub fn new(cfg: Arc<Config>, store: Arc<dyn Store>) -> Self {
+        Delivery {
+            cfg,
+            store,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
+    fn lease(&self) -> Duration {
+        let longest = self.cfg.webhooks.iter().map(|w| w.timeout_seconds).max().unwrap_or(5);
+        Duration::seconds(i64::from(longest) * 2 + 30)
+    }
+
+    /// One step at `now`: claims the due notifications and delivers each
+    /// once. Returns how many were delivered.
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let (claim, due) = self.store.claim_notifications(now, self.lease(), BATCH)?;
+        let mut delivered = 0;
+        for n in due {
+            let Some(hook) = self.cfg.webhooks.iter().find(|w| w.channel() == n.channel) else {
+                let outcome = DeliveryOutcome::Dead {
+                    error: format!("{} is no longer configured", n.channel),
+                };
+                self.store
+                    .finish_notification(n.transition.id, &n.channel, &claim, &outcome, now)?;
+                continue;
+            };
+            let outcome = self.attempt(hook, &n).await;
+            if outcome == DeliveryOutcome::Delivered {
+                delivered += 1;
+            }
+            if !self
+                .store
+                .finish_notification(n.transition.id, &n.channel, &claim, &outcome, Utc::now())?
+            {
+                tracing::warn!(channel = %n.channel, transition = n.transition.id, "delivery outlived its claim");
+            }
+        }
+        Ok(delivered)
+    }
+
+    async fn attempt(&self, hook: &WebhookConfig, n: &PendingNotification) -> DeliveryOutcome {
+        let body = body(&self.cfg.deployment, &n.transition);
+        let mut req = self
+            .http
+            .post(&hook.url)
+            .timeout(StdDuration::from_secs(u64::from(hook.timeout_seconds)))
+            .header("content-type", "application/json")
+            .header("user-agent", concat!("costd/", env!("CARGO_PKG_VERSION")));
+        if let Some(secret) = &hook.secret {
+            let ts = Utc::now().timestamp();
+            req = req
+                .header("x-costd-timestamp", ts.to_string())
+                .header("x-costd-signature", signature(secret, ts, &body));
+        }
+        let result = match req.body(body).send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!("HTTP {}", r.status())),
+            // The error's text would quote the URL; say what kind of failure it was instead.
+            Err(e) => Err(crate::redact::urls_in(&e.without_url().to_string())),
+        };
+        match result {
+            Ok(()) => {
+                tracing::info!(channel = %n.channel, transition = n.transition.id, "notification delivered");
+                DeliveryOutcome::Delivered
+            }
+            Err(error) if n.attempts + 1 >= hook.max_attempts => {
+                tracing::error!(channel = %n.channel, transition = n.transition.id, attempts = n.attempts + 1, %error,
+                    "notification failed for the last time; it is a dead letter (GET /api/v1/notifications?state=dead)");
+                DeliveryOutcome::Dead { error }
+            }
+            Err(error) => {
+                let retry_at = Utc::now() + retry_delay(n.attempts);
+                tracing::warn!(channel = %n.channel, transition = n.transition.id, %error, retry_at = %retry_at.to_rfc3339(),
+                    "notification failed; will retry");
+                DeliveryOutcome::Failed { error, retry_at }
+            }
+        }
+    }
+
+    /// Runs until `shutdown`: a step when woken (new notifications), every few
+    /// seconds (retries falling due), and history pruned hourly. Shutdown waits
+    /// for the delivery in flight, so a notification is never sent and then
+    /// forgotten.
+    pub async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
+        // Before channels were named, a webhook's channel was its URL, redacted
+        // by the store's migration to scheme and host: map those to today's names.
+        for w in &self.cfg.webhooks {
+            let legacy = format!("webhook:{}", crate::redact::url(&w.url));
+            if legacy != w.channel()
+                && let Err(e) = self.store.rename_channel(&legacy, &w.channel())
+            {
+                tracing::error!(error = %e, "renaming a webhook's channel");
+            }
+        }
+        let mut last_prune: Option<std::time::Instant> = None;
+        loop {
+            if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(std::time::Instant::now());
+                match self.store.prune(Utc::now(), &self.cfg.retention) {
+                    Ok(p) if p != Default::default() => tracing::info!(
+                        decisions = p.decisions,
+                        transitions = p.transitions,
+                        notifications = p.notifications,
+                        "pruned history past its retention"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "pruning history"),
+                }
+            }
+            if !self.cfg.webhooks.is_empty() || last_prune.is_none() {
+                match self.run_once(Utc::now()).await {
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "reading the notification outbox"),
+                }
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(TICK) => {}
+                _ = shutdown.cancelled() => break,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_hmac_sha256_over_timestamp_dot_body() {
+        // RFC 4231 test case 2 uses key "Jefe" and data "what do ya want for nothing?";
+        // here the data is "<timestamp>.<body>" = "1700000000.what do ya want for nothing?".
+        // Expected value computed independently with Python's hmac module:
+        // hmac.new(b"Jefe", b"1700000000.what do ya want for nothing?", hashlib.sha256).hexdigest()
+        assert_eq!(
+            signature("Jefe", 1_700_000_000, b"what do ya want for nothing?"),
+            "v1=1cdd0650c8be1cb0974b1788d458b1e781206cfef59b85faafc582d2e182c57e"
+        );
+    }
+
+    #[test]
+    fn retries_back_off_to_an_hour() {
+        let waits: Vec<i64> = (0..12).map(|a| retry_delay(a).num_seconds()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
+        assert_eq!(retry_delay(u32::MAX).num_seconds(), 3600);
+    }
+}
