@@ -349,7 +349,7 @@ fn pricing(command: PricingCommand, out: &mut dyn Write) -> anyhow::Result<()> {
         let text = table.to_toml();
         crate::pricing::PriceTable::parse("written table", &text)?;
         std::fs::create_dir_all(&dir)?;
-        std::fs::write(&path, text)?;
+        crate::pricing::write::write_atomically(&path, &text)?;
         writeln!(out, "wrote {}", path.display())?;
     }
     Ok(())

@@ -267,6 +267,9 @@ impl Daemon {
             SqliteStore::open(&cfg.store_path)
                 .with_context(|| format!("opening store {}", cfg.store_path.display()))?,
         );
+        if cfg.dry_run {
+            refuse_dry_run_over_a_live_alb(&cfg, store.as_ref())?;
+        }
         tracing::info!(
             deployment = %cfg.deployment,
             region = %cfg.region,
@@ -388,6 +391,36 @@ impl Daemon {
     }
 }
 
+/// Dry-run makes no AWS calls, so it could never delete an ALB that a real
+/// run created: starting in dry-run while the ledger has one open would
+/// leave it running (and billing) with nobody watching. Refuse, and say how
+/// to get out.
+pub fn refuse_dry_run_over_a_live_alb(cfg: &Config, store: &dyn Store) -> anyhow::Result<()> {
+    let live: Vec<_> = store
+        .open_lifetimes(&cfg.deployment)?
+        .into_iter()
+        .filter(|l| !l.dry_run)
+        .collect();
+    if let Some(l) = live.first() {
+        anyhow::bail!(
+            "dry_run = true, but the ledger in {store} has a live ALB that costd created: {name} ({arn}, since {since}, \
+             windows {windows}). In dry-run costd makes no AWS calls and would leave it running and billing. \
+             Start once with dry_run = false: costd deletes it when no window wants it (at once if none does), \
+             or notices that it is gone if you deleted it yourself; then switch dry-run back on.",
+            store = cfg.store_path.display(),
+            name = l.name,
+            arn = l.lb_arn.as_deref().unwrap_or("ARN not recorded yet"),
+            since = l.created_at.to_rfc3339(),
+            windows = if l.window_ids.is_empty() {
+                "none".to_string()
+            } else {
+                l.window_ids.join(", ")
+            },
+        );
+    }
+    Ok(())
+}
+
 /// `costd serve`: builds the daemon and runs it until shutdown.
 pub async fn serve(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     Daemon::build(cfg).await?.run_until_stopped(shutdown).await
@@ -422,7 +455,8 @@ pub async fn refresh_prices(
         *settings.write().expect("settings lock") = new_settings;
         if let (true, Some(dir)) = (p.write, &cfg.pricing_dir) {
             let path = dir.join(format!("{}.toml", cfg.region));
-            std::fs::write(&path, table.to_toml()).with_context(|| format!("writing {}", path.display()))?;
+            crate::pricing::write::write_atomically(&path, &table.to_toml())
+                .with_context(|| format!("writing {}", path.display()))?;
         }
     }
     Ok(changes)

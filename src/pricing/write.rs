@@ -97,8 +97,58 @@ impl PriceTable {
     }
 }
 
+/// Writes `text` to `path` so that a reader (or a crash) sees either the
+/// old file or the new one, never half of one: a temporary file beside it,
+/// flushed to disk, renamed over the old one, and the directory flushed.
+pub fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("table");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_price_table_is_replaced_whole_or_not_at_all() {
+        use std::io::Read;
+        let dir = std::env::temp_dir().join(format!("costd-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("us-east-1.toml");
+        std::fs::write(&path, "old table").unwrap();
+        // A reader that opened the old file keeps reading the old file: the new one
+        // arrived by rename, not by truncating and rewriting in place.
+        let mut reader = std::fs::File::open(&path).unwrap();
+        super::write_atomically(&path, "new table").unwrap();
+        let mut old = String::new();
+        reader.read_to_string(&mut old).unwrap();
+        assert_eq!(old, "old table");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new table");
+        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(Result::ok).collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+        // A failed write (the target is a directory) leaves nothing behind either.
+        let sub = dir.join("sub.toml");
+        std::fs::create_dir_all(sub.join("x")).unwrap();
+        assert!(super::write_atomically(&sub, "x").is_err());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     use crate::pricing::PriceTable;
     use crate::pricing::load::PriceBook;
 

@@ -161,7 +161,7 @@ mod api_bodies {
 
     const OPERATOR: &str = "fuzz-operator-token-0123456789";
 
-    fn router() -> (axum::Router, crate::helpers::TempDir) {
+    pub(super) fn router() -> (axum::Router, crate::helpers::TempDir) {
         let dir = crate::helpers::TempDir::new("fuzz-api");
         let src = seed("config/costd.toml").replace(
             "path = \"costd.db\"",
@@ -185,7 +185,13 @@ mod api_bodies {
         (costd::web::router(state), dir)
     }
 
-    fn call(rt: &tokio::runtime::Runtime, app: &axum::Router, method: &str, path: &str, body: String) -> StatusCode {
+    pub(super) fn call(
+        rt: &tokio::runtime::Runtime,
+        app: &axum::Router,
+        method: &str,
+        path: &str,
+        body: String,
+    ) -> StatusCode {
         let req = Request::builder()
             .method(method)
             .uri(path)
@@ -222,9 +228,254 @@ mod api_bodies {
                 let s = call(rt, app, "POST", "/api/v1/windows", body.clone());
                 prop_assert!([201, 400, 413, 422].contains(&s.as_u16()), "windows: {} for {:?}", s, body);
                 let s = call(rt, app, "POST", "/api/v1/model", scenario.clone());
-                prop_assert!([200, 413, 422].contains(&s.as_u16()), "model: {} for {:?}", s, scenario);
+                prop_assert!([200, 413, 422, 429, 503].contains(&s.as_u16()), "model: {} for {:?}", s, scenario);
                 Ok(())
             })?;
+        }
+    }
+}
+
+/// Structured generators that reach the extremes byte mutations never do:
+/// years from 0 to +262143, durations and counts up to the type limits,
+/// thousands of schedule entries, huge decimals, every config key.
+mod extremes {
+    use super::*;
+
+    /// A year anywhere chrono can hold, and the edges of what costd accepts.
+    fn year() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            Just(0i64),
+            Just(1969),
+            Just(1970),
+            Just(9999),
+            Just(10000),
+            Just(262143),
+            Just(-262143),
+            -262143i64..=262143
+        ]
+    }
+
+    /// A number as text: small, at the limits of u32/i64/u64/Decimal, or absurd.
+    fn number() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0u64..100).prop_map(|n| n.to_string()),
+            Just(u32::MAX.to_string()),
+            Just((u32::MAX as u64 + 1).to_string()),
+            Just(i64::MAX.to_string()),
+            Just(u64::MAX.to_string()),
+            Just("79228162514264337593543950335".to_string()),
+            Just("79228162514264337593543950336".to_string()),
+            Just("1".repeat(300)),
+            Just("-1".to_string()),
+            Just("1e300".to_string()),
+            Just("0.000000000000000000000000000001".to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+        ]
+    }
+
+    fn unit() -> impl Strategy<Value = &'static str> {
+        prop_oneof![Just("d"), Just("h"), Just("m"), Just("s"), Just("w"), Just("")]
+    }
+
+    /// A duration such as `9223372036854775807d` or `1h30m`.
+    fn duration() -> impl Strategy<Value = String> {
+        proptest::collection::vec((number(), unit()), 1..4)
+            .prop_map(|parts| parts.into_iter().map(|(n, u)| format!("{n}{u}")).collect())
+    }
+
+    /// An instant as a person might type it, in any year.
+    fn instant() -> impl Strategy<Value = String> {
+        (year(), 1u32..=12, 1u32..=28, 0u32..24, 0u32..60, 0u8..4).prop_map(|(y, mo, d, h, mi, form)| {
+            let y = if (0..=9999).contains(&y) {
+                format!("{y:04}")
+            } else {
+                format!("{y:+}")
+            };
+            match form {
+                0 => format!("{y}-{mo:02}-{d:02} {h:02}:{mi:02}"),
+                1 => format!("{y}-{mo:02}-{d:02}T{h:02}:{mi:02}:00Z"),
+                2 => format!("{y}-{mo:02}-{d:02}T{h:02}:{mi:02}:00+14:00"),
+                _ => "now".into(),
+            }
+        })
+    }
+
+    fn cron_field() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("*".to_string()),
+            (1u64..=100).prop_map(|n| format!("*/{n}")),
+            (0u64..70, 0u64..70).prop_map(|(a, b)| format!("{a}-{b}")),
+            number(),
+            Just("Mon-Fri".to_string()),
+        ]
+    }
+
+    /// A scenario with up to thousands of schedule entries, random crons and huge traffic figures.
+    fn scenario() -> impl Strategy<Value = String> {
+        let entry = prop_oneof![
+            (proptest::collection::vec(cron_field(), 5), duration()).prop_map(|(f, d)| format!(
+                "[[load_balancer.schedule]]\ncron = \"{}\"\nduration = \"{d}\"\ntimezone = \"Europe/Berlin\"\n",
+                f.join(" ")
+            )),
+            (instant(), instant())
+                .prop_map(|(a, b)| format!("[[load_balancer.schedule]]\nstart = \"{a}\"\nend = \"{b}\"\n")),
+        ];
+        (
+            number(),
+            number(),
+            number(),
+            proptest::collection::vec(entry, 0..8),
+            prop_oneof![Just(0usize), Just(1), Just(99), Just(101), Just(3000)],
+        )
+            .prop_map(|(rps, gb, s3, entries, repeat)| {
+                let mut s = format!(
+                    "region = \"us-east-1\"\n[network]\nazs = 2\n[network.traffic_gb_per_month]\ns3 = {s3}\n\
+                     [load_balancer]\nkind = \"application\"\nscheme = \"internet-facing\"\nazs = 2\ntarget_type = \"ip\"\n\
+                     requests_per_second = {rps}\nprocessed_gb_per_hour = {gb}\n"
+                );
+                for e in &entries {
+                    s.push_str(e);
+                }
+                // Many copies of a harmless entry: the count limit, not the expansion, must stop it.
+                let one_off = "[[load_balancer.schedule]]\nstart = \"2026-12-03T09:00:00+08:00\"\nend = \"2026-12-03T10:00:00+08:00\"\n";
+                s.push_str(&one_off.repeat(repeat));
+                s
+            })
+    }
+
+    /// The shipped config with one key set to an extreme value.
+    fn config() -> impl Strategy<Value = String> {
+        let keys = [
+            ("lead_minutes = 5", "lead_minutes"),
+            ("grace_minutes = 5", "grace_minutes"),
+            ("max_window_hours = 12", "max_window_hours"),
+            ("safety_net_seconds = 60", "safety_net_seconds"),
+            ("recompute_seconds = 300", "recompute_seconds"),
+            ("monthly_usd = 100", "monthly_usd"),
+            ("publish_seconds = 300", "publish_seconds"),
+            ("max_body_bytes = 65536", "max_body_bytes"),
+            ("port = 80", "port"),
+            ("duration = \"3h\"", "duration"),
+            ("[schedule]\n", "[schedule]\nmax_days_ahead"),
+            ("[web]\n", "[web]\nmax_connections"),
+            ("[web]\n", "[web]\nheader_read_timeout_seconds"),
+            ("[web]\n", "[web]\nexpensive_concurrency"),
+            ("[web]\n", "[web]\nlogin_attempts_per_minute"),
+        ];
+        (0..keys.len(), number(), any::<bool>()).prop_map(move |(k, v, quoted)| {
+            let (from, key) = keys[k];
+            let value = if quoted { format!("\"{v}\"") } else { v };
+            let to = if from.ends_with('\n') {
+                format!("{key} = {value}\n")
+            } else {
+                format!("{key} = {value}")
+            };
+            seed("config/costd.toml").replacen(from, &to, 1)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn extreme_instants_and_durations_are_refused_cleanly(start in instant(), end in instant(), d in duration()) {
+            let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z").unwrap().to_utc();
+            let (start2, end2, d2) = (start.clone(), end.clone(), d.clone());
+            let r = within("new window", move || {
+                let blackouts = costd::schedule::blackout::Blackouts::default();
+                let limits = costd::schedule::WindowLimits {
+                    max_window: chrono::Duration::hours(12),
+                    max_ahead: chrono::Duration::days(366),
+                    blackouts: &blackouts,
+                };
+                let tz = chrono_tz::Asia::Singapore;
+                let by_end = costd::schedule::WindowRequest { start: &start2, end: Some(&end2), duration: None };
+                let by_duration = costd::schedule::WindowRequest { start: &start2, end: None, duration: Some(&d2) };
+                (
+                    costd::schedule::parse_new_window(by_end, tz, now, &limits),
+                    costd::schedule::parse_new_window(by_duration, tz, now, &limits),
+                )
+            });
+            for accepted in [r.0, r.1].into_iter().flatten() {
+                // Whatever is accepted is storable: years 1970–9999, at most a year ahead, at most 12 h.
+                prop_assert!(accepted.start >= now - chrono::Duration::minutes(1));
+                prop_assert!(accepted.start - now <= chrono::Duration::days(366));
+                prop_assert!(accepted.end - accepted.start <= chrono::Duration::hours(12));
+            }
+        }
+
+        #[test]
+        fn extreme_scenarios_are_refused_or_priced_quickly(text in scenario()) {
+            let input = text.clone();
+            let r = within("extreme scenario", move || {
+                let parsed = costd::scenario::Scenario::parse("fuzz.toml", &input, &regions());
+                if let Ok(s) = &parsed {
+                    let book = costd::pricing::load::PriceBook::embedded().unwrap();
+                    let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z").unwrap().to_utc();
+                    let report = costd::cost::evaluate(s, book.get(&s.region).unwrap(), at);
+                    // The expansion is bounded: a year of the densest allowed schedule plus the one-offs.
+                    let lifetimes = report.load_balancer.and_then(|l| l.scheduled).map(|s| s.lifetimes);
+                    return Ok(lifetimes);
+                }
+                Err(parsed.err().unwrap())
+            });
+            match r {
+                Ok(Some(n)) => prop_assert!(n <= rust_decimal::Decimal::from(35_136 + 100), "{n} lifetimes"),
+                Ok(None) => {}
+                Err(e) => {
+                    prop_assert!(!e.message.is_empty());
+                    prop_assert!(e.line <= text.lines().count() + 1);
+                }
+            }
+        }
+
+        #[test]
+        fn every_config_key_at_its_extremes_parses_or_names_itself(text in config()) {
+            let dir = std::env::temp_dir().join("costd-fuzz-empty");
+            let _ = std::fs::create_dir_all(&dir);
+            let input = text.clone();
+            let r = within("extreme config", move || costd::config::Config::parse("fuzz.toml", &input, &dir));
+            match r {
+                Ok(cfg) => {
+                    prop_assert!(cfg.schedule.lead <= chrono::Duration::minutes(120));
+                    prop_assert!(cfg.schedule.max_window <= chrono::Duration::hours(168));
+                    prop_assert!(cfg.schedule.max_ahead <= chrono::Duration::days(3660));
+                    prop_assert!(cfg.web.max_connections <= 65_535 && cfg.web.max_body_bytes <= 16 * 1024 * 1024);
+                }
+                Err(e) => {
+                    prop_assert!(!e.message.is_empty());
+                    prop_assert!(e.line >= 1, "{e}");
+                }
+            }
+        }
+
+        #[test]
+        fn extreme_api_bodies_and_months_get_clean_answers(start in instant(), d in duration(), y in year(), m in 0u32..14) {
+            thread_local! {
+                static APP: (tokio::runtime::Runtime, axum::Router, crate::helpers::TempDir) = {
+                    let (r, d) = super::api_bodies::router();
+                    (tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(), r, d)
+                };
+            }
+            APP.with(|(rt, app, _)| {
+                let body = serde_json::json!({ "start": start, "duration": d }).to_string();
+                let s = super::api_bodies::call(rt, app, "POST", "/api/v1/windows", body.clone());
+                prop_assert!([201, 400, 422].contains(&s.as_u16()), "windows: {} for {}", s, body);
+                let month = format!("/api/v1/projection?month={y}-{m:02}");
+                let s = super::api_bodies::call(rt, app, "GET", &month, String::new());
+                prop_assert!([200, 422, 429, 503].contains(&s.as_u16()), "{}: {}", month, s);
+                Ok(())
+            })?;
+        }
+
+        #[test]
+        fn price_tables_with_huge_rates_are_refused_by_key(v in number(), which in 0usize..6) {
+            let keys = ["usd = \"0.059\"", "usd = \"0.013\"", "usd = \"0.01\"", "usd = \"0.006\"", "usd = \"0.0252\"", "usd = \"0.008\""];
+            let text = seed("pricing/ap-southeast-1.toml").replacen(keys[which], &format!("usd = \"{v}\""), 1);
+            let r = within("price table", move || costd::pricing::PriceTable::parse("fuzz.toml", &text).map(|_| ()));
+            if let Err(e) = r {
+                prop_assert!(e.key.ends_with("usd") || e.key.is_empty(), "{e}");
+            }
         }
     }
 }

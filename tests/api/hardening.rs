@@ -773,3 +773,49 @@ token = "{OPERATOR}"
     assert_eq!(st, 200, "{b}");
     assert!(b.contains("\"deleted\":1"), "{b}");
 }
+
+/// Switching `dry_run` on while the ledger has a live ALB once stranded it:
+/// dry-run ignores real lifetimes, so nothing would ever delete it, and the
+/// dashboard said "absent". Now the daemon refuses to start and says how to
+/// proceed; the CLI's projection is unaffected.
+#[test]
+fn dry_run_refuses_to_start_over_a_live_alb_and_says_how_to_proceed() {
+    use costd::store::{LifetimeReason, NewLifetime};
+    let rig = Rig::new("hardening-dry-run", true, None);
+    let store = rig.store();
+    let mut l = store
+        .insert_lifetime(&NewLifetime {
+            deployment: "it".into(),
+            name: "it-demo-0123abcd".into(),
+            window_ids: vec!["w7".into()],
+            reason: LifetimeReason::Window,
+            reason_detail: String::new(),
+            dry_run: false,
+            created_at: Utc::now() - chrono::Duration::minutes(30),
+        })
+        .unwrap();
+    l.lb_arn = Some("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/it-demo-0123abcd/1".into());
+    store.update_lifetime(&l).unwrap();
+    let t0 = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_costd"))
+        .args(["serve", "--config", rig.config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+    assert!(
+        err.contains("dry_run = true, but the ledger")
+            && err.contains("it-demo-0123abcd")
+            && err.contains("Start once with dry_run = false"),
+        "{err}"
+    );
+    // Once the lifetime is closed (a real run deleted the ALB), dry-run starts.
+    l.deleted_at = Some(Utc::now());
+    store.update_lifetime(&l).unwrap();
+    let mut d = rig.daemon("after");
+    wait_for(15, "the dry-run daemon", || {
+        d.logs().contains("costd starting").then_some(())
+    });
+    d.terminate();
+}
