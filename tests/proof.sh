@@ -7,6 +7,9 @@
 #   bash tests/proof.sh fuzz       proptest, 10,000 cases per target (PROPTEST_CASES to change)
 #   bash tests/proof.sh shutdown   SIGTERM during a reconcile
 #   bash tests/proof.sh speed      criterion, fixed-rate load, RSS, cold start, edge → AWS under load
+#   bash tests/proof.sh hostile    hostile input and clients (release build): far-future window, slowloris,
+#                                  connection cap, worst-case model body (time, RSS), CSRF, sign-in limit,
+#                                  webhooks once/signed/redacted, lagging listings, dry-run over a live ALB
 #   bash tests/proof.sh all        all of the above, in that order
 #
 # Each exits non-zero when its proof fails; `all` runs every proof and exits
@@ -33,7 +36,16 @@ proof_outage() {
 }
 
 proof_fuzz() {
-  PROPTEST_CASES="${PROPTEST_CASES:-10000}" cargo test --locked --test api fuzz -- --nocapture 2>&1 | tee "$out/fuzz.txt"
+  apt_install /usr/bin/time time
+  # /usr/bin/time -v reports the peak RSS of the test binary (cargo's largest child).
+  PROPTEST_CASES="${PROPTEST_CASES:-10000}" /usr/bin/time -v cargo test --locked --test api fuzz -- --nocapture 2>&1 \
+    | tee "$out/fuzz.txt" | grep -Ev "^\s+(Page|Volun|Invol|Swaps|File sys|Socket|Signals|Average|Exit|Minor|Major|Percent|System time|User time)"
+}
+
+proof_hostile() {
+  install_emulators
+  cargo test --release --locked --test api hardening -- --nocapture --test-threads 1 2>&1 | tee "$out/hostile.txt"
+  cargo test --release --locked --lib -- reconciler::tests::a_lagging_listing reconciler::tests::an_alb_whose_lifetime 2>&1 | tee -a "$out/hostile.txt"
 }
 
 proof_shutdown() {
@@ -137,21 +149,22 @@ run_one() {
     fuzz) proof_fuzz ;;
     shutdown) proof_shutdown ;;
     speed) proof_speed ;;
-    *) echo "usage: bash tests/proof.sh crash|outage|fuzz|shutdown|speed|all" >&2; return 2 ;;
+    hostile) proof_hostile ;;
+    *) echo "usage: bash tests/proof.sh crash|outage|fuzz|shutdown|speed|hostile|all" >&2; return 2 ;;
   esac
 }
 
 if [ "${1:-}" = all ]; then
   failed=()
-  for p in crash outage fuzz shutdown speed; do
+  for p in crash outage fuzz shutdown speed hostile; do
     echo "######## proof: $p"
     # A process of its own, so `set -e` holds inside each proof.
     bash "$0" "$p" || failed+=("$p")
   done
   echo "######## machine: $(machine)"
-  echo "figures: $out/{crash,outage,fuzz,shutdown,speed}.txt"
+  echo "figures: $out/{crash,outage,fuzz,shutdown,speed,hostile}.txt"
   if [ ${#failed[@]} -gt 0 ]; then echo "FAILED: ${failed[*]}"; exit 1; fi
-  echo "all five proofs passed"
+  echo "all six proofs passed"
 else
   run_one "${1:-}"
 fi
