@@ -1019,24 +1019,14 @@ fn schedule(t: &TableReader, tz: Tz, base: &Path) -> Result<ScheduleConfig, Inpu
     let mut windows = Vec::new();
     if let Some(v) = t.get("windows") {
         let items = v.items()?;
-        if items.len() > crate::schedule::MAX_SCHEDULE_ENTRIES {
-            return Err(v.error(format!(
-                "{} windows; the most allowed is {}",
-                items.len(),
-                crate::schedule::MAX_SCHEDULE_ENTRIES
-            )));
-        }
-        let mut firings = 0u32;
+        let mut bounds = crate::schedule::ScheduleBounds::entries(items.len()).map_err(|e| v.error(e))?;
         for item in items {
             let w = item.table()?;
             let spec = if let Some(c) = w.get("cron") {
                 let cron = c
                     .r()
                     .parse_with("a 5-field cron expression such as \"0 9 * * Mon-Fri\"", CronExpr::parse)?;
-                firings = firings.saturating_add(cron.firings_per_day_at_most());
-                if firings > crate::schedule::MAX_FIRINGS_PER_DAY {
-                    return Err(c.error(crate::schedule::too_many_firings(firings)));
-                }
+                bounds.add(&cron).map_err(|e| c.error(e))?;
                 let dv = w.require("duration")?;
                 let duration = dv.r().parse_with("a duration such as \"3h\"", parse_duration)?;
                 if duration > max_window {
@@ -1171,6 +1161,78 @@ mod tests {
         assert!(e.message.contains("reserved"), "{e}");
         let e = with("network_option = \"endpoints_only\"", "network_option = \"nat\"");
         assert_eq!(e.key, "projection.network_option");
+    }
+
+    #[test]
+    fn schedules_and_new_limits_are_bounded() {
+        // The shipped weekday window fires once a day; every minute is 1,440 a day.
+        let e = with("cron = \"0 9 * * Mon-Fri\"", "cron = \"* * * * *\"");
+        assert_eq!(e.key, "schedule.windows[0].cron", "{e}");
+        assert!(e.message.contains("1440 times a day"), "{e}");
+        let one =
+            "\n[[schedule.windows]]\nstart = \"2027-03-01T09:00:00+08:00\"\nend = \"2027-03-01T10:00:00+08:00\"\n";
+        let src = EMBEDDED_DEFAULT.replacen("[reconcile]", &format!("{}\n[reconcile]", one.repeat(100)), 1);
+        let e = parse(&src).unwrap_err();
+        assert!(
+            e.message.contains("101 schedule entries; the most allowed is 100"),
+            "{e}"
+        );
+        let e = with("max_window_hours = 12", "max_window_hours = 12\nmax_days_ahead = 3661");
+        assert_eq!(e.key, "schedule.max_days_ahead", "{e}");
+        let e = with("max_body_bytes = 65536", "max_body_bytes = 65536\nmax_connections = 0");
+        assert_eq!(e.key, "web.max_connections", "{e}");
+        let e = with(
+            "max_body_bytes = 65536",
+            "max_body_bytes = 65536\nheader_read_timeout_seconds = 301",
+        );
+        assert_eq!(e.key, "web.header_read_timeout_seconds", "{e}");
+        let e = with("max_body_bytes = 65536", "max_body_bytes = 65536\ntls_cert = \"c.pem\"");
+        assert!(e.message.contains("both `tls_cert` and `tls_key`"), "{e}");
+        let e = with("[reconcile]", "[retention]\ndecisions_days = 0\n\n[reconcile]");
+        assert_eq!(e.key, "retention.decisions_days", "{e}");
+        let ok =
+            parse(&EMBEDDED_DEFAULT.replacen("max_window_hours = 12", "max_window_hours = 12\nmax_days_ahead = 30", 1))
+                .unwrap();
+        assert_eq!(ok.schedule.max_ahead, chrono::Duration::days(30));
+        let d = parse(EMBEDDED_DEFAULT).unwrap();
+        assert_eq!(
+            (
+                d.schedule.max_ahead.num_days(),
+                d.web.max_connections,
+                d.web.header_read_timeout.as_secs()
+            ),
+            (366, 512, 10)
+        );
+        assert_eq!(d.retention.decisions, chrono::Duration::days(90));
+    }
+
+    #[test]
+    fn webhooks_are_named_without_their_url_and_names_are_unique() {
+        let hook =
+            |extra: &str| format!("\n[[webhooks]]\nurl = \"https://hooks.example.com/services/T0/SECRET\"\n{extra}");
+        let src = format!("{EMBEDDED_DEFAULT}{}", hook(""));
+        let cfg = parse(&src).unwrap();
+        assert_eq!(cfg.webhooks[0].channel(), "webhook:https://hooks.example.com");
+        assert_eq!(cfg.webhooks[0].max_attempts, 10);
+        let debug = format!("{:?}", cfg.webhooks[0]);
+        assert!(!debug.contains("SECRET"), "{debug}");
+        let e = parse(&format!("{EMBEDDED_DEFAULT}{}{}", hook(""), hook(""))).unwrap_err();
+        assert!(e.message.contains("give each a `name`"), "{e}");
+        assert!(
+            parse(&format!(
+                "{EMBEDDED_DEFAULT}{}{}",
+                hook(""),
+                hook("name = \"second\"\n")
+            ))
+            .is_ok()
+        );
+        let e = parse(&format!(
+            "{EMBEDDED_DEFAULT}\n[[webhooks]]\nurl_env = \"COSTD_TEST_UNSET_HOOK_VAR\"\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.key, "webhooks[0].url_env", "{e}");
+        let e = parse(&format!("{EMBEDDED_DEFAULT}{}", hook("max_attempts = 0\n"))).unwrap_err();
+        assert_eq!(e.key, "webhooks[0].max_attempts", "{e}");
     }
 
     #[test]

@@ -236,23 +236,16 @@ fn load_balancer(v: &Value) -> Result<LoadBalancerScenario, InputError> {
     let schedule = match t.get("schedule") {
         Some(s) => {
             let items = s.items()?;
-            if items.len() > crate::schedule::MAX_SCHEDULE_ENTRIES {
-                return Err(s.error(format!(
-                    "{} schedule entries; the most allowed is {}",
-                    items.len(),
-                    crate::schedule::MAX_SCHEDULE_ENTRIES
-                )));
-            }
-            let mut firings = 0u32;
+            let mut bounds = crate::schedule::ScheduleBounds::entries(items.len()).map_err(|e| s.error(e))?;
             let mut out = Vec::with_capacity(items.len());
             for item in &items {
                 let w = window(item)?;
                 if let WindowSpec::Recurring(r) = &w {
-                    firings = firings.saturating_add(r.cron.firings_per_day_at_most());
-                    if firings > crate::schedule::MAX_FIRINGS_PER_DAY {
-                        let at = item.table()?.require("cron")?;
-                        return Err(at.error(crate::schedule::too_many_firings(firings)));
-                    }
+                    bounds.add(&r.cron).map_err(|e| {
+                        item.table()
+                            .and_then(|t| t.require("cron"))
+                            .map_or_else(|x| x, |c| c.error(e))
+                    })?;
                 }
                 out.push(w);
             }

@@ -18,11 +18,35 @@ pub const MAX_SCHEDULE_ENTRIES: usize = 100;
 /// 35,136 windows, milliseconds of work. `* * * * *` (1,440 a day) is refused.
 pub const MAX_FIRINGS_PER_DAY: u32 = 96;
 
-/// The error for a schedule that fires more often than [`MAX_FIRINGS_PER_DAY`].
-pub fn too_many_firings(firings: u32) -> String {
-    format!(
-        "the recurring windows so far fire up to {firings} times a day; the most allowed is {MAX_FIRINGS_PER_DAY} (every 15 minutes) across all of them"
-    )
+/// Keeps a schedule being parsed inside [`MAX_SCHEDULE_ENTRIES`] and
+/// [`MAX_FIRINGS_PER_DAY`]; the errors say what is allowed.
+#[derive(Debug, Default)]
+pub struct ScheduleBounds {
+    firings_per_day: u32,
+}
+
+impl ScheduleBounds {
+    /// Checks the number of entries before any is parsed.
+    pub fn entries(count: usize) -> Result<Self, String> {
+        if count > MAX_SCHEDULE_ENTRIES {
+            return Err(format!(
+                "{count} schedule entries; the most allowed is {MAX_SCHEDULE_ENTRIES}"
+            ));
+        }
+        Ok(ScheduleBounds::default())
+    }
+
+    /// Counts one recurring entry's firings against the daily total.
+    pub fn add(&mut self, cron: &CronExpr) -> Result<(), String> {
+        self.firings_per_day = self.firings_per_day.saturating_add(cron.firings_per_day_at_most());
+        if self.firings_per_day > MAX_FIRINGS_PER_DAY {
+            return Err(format!(
+                "the recurring windows so far fire up to {} times a day; the most allowed is {MAX_FIRINGS_PER_DAY} (every 15 minutes) across all of them",
+                self.firings_per_day
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A half-open span of time `[start, end)` in UTC.

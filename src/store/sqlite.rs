@@ -1126,20 +1126,25 @@ mod tests {
         assert_eq!(d[0].edge_at, Some(t(0)));
     }
 
+    /// Budget `b` (threshold $`percent` of $100) in ALARM at `value_usd`.
+    fn alarm(kind: ThresholdKind, percent: Decimal, value_usd: Decimal) -> Evaluation {
+        Evaluation {
+            key: format!("b/{}/{}", kind.as_str(), percent.normalize()),
+            budget: "b".into(),
+            scope: "all".into(),
+            kind,
+            percent,
+            value_usd,
+            threshold_usd: percent,
+            state: AlarmState::Alarm,
+        }
+    }
+
     #[test]
     fn alarm_states_transitions_and_the_notification_outbox() {
         use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
         let s = SqliteStore::open(&temp("alarms")).unwrap();
-        let e = Evaluation {
-            key: "b/forecast/80".into(),
-            budget: "b".into(),
-            scope: "all".into(),
-            kind: ThresholdKind::Forecast,
-            percent: dec!(80),
-            value_usd: dec!(85.5),
-            threshold_usd: dec!(80),
-            state: AlarmState::Alarm,
-        };
+        let e = alarm(ThresholdKind::Forecast, dec!(80), dec!(85.5));
         let tr = Transition {
             at: t(3),
             month: "2026-12".into(),
@@ -1247,16 +1252,7 @@ mod tests {
         let path = temp("claims");
         let a = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
         let b = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
-        let e = Evaluation {
-            key: "b/forecast/80".into(),
-            budget: "b".into(),
-            scope: "all".into(),
-            kind: ThresholdKind::Forecast,
-            percent: dec!(80),
-            value_usd: dec!(85),
-            threshold_usd: dec!(80),
-            state: AlarmState::Alarm,
-        };
+        let e = alarm(ThresholdKind::Forecast, dec!(80), dec!(85));
         let trs: Vec<Transition> = (0..50)
             .map(|i| Transition {
                 at: t(3) + chrono::Duration::seconds(i),
@@ -1296,16 +1292,7 @@ mod tests {
     #[test]
     fn history_is_pruned_past_its_retention_but_undelivered_notifications_stay() {
         let s = SqliteStore::open(&temp("prune")).unwrap();
-        let e = Evaluation {
-            key: "b/actual/100".into(),
-            budget: "b".into(),
-            scope: "all".into(),
-            kind: ThresholdKind::Actual,
-            percent: dec!(100),
-            value_usd: dec!(120),
-            threshold_usd: dec!(100),
-            state: AlarmState::Alarm,
-        };
+        let e = alarm(ThresholdKind::Actual, dec!(100), dec!(120));
         let tr = |day: u32| Transition {
             at: Utc.with_ymd_and_hms(2026, 1, day, 0, 0, 0).unwrap(),
             month: "2026-01".into(),

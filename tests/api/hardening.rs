@@ -5,18 +5,10 @@ use chrono::Utc;
 use costd::store::Store;
 
 use crate::daemon::{Rig, web_address};
-use crate::helpers::{costd, http, wait_for};
+use crate::helpers::{http, wait_for};
 
 fn windows(rig: &Rig, args: &[&str]) -> (bool, String, String) {
-    let cfg = rig.config.display().to_string();
-    let mut all = vec!["windows", "--config", cfg.as_str()];
-    all.extend_from_slice(args);
-    let out = costd(&all);
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    crate::windows_cli::run(&rig.config.display().to_string(), args)
 }
 
 /// A window in the year 10000 once went into the store and made every read

@@ -11,7 +11,7 @@ fn config(dir: &TempDir) -> String {
     dir.write("costd.toml", &src).display().to_string()
 }
 
-fn run(cfg: &str, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn run(cfg: &str, args: &[&str]) -> (bool, String, String) {
     let mut all = vec!["windows", "--config", cfg];
     all.extend_from_slice(args);
     let out = costd(&all);
