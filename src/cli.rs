@@ -12,7 +12,6 @@ use crate::cost;
 use crate::pricing::load::PriceBook;
 use crate::render;
 use crate::scenario::{EMBEDDED_SEED, Scenario, parse_instant};
-use crate::schedule::Interval;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 
@@ -241,9 +240,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Pricing { command } => pricing(command, out),
         Command::Projection { config, month, format } => {
             let cfg = load_config(&config)?;
-            let book = price_book(&cfg)?;
-            let settings = crate::daemon::planner_settings(&cfg, &book)?;
-            let prices = book.get(&cfg.region).expect("planner_settings checked the region");
+            let prices = crate::app::Prices::build(&cfg, price_book(&cfg)?)?;
             let store = SqliteStore::open(&cfg.store_path)?;
             let now = Utc::now();
             let month = month.unwrap_or_else(|| crate::schedule::Month::containing(now, cfg.projection.timezone));
@@ -251,7 +248,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             // The CLI models LCUs; the daemon reads ConsumedLCUs from CloudWatch.
             let p = rt.block_on(crate::daemon::projection::compute::<
                 crate::aws::cloudwatch::SdkCloudWatch,
-            >(&cfg, &store, prices, &settings, None, month, now))?;
+            >(
+                &cfg, &store, prices.table(), &prices.settings, None, month, now
+            ))?;
             let previous = store.alarm_states()?.into_iter().map(|(k, v)| (k, v.state)).collect();
             let (evaluations, _) = crate::budget::evaluate(&cfg.budgets, &p, &previous, now);
             match format {
@@ -356,8 +355,17 @@ fn pricing(command: PricingCommand, out: &mut dyn Write) -> anyhow::Result<()> {
 }
 
 fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow::Result<()> {
-    let store = SqliteStore::open(&cfg.store_path)?;
+    // Priced before anything is stored: a missing price table refuses the window.
+    let prices = crate::app::Prices::build(&cfg, price_book(&cfg)?)?;
+    let store: std::sync::Arc<dyn crate::store::Store> = std::sync::Arc::new(SqliteStore::open(&cfg.store_path)?);
+    let app = crate::app::App::new(std::sync::Arc::new(cfg), store, prices);
+    let cfg = app.cfg.clone();
     let now = Utc::now();
+    // A flag for each field the use case names.
+    let flag = |e: crate::app::windows::AppError| match e {
+        crate::app::windows::AppError::Invalid { field, message } => anyhow::anyhow!("--{field}: {message}"),
+        other => other.into(),
+    };
     match command {
         WindowsCommand::Add {
             start,
@@ -365,94 +373,70 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
             duration,
             note,
         } => {
-            let req = crate::schedule::WindowRequest {
-                start: &start,
-                end: end.as_deref(),
-                duration: duration.as_deref(),
+            let req = crate::app::windows::NewWindow {
+                start,
+                end,
+                duration,
+                note,
+                timezone: None,
             };
-            let iv = crate::schedule::parse_new_window(req, cfg.timezone, now, &cfg.schedule.window_limits())
-                .map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
-            // Priced before it is stored: a bad price table refuses the window, never half-adds it.
-            let settings = crate::daemon::planner_settings(&cfg, &price_book(&cfg)?)?;
-            let w = store.add_window(iv, &note, "cli", now)?;
+            let added = crate::app::windows::add(&app, &req, "cli", now).map_err(flag)?;
             writeln!(
                 out,
                 "added window {} from {} to {}",
-                w.id,
-                w.interval.start.to_rfc3339(),
-                w.interval.end.to_rfc3339()
+                added.window.id,
+                added.window.start.to_rfc3339(),
+                added.window.end.to_rfc3339()
             )?;
-            writeln!(
-                out,
-                "{}",
-                crate::schedule::planner::window_cost(iv, &settings, now).describe(&settings)
-            )?;
+            writeln!(out, "{}", added.alb_cost.note)?;
         }
         WindowsCommand::Cancel { id } => {
-            let w = store.cancel_window(id, now)?;
-            writeln!(out, "{}", w.describe())?;
+            let c = crate::app::windows::cancel(&app, id, "cli", now).map_err(flag)?;
+            let line = match &c {
+                crate::app::windows::CancelledView::Window(w) => format!(
+                    "cancelled window {} ({} to {})",
+                    w.id,
+                    w.start.to_rfc3339(),
+                    w.end.to_rfc3339()
+                ),
+                crate::app::windows::CancelledView::Quarantined(q) => format!(
+                    "cancelled quarantined window {} (stored as {} to {}: {})",
+                    q.id, q.start_utc, q.end_utc, q.problem
+                ),
+            };
+            writeln!(out, "{line}")?;
         }
         WindowsCommand::List { all, format } => {
-            let stored = store.windows(all)?;
-            let quarantined = store.quarantined_windows()?;
-            let book = price_book(&cfg)?;
-            let settings = crate::daemon::planner_settings(&cfg, &book)?;
-            let live: Vec<(i64, Interval)> = stored
-                .iter()
-                .filter(|w| w.cancelled_at.is_none())
-                .map(|w| (w.id, w.interval))
-                .collect();
-            let span = Interval {
-                start: now - chrono::Duration::days(1),
-                end: now + chrono::Duration::days(7),
-            };
-            let demo =
-                crate::schedule::planner::windows_in(&cfg.schedule.windows, &live, &cfg.schedule.blackouts, span);
-            let plan = crate::schedule::planner::plan(now, &demo, None, &settings);
-            let planned: Vec<_> = plan.current.iter().chain(plan.upcoming.iter()).collect();
+            let list = crate::app::windows::list(&app, all, now).map_err(flag)?;
             match format {
-                Format::Json => {
-                    let v = serde_json::json!({
-                        "windows": stored.iter().map(|w| serde_json::json!({
-                            "id": w.id, "start": w.interval.start.to_rfc3339(), "end": w.interval.end.to_rfc3339(),
-                            "note": w.note, "created_by": w.created_by,
-                            "cancelled_at": w.cancelled_at.map(|t| t.to_rfc3339()),
-                        })).collect::<Vec<_>>(),
-                        "quarantined": quarantined,
-                        "planned_lifetimes_next_7_days": planned.iter().map(|p| serde_json::json!({
-                            "start": p.start.to_rfc3339(), "end": p.end.to_rfc3339(), "windows": p.window_ids,
-                            "coalesced_gaps": p.coalesced_gaps.iter().map(|g| g.why.clone()).collect::<Vec<_>>(),
-                        })).collect::<Vec<_>>(),
-                    });
-                    writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-                }
+                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?,
                 Format::Table => {
+                    let local = |t: DateTime<Utc>| {
+                        t.with_timezone(&cfg.timezone)
+                            .format("%a %Y-%m-%d %H:%M %Z")
+                            .to_string()
+                    };
                     writeln!(out, "Stored windows ({}):", cfg.store_path.display())?;
-                    if stored.is_empty() {
+                    if list.windows.is_empty() {
                         writeln!(out, "  none")?;
                     }
-                    for w in &stored {
-                        let local = |t: DateTime<Utc>| {
-                            t.with_timezone(&cfg.timezone)
-                                .format("%a %Y-%m-%d %H:%M %Z")
-                                .to_string()
-                        };
+                    for w in &list.windows {
                         let cancelled = w.cancelled_at.map(|_| "  CANCELLED").unwrap_or("");
                         writeln!(
                             out,
                             "  {:>4}  {} → {}  {}{cancelled}",
                             w.id,
-                            local(w.interval.start),
-                            local(w.interval.end),
+                            local(w.start),
+                            local(w.end),
                             w.note
                         )?;
                     }
-                    if !quarantined.is_empty() {
+                    if !list.quarantined.is_empty() {
                         writeln!(
                             out,
                             "Quarantined (cannot be read, never opened; `costd windows cancel ID` removes one):"
                         )?;
-                        for q in &quarantined {
+                        for q in &list.quarantined {
                             writeln!(
                                 out,
                                 "  {:>4}  {} → {}  {}: {}",
@@ -466,24 +450,19 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
                         cfg.schedule.lead.num_minutes(),
                         cfg.schedule.grace.num_minutes()
                     )?;
-                    if planned.is_empty() {
+                    if list.planned_lifetimes.is_empty() {
                         writeln!(out, "  none")?;
                     }
-                    for p in planned {
-                        let local = |t: DateTime<Utc>| {
-                            t.with_timezone(&cfg.timezone)
-                                .format("%a %Y-%m-%d %H:%M %Z")
-                                .to_string()
-                        };
+                    for p in &list.planned_lifetimes {
                         writeln!(
                             out,
                             "  {} → {}  windows {}",
                             local(p.start),
                             local(p.end),
-                            p.window_ids.join(", ")
+                            p.windows.join(", ")
                         )?;
                         for g in &p.coalesced_gaps {
-                            writeln!(out, "      {}", g.why)?;
+                            writeln!(out, "      {g}")?;
                         }
                     }
                 }

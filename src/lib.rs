@@ -10,6 +10,7 @@
 //! - [`input`]: TOML reading with file/line/key errors, shared by every input format.
 //! - [`render`]: the terminal table for `costd model`.
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::run`].
+//! - [`app`]: the use cases (add/list/cancel a window, …) that the CLI, the API and the dashboard share; [`app::App`], the shared state; [`app::Prices`].
 //! - [`config`]: the daemon's config file → [`config::Config`].
 //! - [`store`]: what costd must not forget (windows, ledger, decisions, alarm states, the notification outbox).
 //! - [`daemon`]: `costd serve`: the reconcile loop, the reconciler, the projection job.
@@ -20,6 +21,7 @@
 //! - [`metrics`]: process-wide counters for `/metrics`.
 //! - [`redact`]: secrets (webhook URLs) out of logs and the store.
 
+pub mod app;
 pub mod aws;
 pub mod budget;
 pub mod cli;

@@ -11,65 +11,19 @@ use std::time::Duration as StdDuration;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use rust_decimal::Decimal;
 use tokio::sync::Notify;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
+use crate::app::{App, Prices, SharedPrices};
 use crate::aws::cloudwatch::{CloudWatchApi, SdkCloudWatch};
 use crate::aws::elb::{ElbApi, SdkElb};
 use crate::config::Config;
 use crate::pricing::load::PriceBook;
-use crate::schedule::planner::PlannerSettings;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 use projection::ProjectionJob;
 use reconciler::Reconciler;
-
-/// Planner settings from the config and the region's price table: the ALB's
-/// hourly rate and the public IPv4 it holds (one address per subnet/AZ).
-pub fn planner_settings(cfg: &Config, book: &PriceBook) -> anyhow::Result<PlannerSettings> {
-    let prices = book.get(&cfg.region).with_context(|| {
-        format!(
-            "no price table for region {}; available: {}",
-            cfg.region,
-            book.regions().join(", ")
-        )
-    })?;
-    let addresses = if cfg.alb.internet_facing {
-        cfg.alb.subnets.len()
-    } else {
-        0
-    };
-    Ok(PlannerSettings {
-        lead: cfg.schedule.lead,
-        grace: cfg.schedule.grace,
-        coalesce: cfg.schedule.coalesce,
-        lb_usd_per_hour: prices.alb.hour.usd,
-        ipv4_usd_per_hour: prices.public_ipv4.address_hour.usd * Decimal::from(addresses),
-    })
-}
-
-/// What the reconcile loop last saw, for `/readyz` and the dashboard.
-#[derive(Debug, Clone, Default)]
-pub struct Status {
-    /// When the last reconcile finished without error.
-    pub last_ok_at: Option<DateTime<Utc>>,
-    /// The last error, if the last run failed (for operators: may name AWS resources).
-    pub last_error: Option<String>,
-    /// The same in words safe to show anyone (no AWS error text).
-    pub last_error_summary: Option<&'static str>,
-    /// The last plan.
-    pub plan: Option<crate::schedule::planner::Plan>,
-}
-
-/// Shared [`Status`].
-pub type SharedStatus = Arc<tokio::sync::RwLock<Status>>;
-
-/// The price tables in use, replaceable by a scheduled refresh.
-pub type SharedBook = Arc<std::sync::RwLock<PriceBook>>;
-/// The planner settings derived from them.
-pub type SharedSettings = Arc<std::sync::RwLock<PlannerSettings>>;
 
 /// Exponential backoff after failed runs: 1 s, 2 s, 4 s … capped at 30 s.
 #[derive(Debug, Default)]
@@ -99,7 +53,7 @@ pub async fn run_loop<E: ElbApi>(
     store: Arc<dyn Store>,
     safety_net: StdDuration,
     changed: Arc<Notify>,
-    status: SharedStatus,
+    status: crate::app::SharedStatus,
     kick: Arc<Notify>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -242,17 +196,14 @@ fn log_plan(plan: &crate::schedule::planner::Plan) {
 }
 
 /// The whole daemon, built (store open, clients made, web port bound) but not yet running.
+/// This is the composition root: it makes the shared [`App`] and hands it to
+/// the reconcile loop, the projection job, the delivery worker and the web
+/// server, which know nothing of each other.
 pub struct Daemon {
-    cfg: Arc<Config>,
-    store: Arc<dyn Store>,
+    app: App,
     reconciler: Reconciler<SdkElb>,
     job: Arc<ProjectionJob<SdkCloudWatch>>,
-    app: Option<crate::web::Application>,
-    status: SharedStatus,
-    kick: Arc<Notify>,
-    changed: Arc<Notify>,
-    book: SharedBook,
-    settings: SharedSettings,
+    web: Option<crate::web::Application>,
 }
 
 impl Daemon {
@@ -262,7 +213,7 @@ impl Daemon {
             Some(d) => PriceBook::from_dir(d)?,
             None => PriceBook::embedded()?,
         };
-        let settings = planner_settings(&cfg, &book)?;
+        let prices = Prices::build(&cfg, book)?;
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&cfg.store_path)
                 .with_context(|| format!("opening store {}", cfg.store_path.display()))?,
@@ -278,7 +229,8 @@ impl Daemon {
             endpoint = cfg.aws.endpoint_url.as_deref().unwrap_or("AWS"),
             "costd starting"
         );
-        let cfg = Arc::new(cfg);
+        let app = App::new(Arc::new(cfg), store, prices);
+        let cfg = app.cfg.clone();
         let elb = if cfg.dry_run {
             None
         } else {
@@ -286,13 +238,11 @@ impl Daemon {
                 crate::aws::elb_client(&cfg.region, &cfg.aws.for_elb()).await,
             ))
         };
-        let shared_settings: SharedSettings = Arc::new(std::sync::RwLock::new(settings));
-        let shared_book: SharedBook = Arc::new(std::sync::RwLock::new(book));
         let reconciler = Reconciler::new(
             cfg.clone(),
-            store.clone(),
+            app.store.clone(),
             elb,
-            shared_settings.clone(),
+            app.prices.clone(),
             Arc::new(Utc::now),
         );
         let cw = if cfg.dry_run || !cfg.cloudwatch.enabled {
@@ -302,82 +252,63 @@ impl Daemon {
                 crate::aws::cloudwatch_client(&cfg.region, &cfg.aws.for_cloudwatch()).await,
             ))
         };
-        let job = Arc::new(ProjectionJob::new(
-            cfg.clone(),
-            store.clone(),
-            shared_book.clone(),
-            shared_settings.clone(),
-            cw,
-        ));
-        let (changed, kick) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-        let status: SharedStatus = Arc::default();
-        let app = if cfg.web.enabled {
-            let state = crate::web::AppState::new(
-                cfg.clone(),
-                store.clone(),
-                shared_book.clone(),
-                job.latest.clone(),
-                status.clone(),
-                kick.clone(),
-                changed.clone(),
-            );
-            let app = crate::web::Application::build(state)
+        let job = Arc::new(ProjectionJob::new(app.clone(), cw));
+        let web = if cfg.web.enabled {
+            let web = crate::web::Application::build(crate::web::AppState::new(app.clone()))
                 .await
                 .with_context(|| format!("binding the web server to {}", cfg.web.listen))?;
-            tracing::info!(address = %app.address(), "dashboard and API listening");
-            Some(app)
+            tracing::info!(address = %web.address(), "dashboard and API listening");
+            Some(web)
         } else {
             None
         };
         Ok(Daemon {
-            cfg,
-            store,
+            app,
             reconciler,
             job,
-            app,
-            status,
-            kick,
-            changed,
-            book: shared_book,
-            settings: shared_settings,
+            web,
         })
     }
 
     /// Where the dashboard and API listen, if enabled.
     pub fn web_address(&self) -> Option<std::net::SocketAddr> {
-        self.app.as_ref().map(|a| a.address())
+        self.web.as_ref().map(|a| a.address())
+    }
+
+    /// The shared state (for tests and embedding).
+    pub fn app(&self) -> &App {
+        &self.app
     }
 
     /// Runs until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Daemon {
-            cfg,
-            store,
+            app,
             reconciler,
             job,
-            app,
-            status,
-            kick,
-            changed,
-            book,
-            settings,
+            web,
         } = self;
-        let refresh_task = cfg.pricing.refresh_cron.clone().map(|cron| {
-            tokio::spawn(run_price_refresh(
-                cfg.clone(),
-                cron,
-                book,
-                settings,
-                changed.clone(),
-                shutdown.clone(),
-            ))
-        });
+        let cfg = app.cfg.clone();
+        let refresh_task = cfg
+            .pricing
+            .refresh_cron
+            .clone()
+            .map(|cron| tokio::spawn(run_price_refresh(app.clone(), cron, shutdown.clone())));
         let safety_net = StdDuration::from_secs(u64::from(cfg.reconcile.safety_net_seconds));
-        let web_task = app.map(|a| tokio::spawn(a.run_until_stopped(shutdown.clone())));
-        let delivery = crate::notify::Delivery::new(cfg.clone(), store.clone());
+        let web_task = web.map(|a| tokio::spawn(a.run_until_stopped(shutdown.clone())));
+        let delivery = crate::notify::Delivery::new(cfg.clone(), app.store.clone());
         let delivery_task = tokio::spawn(delivery.run(job.new_notifications.clone(), shutdown.clone()));
-        let projection_task = tokio::spawn(run_projection(job, cfg.clone(), changed.clone(), shutdown.clone()));
-        let result = run_loop(reconciler, store, safety_net, changed, status, kick, shutdown).await;
+        let projection_task = tokio::spawn(run_projection(job, cfg.clone(), app.changed.clone(), shutdown.clone()));
+        let result = run_loop(
+            reconciler,
+            app.store.clone(),
+            safety_net,
+            app.changed.clone(),
+            app.status.clone(),
+            app.kick.clone(),
+            shutdown,
+        )
+        .await;
         let _ = projection_task.await;
         // The delivery in flight finishes (bounded by its webhook's timeout) before the process exits.
         let _ = delivery_task.await;
@@ -427,32 +358,24 @@ pub async fn serve(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<(
 }
 
 /// One scheduled price refresh: fetch, rebuild, log the changes, swap the
-/// table in (and write it when configured). A failure keeps the old table.
+/// prices in whole (tables, planner settings, NAT-vs-endpoints model) and
+/// write the table when configured. A failure keeps the prices in use.
 pub async fn refresh_prices(
     cfg: &Config,
-    book: &SharedBook,
-    settings: &SharedSettings,
+    prices: &SharedPrices,
 ) -> anyhow::Result<Vec<crate::pricing::pricelist::RateChange>> {
     let p = &cfg.pricing;
     let client = crate::aws::pricing::client(&p.api_region, p.endpoint_url.as_deref()).await;
     let items = crate::aws::pricing::fetch(&client, &cfg.region).await?;
-    let current = book
-        .read()
-        .expect("prices lock")
-        .get(&cfg.region)
-        .cloned()
-        .context("no price table")?;
-    let (table, changes) = crate::pricing::pricelist::rebuild(&current, &items, Utc::now().date_naive())?;
+    let current = prices.get();
+    let (table, changes) = crate::pricing::pricelist::rebuild(current.table(), &items, Utc::now().date_naive())?;
     for c in &changes {
         tracing::warn!(rate = %c.key, old = ?c.old, new = ?c.new, sku = %c.sku, "price changed in the AWS Price List");
     }
     if !changes.is_empty() {
-        let new_settings = {
-            let mut b = book.write().expect("prices lock");
-            b.replace(table.clone());
-            planner_settings(cfg, &b)?
-        };
-        *settings.write().expect("settings lock") = new_settings;
+        let mut book = current.book.clone();
+        book.replace(table.clone());
+        prices.replace(Prices::build(cfg, book)?);
         if let (true, Some(dir)) = (p.write, &cfg.pricing_dir) {
             let path = dir.join(format!("{}.toml", cfg.region));
             crate::pricing::write::write_atomically(&path, &table.to_toml())
@@ -462,14 +385,7 @@ pub async fn refresh_prices(
     Ok(changes)
 }
 
-async fn run_price_refresh(
-    cfg: Arc<Config>,
-    cron: String,
-    book: SharedBook,
-    settings: SharedSettings,
-    changed: Arc<Notify>,
-    shutdown: CancellationToken,
-) {
+async fn run_price_refresh(app: App, cron: String, shutdown: CancellationToken) {
     let due = Arc::new(Notify::new());
     let mut scheduler = match JobScheduler::new().await {
         Ok(s) => s,
@@ -491,16 +407,16 @@ async fn run_price_refresh(
             _ = shutdown.cancelled() => break,
         }
         let r = tokio::select! {
-            r = refresh_prices(&cfg, &book, &settings) => r,
+            r = refresh_prices(&app.cfg, &app.prices) => r,
             _ = shutdown.cancelled() => break,
         };
         match r {
             Ok(c) if c.is_empty() => tracing::info!("price refresh: no changes"),
             Ok(c) => {
-                tracing::info!(changes = c.len(), "price refresh: the new table is in use");
-                changed.notify_one();
+                tracing::info!(changes = c.len(), "price refresh: the new prices are in use");
+                app.changed.notify_one();
             }
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "price refresh failed; keeping the current table"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "price refresh failed; keeping the current prices"),
         }
     }
     let _ = scheduler.shutdown().await;

@@ -9,11 +9,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use tokio::sync::RwLock;
 
 use crate::aws::cloudwatch::{self, AlarmSpec, CloudWatchApi, Datum, MONTH_TO_DATE, PROJECTED};
 use crate::budget::projection::{AlbLifetime, ProjectionInputs, project};
-use crate::budget::{self, AlarmState, Component, Evaluation, Projection, ThresholdKind};
+use crate::budget::{self, AlarmState, Component, Projection, ThresholdKind};
 use crate::config::Config;
 use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, TargetType};
 use crate::pricing::PriceTable;
@@ -217,44 +216,20 @@ pub fn desired_alarms(cfg: &Config) -> Vec<AlarmSpec> {
     out
 }
 
-/// The latest projection and evaluations, shared with the web layer.
-#[derive(Debug, Clone, Default)]
-pub struct Latest {
-    /// The projection.
-    pub projection: Option<Projection>,
-    /// The budget evaluations.
-    pub evaluations: Vec<Evaluation>,
-}
-
 /// The projection job's state.
 pub struct ProjectionJob<C> {
-    cfg: Arc<Config>,
-    store: Arc<dyn Store>,
-    book: super::SharedBook,
-    settings: super::SharedSettings,
+    app: crate::app::App,
     cw: Option<C>,
-    /// The latest result.
-    pub latest: Arc<RwLock<Latest>>,
     /// Wakes the delivery worker when a run stored new notifications.
     pub new_notifications: Arc<tokio::sync::Notify>,
 }
 
 impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
     /// A job; `cw` is `None` in dry-run or with CloudWatch disabled.
-    pub fn new(
-        cfg: Arc<Config>,
-        store: Arc<dyn Store>,
-        book: super::SharedBook,
-        settings: super::SharedSettings,
-        cw: Option<C>,
-    ) -> Self {
+    pub fn new(app: crate::app::App, cw: Option<C>) -> Self {
         ProjectionJob {
-            cfg,
-            store,
-            book,
-            settings,
+            app,
             cw,
-            latest: Arc::new(RwLock::new(Latest::default())),
             new_notifications: Arc::new(tokio::sync::Notify::new()),
         }
     }
@@ -264,9 +239,9 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
         if let Some(cw) = &self.cw {
             let r = cloudwatch::sync_alarms(
                 cw,
-                &alarm_prefix(&self.cfg),
-                &self.cfg.deployment,
-                &desired_alarms(&self.cfg),
+                &alarm_prefix(&self.app.cfg),
+                &self.app.cfg.deployment,
+                &desired_alarms(&self.app.cfg),
             )
             .await?;
             tracing::info!(
@@ -280,35 +255,30 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
 
     /// One step at `at`.
     pub async fn run_once(&self, at: DateTime<Utc>) -> anyhow::Result<Projection> {
-        let month = Month::containing(at, self.cfg.projection.timezone);
-        // The table in use now (a scheduled refresh may have replaced it).
-        let prices = self
-            .book
-            .read()
-            .expect("prices lock")
-            .get(&self.cfg.region)
-            .cloned()
-            .context("no price table")?;
-        let settings = self.settings.read().expect("settings lock").clone();
+        let month = Month::containing(at, self.app.cfg.projection.timezone);
+        // The prices in use now (a scheduled refresh may have replaced them).
+        let prices = self.app.prices.get();
         let p = compute(
-            &self.cfg,
-            self.store.as_ref(),
-            &prices,
-            &settings,
+            &self.app.cfg,
+            self.app.store.as_ref(),
+            prices.table(),
+            &prices.settings,
             self.cw.as_ref(),
             month,
             at,
         )
         .await?;
         let previous: BTreeMap<String, AlarmState> = self
+            .app
             .store
             .alarm_states()?
             .into_iter()
             .map(|(k, v)| (k, v.state))
             .collect();
-        let (evaluations, transitions) = budget::evaluate(&self.cfg.budgets, &p, &previous, at);
-        let channels: Vec<String> = self.cfg.webhooks.iter().map(|w| w.channel()).collect();
+        let (evaluations, transitions) = budget::evaluate(&self.app.cfg.budgets, &p, &previous, at);
+        let channels: Vec<String> = self.app.cfg.webhooks.iter().map(|w| w.channel()).collect();
         let stored = self
+            .app
             .store
             .apply_evaluations(&evaluations, &transitions, &channels, at)?;
         for t in &stored {
@@ -323,11 +293,11 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
             self.new_notifications.notify_one();
         }
         if let Some(cw) = &self.cw {
-            cw.put_data(&self.cfg.cloudwatch.namespace, &metric_data(&self.cfg, &p), at)
+            cw.put_data(&self.app.cfg.cloudwatch.namespace, &metric_data(&self.app.cfg, &p), at)
                 .await
                 .context("publishing spend metrics")?;
         }
-        *self.latest.write().await = Latest {
+        *self.app.latest.write().await = crate::app::Latest {
             projection: Some(p.clone()),
             evaluations,
         };

@@ -80,7 +80,7 @@ pub struct Reconciler<E> {
     cfg: Arc<Config>,
     store: Arc<dyn Store>,
     elb: Option<E>,
-    settings: super::SharedSettings,
+    prices: crate::app::SharedPrices,
     clock: Clock,
 }
 
@@ -99,21 +99,21 @@ impl<E: ElbApi> Reconciler<E> {
         cfg: Arc<Config>,
         store: Arc<dyn Store>,
         elb: Option<E>,
-        settings: super::SharedSettings,
+        prices: crate::app::SharedPrices,
         clock: Clock,
     ) -> Self {
         Reconciler {
             cfg,
             store,
             elb,
-            settings,
+            prices,
             clock,
         }
     }
 
     /// The planner settings in use now (they change when the price table is refreshed).
     pub fn settings(&self) -> PlannerSettings {
-        self.settings.read().expect("settings lock").clone()
+        self.prices.get().settings.clone()
     }
 
     /// Concrete windows around `at`: config windows (minus blackouts) and stored ones.
@@ -869,19 +869,18 @@ mod tests {
         let mut cfg = Config::parse("test.toml", &src, std::path::Path::new("/")).unwrap();
         cfg.store_path = path.clone();
         let store = Arc::new(SqliteStore::open(&path).unwrap());
-        let settings = PlannerSettings {
-            lead: cfg.schedule.lead,
-            grace: cfg.schedule.grace,
-            coalesce: true,
-            lb_usd_per_hour: dec!(0.0252),
-            ipv4_usd_per_hour: dec!(0.01),
-        };
+        // ap-southeast-1: ALB $0.0252/h; two subnets hold 2 public IPv4 × $0.005/h = $0.01/h.
+        let prices = crate::app::Prices::build(&cfg, crate::pricing::load::PriceBook::embedded().unwrap()).unwrap();
+        assert_eq!(
+            (prices.settings.lb_usd_per_hour, prices.settings.ipv4_usd_per_hour),
+            (dec!(0.0252), dec!(0.01))
+        );
         let (clock, now) = fixed_clock();
         let r = Reconciler::new(
             Arc::new(cfg),
             store.clone(),
             Some(FakeElb::default()),
-            Arc::new(std::sync::RwLock::new(settings)),
+            crate::app::SharedPrices::new(prices),
             clock,
         );
         Rig { store, r, now }

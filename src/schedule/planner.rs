@@ -295,7 +295,7 @@ pub fn windows_in(
 /// lifetime with): its lifetime with lead and grace, the hours billed, the
 /// fixed charges (hours + public IPv4), and whether lead and grace push it
 /// into one more billed hour than the window itself spans.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct WindowCost {
     /// Window + lead + grace (lead cut to what is left of it at `now`), in minutes.
     pub lifetime_minutes: i64,
@@ -308,7 +308,7 @@ pub struct WindowCost {
 }
 
 /// The billed hour that lead and grace add to a window, and how to avoid it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct ExtraHour {
     /// Hours billed if the lifetime were the window alone.
     pub billed_hours_without: i64,

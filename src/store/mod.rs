@@ -56,7 +56,7 @@ pub struct StoredWindow {
 /// A stored window row that cannot be read back (a value out of range or
 /// damaged by hand). It never stops the daemon: the planner skips it, it is
 /// logged and shown on `/readyz` and the dashboard, and it can be cancelled by id.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QuarantinedWindow {
     /// Id, as `costd windows cancel` takes it.
     pub id: i64,

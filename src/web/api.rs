@@ -17,7 +17,7 @@ use utoipa::OpenApi;
 use super::{ApiError, AppState, ErrorBody};
 use crate::budget::Component;
 use crate::config::Role;
-use crate::schedule::{Interval, Month};
+use crate::schedule::Month;
 
 /// The API's routes.
 pub fn routes() -> axum::Router<AppState> {
@@ -44,7 +44,7 @@ pub fn routes() -> axum::Router<AppState> {
 #[openapi(
     info(title = "costd", description = "AWS networking spend: demo-window ALB, projections, budgets."),
     paths(healthz, readyz, metrics, projection, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications),
-    components(schemas(ErrorBody, NewWindow, crate::store::NotificationRecord, crate::store::NotificationState)),
+    components(schemas(ErrorBody, crate::app::windows::NewWindow, crate::store::NotificationRecord, crate::store::NotificationState)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -252,20 +252,18 @@ async fn projection(
         return Ok(Json(json!({ "projection": p, "budgets": latest.evaluations })));
     }
     // Any other month is computed on the blocking pool, within the expensive-request limits.
-    let book = s.book.read().expect("prices lock").clone();
+    let prices = s.prices.get();
     let (cfg, store) = (s.cfg.clone(), s.store.clone());
     let at = Utc::now();
     let (p, evaluations) = s
         .expensive
         .run(move || -> Result<_, ApiError> {
-            let settings = crate::daemon::planner_settings(&cfg, &book).map_err(ApiError::internal)?;
-            let prices = book
-                .get(&cfg.region)
-                .ok_or_else(|| ApiError::internal("no price table"))?;
             let p = tokio::runtime::Handle::current()
                 .block_on(crate::daemon::projection::compute::<
                     crate::aws::cloudwatch::SdkCloudWatch,
-                >(&cfg, store.as_ref(), prices, &settings, None, m, at))
+                >(
+                    &cfg, store.as_ref(), prices.table(), &prices.settings, None, m, at
+                ))
                 .map_err(ApiError::internal)?;
             let previous = store.alarm_states()?.into_iter().map(|(k, v)| (k, v.state)).collect();
             let (evaluations, _) = crate::budget::evaluate(&cfg.budgets, &p, &previous, at);
@@ -275,76 +273,25 @@ async fn projection(
     Ok(Json(json!({ "projection": p, "budgets": evaluations })))
 }
 
-/// A one-off window to add.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewWindow {
-    /// `now`, RFC 3339 with offset, or local `YYYY-MM-DD HH:MM` in the deployment's zone.
-    pub start: String,
-    /// When it closes (same forms); or give `duration`.
-    pub end: Option<String>,
-    /// How long: `3h`, `90m`, `1h30m`.
-    pub duration: Option<String>,
-    /// What the demo is for.
-    #[serde(default)]
-    pub note: String,
-    /// IANA zone for local `start`/`end` without an offset (default: the deployment's).
-    pub timezone: Option<String>,
-}
-
-fn window_json(w: &crate::store::StoredWindow) -> Value {
-    json!({
-        "id": w.id, "start": w.interval.start.to_rfc3339(), "end": w.interval.end.to_rfc3339(),
-        "note": w.note, "created_by": w.created_by, "created_at": w.created_at.to_rfc3339(),
-        "cancelled_at": w.cancelled_at.map(|t| t.to_rfc3339()),
-    })
-}
-
-/// Stored windows and the ALB lifetimes planned for the next 7 days.
-#[utoipa::path(get, path = "/api/v1/windows", responses((status = 200, body = Object)), security(("token" = [])))]
-async fn list_windows(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+/// Stored windows, quarantined rows and the ALB lifetimes planned for the next 7 days.
+#[utoipa::path(get, path = "/api/v1/windows", params(("all" = Option<bool>, Query, description = "include cancelled windows (default true)")),
+    responses((status = 200, description = "the windows", body = crate::app::windows::WindowList)), security(("token" = [])))]
+async fn list_windows(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<crate::app::windows::WindowList>, ApiError> {
     s.require(&headers, Role::Viewer)?;
-    let stored = s.store.windows(true)?;
-    let quarantined = s.store.quarantined_windows()?;
-    let plan = s.status.read().await.plan.clone();
-    let planned: Vec<Value> = plan
-        .iter()
-        .flat_map(|p| p.current.iter().chain(p.upcoming.iter()))
-        .filter(|l| l.start < Utc::now() + Duration::days(7))
-        .map(|l| {
-            json!({ "start": l.start.to_rfc3339(), "end": l.end.to_rfc3339(), "windows": l.window_ids,
-                    "coalesced_gaps": l.coalesced_gaps.iter().map(|g| g.why.clone()).collect::<Vec<_>>() })
-        })
-        .collect();
-    Ok(Json(
-        json!({ "windows": stored.iter().map(window_json).collect::<Vec<_>>(), "quarantined": quarantined, "planned_lifetimes": planned }),
-    ))
+    Ok(Json(crate::app::windows::list(
+        &s.app,
+        q.all.unwrap_or(true),
+        Utc::now(),
+    )?))
 }
 
-/// Parses and validates a new window; the error names the field.
-pub fn new_window_interval(s: &AppState, w: &NewWindow) -> Result<Interval, ApiError> {
-    let tz = match &w.timezone {
-        Some(z) => crate::scenario::parse_timezone(z).map_err(|e| ApiError::validation("timezone", e))?,
-        None => s.cfg.timezone,
-    };
-    let req = crate::schedule::WindowRequest {
-        start: &w.start,
-        end: w.end.as_deref(),
-        duration: w.duration.as_deref(),
-    };
-    crate::schedule::parse_new_window(req, tz, Utc::now(), &s.cfg.schedule.window_limits())
-        .map_err(|e| ApiError::validation(e.field, e.message))
-}
-
-/// A cancelled window as JSON (a quarantined row shows what was stored).
-pub fn cancelled_json(c: &crate::store::CancelledWindow) -> Value {
-    match c {
-        crate::store::CancelledWindow::Window(w) => window_json(w),
-        crate::store::CancelledWindow::Quarantined(q) => json!({
-            "id": q.id, "quarantined": true, "start_utc": q.start_utc, "end_utc": q.end_utc,
-            "note": q.note, "problem": q.problem,
-        }),
-    }
+#[derive(Deserialize)]
+struct ListQuery {
+    all: Option<bool>,
 }
 
 /// Parses a JSON body: syntax errors are 400, wrong or missing fields 422 naming the field.
@@ -367,51 +314,43 @@ fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> 
     })
 }
 
-/// Adds a one-off window (operator).
-#[utoipa::path(post, path = "/api/v1/windows", request_body = NewWindow,
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 413), (status = 422, body = ErrorBody)), security(("token" = [])))]
+/// Adds a one-off window (operator, Bearer token).
+#[utoipa::path(post, path = "/api/v1/windows", request_body = crate::app::windows::NewWindow,
+    responses((status = 201, description = "added, with what its ALB costs on its own", body = crate::app::windows::AddedWindow),
+              (status = 400, description = "malformed JSON", body = ErrorBody), (status = 401, description = "no Bearer token", body = ErrorBody),
+              (status = 403, description = "not an operator", body = ErrorBody), (status = 413, description = "body too large"),
+              (status = 422, description = "invalid, naming the field", body = ErrorBody)), security(("token" = [])))]
 async fn create_window(
     State(s): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<crate::app::windows::AddedWindow>), ApiError> {
     let caller = s.require_bearer(&headers, Role::Operator)?;
-    let w: NewWindow = json_body(&body)?;
-    let iv = new_window_interval(&s, &w)?;
-    let stored = s
-        .store
-        .add_window(iv, &w.note, &format!("api:{}", caller.name), Utc::now())?;
-    tracing::info!(window = stored.id, by = %caller.name, "window added");
-    s.kick.notify_one();
-    s.changed.notify_one();
-    let mut body = window_json(&stored);
-    // What the ALB costs for this window on its own, and whether lead and grace add an hour.
-    let settings = crate::daemon::planner_settings(&s.cfg, &s.book.read().expect("price book lock"));
-    if let Ok(settings) = settings {
-        let cost = crate::schedule::planner::window_cost(iv, &settings, stored.created_at);
-        body["alb_cost"] = json!({ "note": cost.describe(&settings), "estimate": cost });
-    }
-    Ok((StatusCode::CREATED, Json(body)))
+    let w: crate::app::windows::NewWindow = json_body(&body)?;
+    let added = crate::app::windows::add(&s.app, &w, &format!("api:{}", caller.name), Utc::now())?;
+    Ok((StatusCode::CREATED, Json(added)))
 }
 
-/// Cancels a stored window (operator).
+/// Cancels a stored window, or a quarantined row (operator, Bearer token).
 #[utoipa::path(delete, path = "/api/v1/windows/{id}", params(("id" = i64, Path, description = "window id")),
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, description = "cancelled", body = crate::app::windows::CancelledView),
+              (status = 404, description = "no such window", body = ErrorBody), (status = 409, description = "already cancelled", body = ErrorBody)),
+    security(("token" = [])))]
 async fn cancel_window(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<crate::app::windows::CancelledView>, ApiError> {
     let caller = s.require_bearer(&headers, Role::Operator)?;
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::validation("id", format!("`{id}` is not a window id (a whole number)")))?;
-    let w = s.store.cancel_window(id, Utc::now())?;
-    tracing::info!(window = id, by = %caller.name, "window cancelled");
-    s.kick.notify_one();
-    s.changed.notify_one();
-    Ok(Json(cancelled_json(&w)))
+    Ok(Json(crate::app::windows::cancel(
+        &s.app,
+        id,
+        &format!("api:{}", caller.name),
+        Utc::now(),
+    )?))
 }
 
 /// ALB lifetimes of the month (`?month=YYYY-MM`).
@@ -449,7 +388,7 @@ async fn budgets(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<V
     responses((status = 200, body = Object), (status = 422, body = ErrorBody)), security(("token" = [])))]
 async fn model(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
     s.require(&headers, Role::Viewer)?;
-    let book = s.book.read().expect("prices lock").clone();
+    let book = s.prices.get().book.clone();
     // Parsing and pricing run on the blocking pool, within the expensive-request limits.
     let report = s
         .expensive
@@ -477,7 +416,8 @@ async fn model(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
 #[utoipa::path(get, path = "/api/v1/pricing", responses((status = 200, body = Object)), security(("token" = [])))]
 async fn pricing(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     s.require(&headers, Role::Viewer)?;
-    let book = s.book.read().expect("prices lock");
+    let prices = s.prices.get();
+    let book = &prices.book;
     Ok(Json(
         json!({ "region": s.cfg.region, "table": book.get(&s.cfg.region), "regions": book.regions() }),
     ))

@@ -16,8 +16,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::api::{NewWindow, alb_state, new_window_interval};
+use super::api::alb_state;
 use super::{ApiError, AppState, Caller};
+use crate::app::windows::NewWindow;
 use crate::budget::AlarmState;
 use crate::config::Role;
 use crate::money::{format_quantity, format_usd};
@@ -234,7 +235,8 @@ async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
     }
 
     // NAT vs endpoints.
-    if let Some(m) = &s.network_model {
+    let prices = s.prices.get();
+    if let Some(m) = &prices.network_model {
         let _ = write!(
             h,
             "<section id=network><h2>NAT Gateway vs VPC endpoints (730 h month)</h2><table><tr><th>option</th><th class=n>per month</th><th></th></tr>"
@@ -393,7 +395,8 @@ fn windows_section(h: &mut String, s: &AppState, caller: &Option<Caller>) -> Res
         h,
         "<section id=windows><h2>Demo windows</h2><table><tr><th>id</th><th>from</th><th>to</th><th>note</th><th>ALB on its own</th><th></th></tr>"
     );
-    let settings = crate::daemon::planner_settings(&s.cfg, &s.book.read().expect("price book lock")).ok();
+    let prices = s.prices.get();
+    let settings = Some(&prices.settings);
     for w in s.store.windows(false)?.iter().filter(|w| w.interval.end > Utc::now()) {
         // As estimated when it was added: billed hours, fixed cost, and the hour lead and grace add.
         let cost = match &settings {
@@ -556,11 +559,7 @@ async fn ui_add_window(
         note: f.note,
         timezone: None,
     };
-    let iv = new_window_interval(&s, &w)?;
-    s.store
-        .add_window(iv, &w.note, &format!("ui:{}", caller.name), Utc::now())?;
-    s.kick.notify_one();
-    s.changed.notify_one();
+    crate::app::windows::add(&s.app, &w, &format!("ui:{}", caller.name), Utc::now())?;
     Ok(Redirect::to("/").into_response())
 }
 
@@ -572,8 +571,6 @@ async fn ui_cancel_window(
 ) -> Result<Response, ApiError> {
     let caller = s.require(&headers, Role::Operator)?;
     check_csrf(&caller, &f.csrf)?;
-    s.store.cancel_window(id, Utc::now())?;
-    s.kick.notify_one();
-    s.changed.notify_one();
+    crate::app::windows::cancel(&s.app, id, &format!("ui:{}", caller.name), Utc::now())?;
     Ok(Redirect::to("/").into_response())
 }

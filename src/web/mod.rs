@@ -16,14 +16,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use serde::Serialize;
-use tokio::sync::{Notify, RwLock};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Role};
-use crate::cost::network::NetworkModel;
-use crate::daemon::SharedStatus;
-use crate::daemon::projection::Latest;
-use crate::store::Store;
+use crate::app::App;
+use crate::config::Role;
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -36,65 +32,31 @@ pub struct Caller {
     pub csrf: Option<String>,
 }
 
-/// Everything handlers need.
+/// Everything handlers need: the shared [`App`] (config, store, prices,
+/// status, the projection's latest result) and the web's own limits.
 #[derive(Clone)]
 pub struct AppState {
-    /// Config.
-    pub cfg: Arc<Config>,
-    /// Store.
-    pub store: Arc<dyn Store>,
-    /// Price tables.
-    pub book: crate::daemon::SharedBook,
-    /// The projection job's latest result.
-    pub latest: Arc<RwLock<Latest>>,
-    /// The reconcile loop's status.
-    pub status: SharedStatus,
-    /// Wakes the reconciler.
-    pub kick: Arc<Notify>,
-    /// Wakes the projection job.
-    pub changed: Arc<Notify>,
-    /// NAT vs endpoints for the projection scenario, computed once.
-    pub network_model: Option<Arc<NetworkModel>>,
+    /// The shared state.
+    pub app: App,
     /// The pool for expensive requests (model, off-month projections).
     pub expensive: limits::Expensive,
     /// Sign-in attempts per client address.
     pub logins: Arc<limits::LoginLimiter>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
 impl AppState {
     /// State for the server.
-    pub fn new(
-        cfg: Arc<Config>,
-        store: Arc<dyn Store>,
-        book: crate::daemon::SharedBook,
-        latest: Arc<RwLock<Latest>>,
-        status: SharedStatus,
-        kick: Arc<Notify>,
-        changed: Arc<Notify>,
-    ) -> Self {
-        let network_model = cfg.projection.scenario.network.as_ref().and_then(|n| {
-            book.read().expect("prices lock").get(&cfg.region).map(|p| {
-                Arc::new(crate::cost::network::model(
-                    n,
-                    p,
-                    crate::scenario::DEFAULT_HOURS_PER_MONTH,
-                ))
-            })
-        });
-        let expensive = limits::Expensive::new(cfg.web.expensive_concurrency, cfg.web.expensive_timeout);
-        let logins = Arc::new(limits::LoginLimiter::new(cfg.web.login_attempts_per_minute));
-        AppState {
-            cfg,
-            store,
-            book,
-            latest,
-            status,
-            kick,
-            changed,
-            network_model,
-            expensive,
-            logins,
-        }
+    pub fn new(app: App) -> Self {
+        let expensive = limits::Expensive::new(app.cfg.web.expensive_concurrency, app.cfg.web.expensive_timeout);
+        let logins = Arc::new(limits::LoginLimiter::new(app.cfg.web.login_attempts_per_minute));
+        AppState { app, expensive, logins }
     }
 
     /// The caller, from `Authorization: Bearer` or the session cookie.
@@ -332,6 +294,15 @@ impl From<crate::store::StoreError> for ApiError {
                 format!("window {id} is already cancelled"),
             ),
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<crate::app::windows::AppError> for ApiError {
+    fn from(e: crate::app::windows::AppError) -> Self {
+        match e {
+            crate::app::windows::AppError::Invalid { field, message } => ApiError::validation(field, message),
+            crate::app::windows::AppError::Store(s) => s.into(),
         }
     }
 }

@@ -167,21 +167,11 @@ mod api_bodies {
             "path = \"costd.db\"",
             &format!("path = \"{}\"", dir.0.join("f.db").display()),
         ) + &format!("[[web.tokens]]\nname = \"ops\"\nrole = \"operator\"\ntoken = \"{OPERATOR}\"\n");
-        let cfg = Arc::new(costd::config::Config::parse("fuzz.toml", &src, std::path::Path::new(".")).unwrap());
+        let cfg = costd::config::Config::parse("fuzz.toml", &src, std::path::Path::new(".")).unwrap();
         let store: Arc<dyn costd::store::Store> =
             Arc::new(costd::store::sqlite::SqliteStore::open(&cfg.store_path).unwrap());
-        let book = Arc::new(std::sync::RwLock::new(
-            costd::pricing::load::PriceBook::embedded().unwrap(),
-        ));
-        let state = costd::web::AppState::new(
-            cfg,
-            store,
-            book,
-            Arc::default(),
-            Arc::default(),
-            Arc::default(),
-            Arc::default(),
-        );
+        let prices = costd::app::Prices::build(&cfg, costd::pricing::load::PriceBook::embedded().unwrap()).unwrap();
+        let state = costd::web::AppState::new(costd::app::App::new(Arc::new(cfg), store, prices));
         (costd::web::router(state), dir)
     }
 

@@ -585,12 +585,13 @@ fn import_from_bulk_offer_files() {
 }
 
 #[test]
-fn the_daemons_refresh_swaps_the_table_in_and_a_failure_keeps_the_old_one() {
-    use std::sync::{Arc, RwLock};
+fn the_daemons_refresh_swaps_the_prices_in_whole_and_a_failure_keeps_the_old_ones() {
+    use tower::ServiceExt;
     let region = "us-east-1";
     let shipped = PriceBook::embedded().unwrap().get(region).unwrap().clone();
     let mut changed = shipped.clone();
     changed.alb.hour.usd = rust_decimal_macros::dec!(0.0252);
+    changed.interface_endpoint.az_hour.usd = rust_decimal_macros::dec!(0.02);
     let server = serve(products_for(&changed));
     let cfg_for = |endpoint: &str| {
         let src = std::fs::read_to_string(repo().join("config/costd.toml"))
@@ -607,39 +608,67 @@ fn the_daemons_refresh_swaps_the_table_in_and_a_failure_keeps_the_old_one() {
         .enable_all()
         .build()
         .unwrap();
-    let book = Arc::new(RwLock::new(PriceBook::embedded().unwrap()));
     let cfg = cfg_for(&server.url);
     assert_eq!(cfg.pricing.refresh_cron.as_deref(), Some("0 3 * * *"));
-    let settings = Arc::new(RwLock::new(
-        costd::daemon::planner_settings(&cfg, &book.read().unwrap()).unwrap(),
-    ));
-    assert_eq!(settings.read().unwrap().lb_usd_per_hour, shipped.alb.hour.usd);
+    let dir = crate::helpers::TempDir::new("pricing-refresh");
+    let store: std::sync::Arc<dyn costd::store::Store> =
+        std::sync::Arc::new(costd::store::sqlite::SqliteStore::open(&dir.0.join("p.db")).unwrap());
+    let app = costd::app::App::new(
+        std::sync::Arc::new(cfg.clone()),
+        store,
+        costd::app::Prices::build(&cfg, PriceBook::embedded().unwrap()).unwrap(),
+    );
+    assert_eq!(app.prices.get().settings.lb_usd_per_hour, shipped.alb.hour.usd);
+    // The dashboard's NAT-vs-endpoints section, as served (public dashboard in the shipped config).
+    let router = costd::web::router(costd::web::AppState::new(app.clone()));
+    let page = |router: &axum::Router| {
+        rt.block_on(async {
+            let r = router
+                .clone()
+                .oneshot(axum::http::Request::get("/").body(axum::body::Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+            let html = String::from_utf8_lossy(&b).to_string();
+            html.split("<section id=network>")
+                .nth(1)
+                .unwrap()
+                .split("</section>")
+                .next()
+                .unwrap()
+                .to_string()
+        })
+    };
+    // us-east-1, the seed's 3 interface endpoints in 2 AZs over a 730 h month:
+    // 4,380 AZ-hours × $0.01 = $43.80, + 255 GB × $0.01 = $2.55 → $46.35.
+    let before = page(&router);
+    assert!(
+        before.contains("<td>endpoints_only</td><td class=n>$46.35</td>"),
+        "{before}"
+    );
     // SAFETY: the same test credentials every test in this binary sets, before SDK clients read them.
     unsafe {
         std::env::set_var("AWS_ACCESS_KEY_ID", "test");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
     }
-    let changes = rt
-        .block_on(costd::daemon::refresh_prices(&cfg, &book, &settings))
-        .unwrap();
-    assert_eq!(changes.len(), 1);
+    let changes = rt.block_on(costd::daemon::refresh_prices(&cfg, &app.prices)).unwrap();
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    let now = app.prices.get();
+    assert_eq!(now.table().alb.hour.usd, rust_decimal_macros::dec!(0.0252));
     assert_eq!(
-        book.read().unwrap().get(region).unwrap().alb.hour.usd,
-        rust_decimal_macros::dec!(0.0252)
-    );
-    assert_eq!(
-        settings.read().unwrap().lb_usd_per_hour,
+        now.settings.lb_usd_per_hour,
         rust_decimal_macros::dec!(0.0252),
         "coalescing uses the new rate"
     );
-    // The Price List unreachable: an error, and the table in use stays.
-    let dead = cfg_for(&format!("http://127.0.0.1:{}", crate::helpers::free_port()));
+    // After the refresh: 4,380 × $0.02 = $87.60 + $2.55 = $90.15 — the model was rebuilt with the table.
+    let after = page(&router);
     assert!(
-        rt.block_on(costd::daemon::refresh_prices(&dead, &book, &settings))
-            .is_err()
+        after.contains("<td>endpoints_only</td><td class=n>$90.15</td>"),
+        "{after}"
     );
-    assert_eq!(
-        book.read().unwrap().get(region).unwrap().alb.hour.usd,
-        rust_decimal_macros::dec!(0.0252)
-    );
+    // The Price List unreachable: an error, and the prices in use stay.
+    let dead = cfg_for(&format!("http://127.0.0.1:{}", crate::helpers::free_port()));
+    assert!(rt.block_on(costd::daemon::refresh_prices(&dead, &app.prices)).is_err());
+    assert_eq!(app.prices.get().table().alb.hour.usd, rust_decimal_macros::dec!(0.0252));
+    assert!(page(&router).contains("$90.15"));
 }

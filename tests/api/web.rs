@@ -71,7 +71,10 @@ role = "operator"
 token = "{OPERATOR}"
 "#
     );
-    let cfg = costd::config::Config::parse("test.toml", &edit(src), std::path::Path::new(".")).unwrap();
+    let src = edit(src);
+    // Written out too, so the command line can work on the same config and store.
+    dir.write("test.toml", &src);
+    let cfg = costd::config::Config::parse("test.toml", &src, std::path::Path::new(".")).unwrap();
     // The SDK reads credentials from the environment; the emulator accepts any.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -106,6 +109,10 @@ fn temp_env_credentials() {
 }
 
 impl TestApp {
+    /// The app's directory (its `test.toml` and store).
+    pub fn dir(&self) -> &std::path::Path {
+        &self._dir.0
+    }
     pub fn request(&self, method: &str, path: &str, token: Option<&str>, ctype: &str, body: &str) -> (u16, String) {
         let auth = token.map(|t| format!("Bearer {t}"));
         let mut headers = vec![("Content-Type", ctype)];
@@ -554,4 +561,74 @@ fn the_dashboard_needs_a_sign_in_unless_public() {
     assert_eq!(st, 303);
     let (st, _) = http(addr, "GET", "/", &[("Cookie", cookie.as_str())], "").unwrap();
     assert_eq!(st, 401, "signed out");
+}
+
+/// The command line, the API and the dashboard's form add a window through
+/// one use case: the same bad window gets the same refusal from all three,
+/// naming the same field, and none of them stores it.
+#[test]
+fn the_same_bad_window_gets_the_same_refusal_from_the_cli_the_api_and_the_dashboard() {
+    let app = spawn_app("web-one-path", &|s| s);
+    let cfg = app.dir().join("test.toml");
+    let (cookie_line, cookie) = sign_in(app.addr, OPERATOR);
+    assert!(cookie_line.contains("costd_session"));
+    let csrf = csrf_of(
+        &http(app.addr, "GET", "/", &[("Cookie", cookie.as_str())], "")
+            .unwrap()
+            .1,
+    );
+    for (start, duration, field, words) in [
+        ("2020-01-01T09:00:00Z", "1h", "start", "starts in the past"),
+        ("now", "5h", "end", "the most allowed is 4 h"),
+        ("now", "1w", "duration", "unknown unit `w`"),
+        ("+10000-06-01 00:00", "1h", "start", "1970 to 9999"),
+    ] {
+        // The API: 422 naming the field.
+        let body = serde_json::json!({ "start": start, "duration": duration }).to_string();
+        let (s, api) = app.json("POST", "/api/v1/windows", Some(OPERATOR), &body);
+        assert_eq!((s, api["field"].as_str()), (422, Some(field)), "{api}");
+        let message = api["message"].as_str().unwrap().to_string();
+        assert!(message.contains(words), "{message}");
+        // The CLI: the same message after the flag for the same field.
+        let out = crate::helpers::costd(&[
+            "windows",
+            "--config",
+            cfg.to_str().unwrap(),
+            "add",
+            "--start",
+            start,
+            "--duration",
+            duration,
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            err.contains(&format!("--{field}: {message}")),
+            "{err}\nvs API: {message}"
+        );
+        // The dashboard's form: the same field and message.
+        let form = format!(
+            "csrf={csrf}&start={}&duration={duration}",
+            start.replace('+', "%2B").replace(' ', "+")
+        );
+        let (s, page) = http(
+            app.addr,
+            "POST",
+            "/ui/windows",
+            &[
+                ("Cookie", cookie.as_str()),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &form,
+        )
+        .unwrap();
+        let ui: serde_json::Value = serde_json::from_str(&page).unwrap();
+        assert_eq!(
+            (s, ui["field"].as_str(), ui["message"].as_str()),
+            (422, Some(field), Some(message.as_str())),
+            "{page}"
+        );
+    }
+    let (_, list) = app.json("GET", "/api/v1/windows", Some(VIEWER), "");
+    assert!(list["windows"].as_array().unwrap().is_empty(), "nothing stored: {list}");
 }

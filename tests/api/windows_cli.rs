@@ -49,7 +49,7 @@ fn add_list_cancel() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["windows"][0]["note"], "board demo");
     // The stored window opens now: the first planned lifetime is for it (lead 5 min, grace 5 min).
-    assert_eq!(v["planned_lifetimes_next_7_days"][0]["windows"][0], "w1");
+    assert_eq!(v["planned_lifetimes"][0]["windows"][0], "w1");
     let (ok, out, _) = run(&cfg, &["list"]);
     assert!(ok && out.contains("board demo"), "{out}");
     let (ok, out, _) = run(&cfg, &["cancel", "1"]);

@@ -1,0 +1,87 @@
+//! The use cases, one function each, shared by the command line, the JSON
+//! API and the dashboard: they parse, validate, price, store and wake the
+//! daemon the same way whoever calls, and return typed values that each
+//! front end renders (`--format json`, the API's bodies, the page).
+//!
+//! [`App`] is the state every front end and job shares; the composition root
+//! (`daemon::Daemon::build`) makes one and hands it to the daemon's jobs and
+//! to the web server, which therefore never import each other.
+
+pub mod prices;
+pub mod windows;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, RwLock};
+
+use crate::budget::{Evaluation, Projection};
+use crate::config::Config;
+use crate::store::Store;
+pub use prices::{Prices, SharedPrices};
+
+/// What the reconcile loop last saw, for `/readyz` and the dashboard.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    /// When the last reconcile finished without error.
+    pub last_ok_at: Option<DateTime<Utc>>,
+    /// The last error, if the last run failed (for operators: may name AWS resources).
+    pub last_error: Option<String>,
+    /// The same in words safe to show anyone (no AWS error text).
+    pub last_error_summary: Option<&'static str>,
+    /// The last plan.
+    pub plan: Option<crate::schedule::planner::Plan>,
+}
+
+/// Shared [`Status`].
+pub type SharedStatus = Arc<RwLock<Status>>;
+
+/// The projection job's latest result, shared with the web layer.
+#[derive(Debug, Clone, Default)]
+pub struct Latest {
+    /// The projection.
+    pub projection: Option<Projection>,
+    /// The budget evaluations.
+    pub evaluations: Vec<Evaluation>,
+}
+
+/// The state the use cases, the daemon's jobs and the web server share.
+#[derive(Clone)]
+pub struct App {
+    /// The config.
+    pub cfg: Arc<Config>,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The prices in use (replaced whole by a refresh).
+    pub prices: SharedPrices,
+    /// The reconcile loop's status.
+    pub status: SharedStatus,
+    /// The projection job's latest result.
+    pub latest: Arc<RwLock<Latest>>,
+    /// Wakes the reconcile loop (the schedule changed).
+    pub kick: Arc<Notify>,
+    /// Wakes the projection job.
+    pub changed: Arc<Notify>,
+}
+
+impl App {
+    /// Shared state for `cfg`, `store` and `prices`; nothing running yet.
+    pub fn new(cfg: Arc<Config>, store: Arc<dyn Store>, prices: Prices) -> Self {
+        App {
+            cfg,
+            store,
+            prices: SharedPrices::new(prices),
+            status: Arc::default(),
+            latest: Arc::default(),
+            kick: Arc::default(),
+            changed: Arc::default(),
+        }
+    }
+
+    /// The schedule changed: reconcile and re-project soon. (Another
+    /// process's daemon notices the store's change within a second.)
+    pub fn schedule_changed(&self) {
+        self.kick.notify_one();
+        self.changed.notify_one();
+    }
+}

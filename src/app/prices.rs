@@ -1,0 +1,104 @@
+//! The prices in use, as one unit: the price tables, the planner settings
+//! derived from the deployment's table, and the NAT-vs-endpoints model of the
+//! projection scenario. A scheduled refresh builds a new unit and swaps it in
+//! whole, so no reader ever sees a new table with old settings or an old model.
+
+use std::sync::{Arc, RwLock};
+
+use rust_decimal::Decimal;
+
+use crate::config::Config;
+use crate::cost::network::NetworkModel;
+use crate::pricing::PriceTable;
+use crate::pricing::load::PriceBook;
+use crate::schedule::planner::PlannerSettings;
+
+/// No price table for the deployment's region.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no price table for region {region}; available: {available}")]
+pub struct MissingTable {
+    /// The deployment's region.
+    pub region: String,
+    /// The regions the book has.
+    pub available: String,
+}
+
+/// Everything priced from the tables, built together.
+#[derive(Debug, Clone)]
+pub struct Prices {
+    /// Every region's table.
+    pub book: PriceBook,
+    /// The planner's rates (ALB hour, public IPv4 held), from the deployment's table.
+    pub settings: PlannerSettings,
+    /// NAT Gateway vs VPC endpoints for the projection scenario's traffic, if it has any.
+    pub network_model: Option<NetworkModel>,
+    region: String,
+}
+
+impl Prices {
+    /// Builds the unit for `cfg`'s deployment from `book`.
+    pub fn build(cfg: &Config, book: PriceBook) -> Result<Self, MissingTable> {
+        let settings = planner_settings(cfg, &book)?;
+        let table = book.get(&cfg.region).expect("planner_settings checked the region");
+        let network_model = cfg
+            .projection
+            .scenario
+            .network
+            .as_ref()
+            .map(|n| crate::cost::network::model(n, table, crate::scenario::DEFAULT_HOURS_PER_MONTH));
+        Ok(Prices {
+            book,
+            settings,
+            network_model,
+            region: cfg.region.clone(),
+        })
+    }
+
+    /// The deployment's table.
+    pub fn table(&self) -> &PriceTable {
+        self.book.get(&self.region).expect("checked when built")
+    }
+}
+
+/// The planner settings from `cfg` and its region's table: the ALB's hourly
+/// rate and the public IPv4 addresses it holds (one per subnet/AZ when
+/// internet-facing).
+pub fn planner_settings(cfg: &Config, book: &PriceBook) -> Result<PlannerSettings, MissingTable> {
+    let prices = book.get(&cfg.region).ok_or_else(|| MissingTable {
+        region: cfg.region.clone(),
+        available: book.regions().join(", "),
+    })?;
+    let addresses = if cfg.alb.internet_facing {
+        cfg.alb.subnets.len()
+    } else {
+        0
+    };
+    Ok(PlannerSettings {
+        lead: cfg.schedule.lead,
+        grace: cfg.schedule.grace,
+        coalesce: cfg.schedule.coalesce,
+        lb_usd_per_hour: prices.alb.hour.usd,
+        ipv4_usd_per_hour: prices.public_ipv4.address_hour.usd * Decimal::from(addresses),
+    })
+}
+
+/// The prices in use, shared by the daemon's jobs and the web server.
+#[derive(Debug, Clone)]
+pub struct SharedPrices(Arc<RwLock<Arc<Prices>>>);
+
+impl SharedPrices {
+    /// Shares `prices`.
+    pub fn new(prices: Prices) -> Self {
+        SharedPrices(Arc::new(RwLock::new(Arc::new(prices))))
+    }
+
+    /// The unit in use now (a cheap handle; a later swap does not change it).
+    pub fn get(&self) -> Arc<Prices> {
+        self.0.read().expect("prices lock").clone()
+    }
+
+    /// Swaps a new unit in.
+    pub fn replace(&self, prices: Prices) {
+        *self.0.write().expect("prices lock") = Arc::new(prices);
+    }
+}

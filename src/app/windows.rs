@@ -1,0 +1,228 @@
+//! Demo windows added at run time: add, list, cancel. The command line, the
+//! API and the dashboard's forms all come here, so a window is parsed,
+//! validated, priced and stored the same way, and refused with the same words.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::App;
+use crate::schedule::planner::{self, WindowCost};
+use crate::schedule::{Interval, WindowRequest, parse_new_window};
+use crate::store::{QuarantinedWindow, StoreError, StoredWindow};
+
+/// The longest note a window may carry, in characters.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// A one-off window to add.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWindow {
+    /// `now`, RFC 3339 with offset, or local `YYYY-MM-DD HH:MM` in the deployment's zone.
+    pub start: String,
+    /// When it closes (same forms); or give `duration`.
+    pub end: Option<String>,
+    /// How long: `3h`, `90m`, `1h30m`.
+    pub duration: Option<String>,
+    /// What the demo is for (at most 500 characters).
+    #[serde(default)]
+    pub note: String,
+    /// IANA zone for local `start`/`end` without an offset (default: the deployment's).
+    pub timezone: Option<String>,
+}
+
+/// Why a use case refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The caller's input is invalid: which field, and what would be valid.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field (`start`, `end`, `duration`, `note`, `timezone`).
+        field: &'static str,
+        /// What is wrong and what would be valid.
+        message: String,
+    },
+    /// The store refused (unknown id, already cancelled) or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A stored window as every front end shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct WindowView {
+    /// Id (`costd windows cancel ID`); the planner calls it `w<id>`.
+    pub id: i64,
+    /// When it opens.
+    pub start: DateTime<Utc>,
+    /// When it closes.
+    pub end: DateTime<Utc>,
+    /// What the demo is for.
+    pub note: String,
+    /// Who added it: `cli`, `api:<token name>`, `ui:<token name>`.
+    pub created_by: String,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+    /// When it was cancelled, if it was.
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl From<&StoredWindow> for WindowView {
+    fn from(w: &StoredWindow) -> Self {
+        WindowView {
+            id: w.id,
+            start: w.interval.start,
+            end: w.interval.end,
+            note: w.note.clone(),
+            created_by: w.created_by.clone(),
+            created_at: w.created_at,
+            cancelled_at: w.cancelled_at,
+        }
+    }
+}
+
+/// What the window's ALB costs on its own, in words and in figures.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AlbCost {
+    /// One line for people (the CLI prints it).
+    pub note: String,
+    /// The figures.
+    pub estimate: WindowCost,
+}
+
+/// A window just added, with what its ALB costs on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AddedWindow {
+    /// The window as stored.
+    #[serde(flatten)]
+    pub window: WindowView,
+    /// Its ALB on its own: billed hours, fixed cost, the hour lead and grace add.
+    pub alb_cost: AlbCost,
+}
+
+/// One ALB lifetime the planner wants.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PlannedLifetimeView {
+    /// When the ALB should exist from.
+    pub start: DateTime<Utc>,
+    /// When it should be deleted.
+    pub end: DateTime<Utc>,
+    /// Windows it serves (`cfg0@…`, `w12`).
+    pub windows: Vec<String>,
+    /// Gaps it is kept through, with why.
+    pub coalesced_gaps: Vec<String>,
+}
+
+/// Stored windows, quarantined rows, and the ALB lifetimes planned for the next 7 days.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct WindowList {
+    /// Stored windows, oldest first.
+    pub windows: Vec<WindowView>,
+    /// Stored rows that cannot be read: skipped, cancellable by id.
+    pub quarantined: Vec<QuarantinedWindow>,
+    /// The ALB lifetimes planned from now for the next 7 days (config and stored windows).
+    pub planned_lifetimes: Vec<PlannedLifetimeView>,
+}
+
+/// A cancelled window: readable, or a quarantined row.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum CancelledView {
+    /// A readable window.
+    Window(WindowView),
+    /// A row that could not be read, now cancelled.
+    Quarantined(QuarantinedWindow),
+}
+
+/// Adds a one-off window: parse → validate → price → store → wake the daemon.
+/// `by` says who (`cli`, `api:<token>`, `ui:<token>`).
+pub fn add(app: &App, req: &NewWindow, by: &str, now: DateTime<Utc>) -> Result<AddedWindow, AppError> {
+    let tz = match &req.timezone {
+        Some(z) => crate::scenario::parse_timezone(z).map_err(|message| AppError::Invalid {
+            field: "timezone",
+            message,
+        })?,
+        None => app.cfg.timezone,
+    };
+    if req.note.chars().count() > MAX_NOTE_CHARS {
+        return Err(AppError::Invalid {
+            field: "note",
+            message: format!("the note is longer than {MAX_NOTE_CHARS} characters"),
+        });
+    }
+    let request = WindowRequest {
+        start: &req.start,
+        end: req.end.as_deref(),
+        duration: req.duration.as_deref(),
+    };
+    let iv = parse_new_window(request, tz, now, &app.cfg.schedule.window_limits()).map_err(|e| AppError::Invalid {
+        field: e.field,
+        message: e.message,
+    })?;
+    // Priced before it is stored: the settings come from the prices in use.
+    let settings = app.prices.get().settings.clone();
+    let stored = app.store.add_window(iv, &req.note, by, now)?;
+    tracing::info!(window = stored.id, by, "window added");
+    app.schedule_changed();
+    let estimate = planner::window_cost(iv, &settings, stored.created_at);
+    Ok(AddedWindow {
+        window: WindowView::from(&stored),
+        alb_cost: AlbCost {
+            note: estimate.describe(&settings),
+            estimate,
+        },
+    })
+}
+
+/// Cancels a stored window (or a quarantined row) by id.
+pub fn cancel(app: &App, id: i64, by: &str, now: DateTime<Utc>) -> Result<CancelledView, AppError> {
+    let c = app.store.cancel_window(id, now)?;
+    tracing::info!(window = id, by, "window cancelled");
+    app.schedule_changed();
+    Ok(match c {
+        crate::store::CancelledWindow::Window(w) => CancelledView::Window(WindowView::from(&w)),
+        crate::store::CancelledWindow::Quarantined(q) => CancelledView::Quarantined(q),
+    })
+}
+
+/// Stored windows (cancelled ones too when asked), quarantined rows, and the
+/// ALB lifetimes the planner wants from `now` for the next 7 days.
+pub fn list(app: &App, include_cancelled: bool, now: DateTime<Utc>) -> Result<WindowList, AppError> {
+    let stored = app.store.windows(include_cancelled)?;
+    let quarantined = app.store.quarantined_windows()?;
+    let live: Vec<(i64, Interval)> = stored
+        .iter()
+        .filter(|w| w.cancelled_at.is_none())
+        .map(|w| (w.id, w.interval))
+        .collect();
+    let s = &app.cfg.schedule;
+    let span = Interval {
+        start: now - s.max_window - s.lead - s.grace - Duration::days(1),
+        end: now + Duration::days(7),
+    };
+    let demo = planner::windows_in(&s.windows, &live, &s.blackouts, span);
+    // The ALB that exists now (the real one, or the dry run's) keeps its start.
+    let active_since = app
+        .store
+        .open_lifetimes(&app.cfg.deployment)?
+        .into_iter()
+        .filter(|l| l.dry_run == app.cfg.dry_run)
+        .map(|l| l.created_at)
+        .min();
+    let plan = planner::plan(now, &demo, active_since, &app.prices.get().settings);
+    let planned_lifetimes = plan
+        .current
+        .iter()
+        .chain(plan.upcoming.iter())
+        .filter(|l| l.start < now + Duration::days(7))
+        .map(|l| PlannedLifetimeView {
+            start: l.start,
+            end: l.end,
+            windows: l.window_ids.clone(),
+            coalesced_gaps: l.coalesced_gaps.iter().map(|g| g.why.clone()).collect(),
+        })
+        .collect();
+    Ok(WindowList {
+        windows: stored.iter().map(WindowView::from).collect(),
+        quarantined,
+        planned_lifetimes,
+    })
+}
