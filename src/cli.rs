@@ -193,6 +193,35 @@ fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
     parse_instant(s).map_err(|e| format!("{e}; expected e.g. 2026-12-01T00:00:00Z"))
 }
 
+/// The caller asked for something that cannot be done as asked (a bad flag
+/// value, an unknown id): exit status 2, like a usage error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit status for an error: 2 when the caller's input is at fault (the
+/// command line, a config, scenario or price table file, an unknown window
+/// id), 1 for a failure at run time (the store, AWS, the network).
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    let usage = e.chain().any(|c| {
+        c.is::<UsageError>()
+            || c.is::<crate::input::InputError>()
+            || c.is::<crate::schedule::FieldError>()
+            || c.is::<crate::app::prices::MissingTable>()
+            || matches!(
+                c.downcast_ref::<crate::app::windows::AppError>(),
+                Some(crate::app::windows::AppError::Store(
+                    crate::store::StoreError::WindowNotFound(_) | crate::store::StoreError::AlreadyCancelled(_)
+                ))
+            )
+            || matches!(
+                c.downcast_ref::<crate::store::StoreError>(),
+                Some(crate::store::StoreError::WindowNotFound(_) | crate::store::StoreError::AlreadyCancelled(_))
+            )
+    });
+    if usage { 2 } else { 1 }
+}
+
 /// Runs one command, writing its output to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {
@@ -209,7 +238,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             let (label, src) = match &scenario {
                 Some(path) => {
                     let src = std::fs::read_to_string(path)
-                        .with_context(|| format!("cannot read scenario {}", path.display()))?;
+                        .map_err(|e| UsageError(format!("cannot read scenario {}: {e}", path.display())))?;
                     (path.display().to_string(), src)
                 }
                 None => (
@@ -363,8 +392,10 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
     let now = Utc::now();
     // A flag for each field the use case names.
     let flag = |e: crate::app::windows::AppError| match e {
-        crate::app::windows::AppError::Invalid { field, message } => anyhow::anyhow!("--{field}: {message}"),
-        other => other.into(),
+        crate::app::windows::AppError::Invalid { field, message } => {
+            anyhow::Error::from(UsageError(format!("--{field}: {message}")))
+        }
+        other => anyhow::Error::from(other),
     };
     match command {
         WindowsCommand::Add {

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("costd: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(costd::cli::exit_code(&e))
         }
     }
 }

@@ -20,7 +20,7 @@ use serde::Serialize;
 pub use projection::{Component, Projection};
 
 /// What a threshold watches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ThresholdKind {
     /// Month-to-date spend.
@@ -40,7 +40,7 @@ impl ThresholdKind {
 }
 
 /// One notification threshold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Threshold {
     /// Actual or forecast.
     pub kind: ThresholdKind,
@@ -49,7 +49,7 @@ pub struct Threshold {
 }
 
 /// A monthly budget.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Budget {
     /// Name: letters, digits, `-`, `_`.
     pub name: String,
@@ -79,7 +79,7 @@ impl Budget {
 }
 
 /// Alarm state of one threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum AlarmState {
     /// Not crossed.
@@ -109,7 +109,7 @@ impl AlarmState {
 }
 
 /// A threshold evaluated against a projection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Evaluation {
     /// `<budget>/<kind>/<percent>`.
     pub key: String,
@@ -130,7 +130,7 @@ pub struct Evaluation {
 }
 
 /// A change of state, to store and notify.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Transition {
     /// When.
     pub at: DateTime<Utc>,

@@ -25,7 +25,7 @@ use crate::scenario::MonitoringSpec;
 use crate::schedule::{Interval, Month};
 
 /// What a budget can be scoped to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Component {
     /// NAT and VPC endpoints (always on).
@@ -51,7 +51,7 @@ impl Component {
 }
 
 /// Whether a figure is spent already or still to come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// Month to date.
@@ -61,7 +61,7 @@ pub enum Basis {
 }
 
 /// A line item with its basis.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ProjectedItem {
     /// Actual or scheduled.
     pub basis: Basis,
@@ -74,7 +74,7 @@ pub struct ProjectedItem {
 }
 
 /// One component's month.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ComponentProjection {
     /// Which.
     pub component: Component,
@@ -89,7 +89,7 @@ pub struct ComponentProjection {
 }
 
 /// The month's projection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Projection {
     /// `YYYY-MM`.
     pub month: String,

@@ -15,7 +15,7 @@ use crate::cost::billing::LifetimeTotals;
 use crate::pricing::PriceTable;
 
 /// ALB or NLB.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LbKind {
     /// Application Load Balancer.
@@ -25,7 +25,7 @@ pub enum LbKind {
 }
 
 /// Internet-facing load balancers hold public IPv4 addresses; internal ones do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scheme {
     /// Public; one public IPv4 address per AZ at least.
@@ -35,7 +35,7 @@ pub enum Scheme {
 }
 
 /// What the load balancer forwards to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetType {
     /// IP addresses (EKS pods, as in the seed setup).
@@ -77,7 +77,7 @@ pub struct LoadBalancerSpec {
 }
 
 /// Capacity units per hour, by dimension; the bill uses the largest.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CapacityUnits {
     /// From new connections per second.
     pub new_connections: Decimal,
@@ -182,7 +182,7 @@ impl Usage {
 }
 
 /// A priced load balancer over one period.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LoadBalancerCost {
     /// Billed load balancer hours.
     pub billed_hours: Decimal,

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::pricing::{Rate, Unit};
 
 /// One priced quantity: `quantity × rate_usd = cost_usd`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LineItem {
     /// What is being paid for, in the user's words.
     pub item: String,

@@ -48,7 +48,7 @@ impl NetworkSpec {
 }
 
 /// The four ways to connect private subnets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OptionName {
     /// Gateway endpoints + one interface endpoint per service per AZ; no internet.
@@ -74,7 +74,7 @@ impl OptionName {
 }
 
 /// One priced option.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EgressOption {
     /// Which option.
     pub name: OptionName,
@@ -92,7 +92,7 @@ pub struct EgressOption {
 }
 
 /// Where an interface endpoint starts paying for itself.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BreakEven {
     /// The service, e.g. `ecr.dkr`.
     pub service: String,
@@ -106,7 +106,7 @@ pub struct BreakEven {
 }
 
 /// The priced options, break-even points and the recommendation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NetworkModel {
     /// Every option, cheapest feasible first.
     pub options: Vec<EgressOption>,

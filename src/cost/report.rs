@@ -14,7 +14,7 @@ use crate::scenario::{LoadBalancerScenario, MonitoringSpec, Period, Scenario};
 use crate::schedule::{self, Interval, Month};
 
 /// Everything `costd model` prints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ModelReport {
     /// AWS region priced.
     pub region: String,
@@ -35,7 +35,7 @@ pub struct ModelReport {
 }
 
 /// The load balancer priced two ways.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LoadBalancerReport {
     /// ALB or NLB.
     pub kind: LbKind,
@@ -58,7 +58,7 @@ pub struct LoadBalancerReport {
 }
 
 /// The load balancer on its schedule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ScheduledCost {
     /// How the month was taken: a calendar month, or a year averaged to one month.
     pub basis: String,
@@ -75,7 +75,7 @@ pub struct ScheduledCost {
 }
 
 /// costd's own CloudWatch metrics, alarms and API calls.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MonitoringCost {
     /// Sum of the line items.
     pub monthly_usd: Decimal,

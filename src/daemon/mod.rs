@@ -106,13 +106,9 @@ pub async fn run_loop<E: ElbApi>(
                 break;
             }
         };
-        crate::metrics::get()
-            .reconcile_runs
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::metrics::get().reconcile_runs.inc();
         if result.is_err() {
-            crate::metrics::get()
-                .reconcile_errors
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            crate::metrics::get().reconcile_errors.inc();
         }
         {
             let mut s = status.write().await;

@@ -23,7 +23,7 @@ use crate::input::{Document, InputError, TableReader, Value};
 pub const MAX_RATE_USD: i64 = 1_000_000;
 
 /// The unit a rate is priced in. Each key of a price table expects one unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum Unit {
     /// One resource running for one hour (or part of one).
     #[serde(rename = "hour")]
@@ -94,7 +94,7 @@ impl fmt::Display for Unit {
 }
 
 /// One price: USD per unit, with its provenance.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Rate {
     /// USD per one `unit`.
     #[serde(with = "rust_decimal::serde::str")]
@@ -110,7 +110,7 @@ pub struct Rate {
 }
 
 /// One tier of a tiered rate: applies to usage up to `up_to_gb` (cumulative).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Tier {
     /// Upper bound of cumulative usage for this tier; `None` for the last tier.
     pub up_to_gb: Option<Decimal>,
@@ -119,7 +119,7 @@ pub struct Tier {
 }
 
 /// A per-GB rate in tiers over the cumulative monthly volume.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TieredRate {
     /// Tiers in ascending order; the last has no upper bound.
     pub tiers: Vec<Tier>,
@@ -176,7 +176,7 @@ impl TieredRate {
 }
 
 /// NAT Gateway rates.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NatGatewayRates {
     /// Per NAT Gateway-hour (partial hours billed as full).
     pub hour: Rate,
@@ -185,7 +185,7 @@ pub struct NatGatewayRates {
 }
 
 /// Interface VPC endpoint (PrivateLink) rates. Gateway endpoints are free.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct InterfaceEndpointRates {
     /// Per endpoint per AZ per hour.
     pub az_hour: Rate,
@@ -194,7 +194,7 @@ pub struct InterfaceEndpointRates {
 }
 
 /// Application Load Balancer rates.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AlbRates {
     /// Per ALB-hour (partial hours billed as full).
     pub hour: Rate,
@@ -203,7 +203,7 @@ pub struct AlbRates {
 }
 
 /// Network Load Balancer rates.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NlbRates {
     /// Per NLB-hour (partial hours billed as full).
     pub hour: Rate,
@@ -212,14 +212,14 @@ pub struct NlbRates {
 }
 
 /// Public IPv4 address rate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PublicIpv4Rates {
     /// Per address-hour, billed per second with a 60-second minimum.
     pub address_hour: Rate,
 }
 
 /// Data transfer rates.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DataTransferRates {
     /// Per GB crossing AZs, charged in each direction (on both sides).
     pub cross_az_gb: Rate,
@@ -228,7 +228,7 @@ pub struct DataTransferRates {
 }
 
 /// CloudWatch rates for costd's own metrics and alarms.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CloudWatchRates {
     /// Per custom metric-month (first 10,000 metrics).
     pub metric_month: Rate,
@@ -239,7 +239,7 @@ pub struct CloudWatchRates {
 }
 
 /// Every rate costd needs for one region.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PriceTable {
     /// AWS region code, e.g. `ap-southeast-1`.
     pub region: String,

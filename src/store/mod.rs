@@ -200,7 +200,7 @@ pub struct Decision {
 }
 
 /// The stored state of one budget threshold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StoredAlarm {
     /// `<budget>/<kind>/<percent>`.
     pub key: String,
@@ -217,7 +217,7 @@ pub struct StoredAlarm {
 }
 
 /// A stored transition.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StoredTransition {
     /// Id.
     pub id: i64,

@@ -1,8 +1,6 @@
 //! `/api/v1`, `/openapi.json`, `/metrics`, `/healthz`, `/readyz`.
 //! Reads need a viewer token, writes an operator token.
 
-use std::fmt::Write;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -11,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use utoipa::OpenApi;
 
 use super::{ApiError, AppState, ErrorBody};
@@ -155,60 +152,76 @@ mod readiness_tests {
     }
 }
 
-/// Prometheus metrics (viewer token, or open with `public_dashboard`).
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct ComponentLabel {
+    component: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct ThresholdLabel {
+    threshold: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct StateLabel {
+    state: String,
+}
+
+/// Metrics in the OpenMetrics text format (viewer token, or open with `public_dashboard`).
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "OpenMetrics text format", content_type = "application/openmetrics-text")))]
 async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    use crate::metrics::FloatGauge;
+    use prometheus_client::metrics::family::Family;
+    use prometheus_client::metrics::gauge::Gauge;
     if !s.cfg.web.public_dashboard {
         s.require(&headers, Role::Viewer)?;
     }
-    let mut out = String::new();
+    let mut registry = crate::metrics::registry();
     let latest = s.latest.read().await.clone();
+    let projected = Family::<ComponentLabel, FloatGauge>::default();
+    let to_date = Family::<ComponentLabel, FloatGauge>::default();
     if let Some(p) = &latest.projection {
-        let _ = writeln!(
-            out,
-            "# HELP costd_projected_spend_usd Projected spend this month.\n# TYPE costd_projected_spend_usd gauge"
-        );
-        let _ = writeln!(
-            out,
-            "# HELP costd_month_to_date_spend_usd Spend so far this month.\n# TYPE costd_month_to_date_spend_usd gauge"
-        );
         let scopes = std::iter::once(("all", None)).chain(Component::ALL.iter().map(|c| (c.as_str(), Some(*c))));
         for (name, scope) in scopes {
-            let (mtd, projected) = p.totals(scope);
-            let _ = writeln!(
-                out,
-                "costd_projected_spend_usd{{component=\"{name}\"}} {}",
-                projected.round_dp(6).normalize()
-            );
-            let _ = writeln!(
-                out,
-                "costd_month_to_date_spend_usd{{component=\"{name}\"}} {}",
-                mtd.round_dp(6).normalize()
-            );
+            let (mtd, proj) = p.totals(scope);
+            let label = ComponentLabel {
+                component: name.to_string(),
+            };
+            // Decimals become floats only here, for the exposition format.
+            projected
+                .get_or_create(&label)
+                .set(proj.round_dp(6).to_string().parse().unwrap_or(f64::NAN));
+            to_date
+                .get_or_create(&label)
+                .set(mtd.round_dp(6).to_string().parse().unwrap_or(f64::NAN));
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP costd_budget_alarm 1 while a budget threshold is in ALARM.\n# TYPE costd_budget_alarm gauge"
-    );
+    registry.register("costd_projected_spend_usd", "Projected spend this month", projected);
+    registry.register("costd_month_to_date_spend_usd", "Spend so far this month", to_date);
+    let alarms = Family::<ThresholdLabel, Gauge>::default();
     for e in &latest.evaluations {
-        let v = u8::from(e.state == crate::budget::AlarmState::Alarm);
-        let _ = writeln!(out, "costd_budget_alarm{{threshold=\"{}\"}} {v}", e.key);
+        let label = ThresholdLabel {
+            threshold: e.key.clone(),
+        };
+        alarms
+            .get_or_create(&label)
+            .set(i64::from(e.state == crate::budget::AlarmState::Alarm));
     }
-    let state = alb_state(&s).await?;
-    let _ = writeln!(
-        out,
-        "# HELP costd_alb_state 1 for the ALB's current state.\n# TYPE costd_alb_state gauge"
-    );
-    for st in ["absent", "creating", "active", "deleting"] {
-        let _ = writeln!(
-            out,
-            "costd_alb_state{{state=\"{st}\"}} {}",
-            u8::from(state["state"] == st)
-        );
+    registry.register("costd_budget_alarm", "1 while a budget threshold is in ALARM", alarms);
+    let state = crate::app::views::alb_state(&s.app).await?;
+    let alb = Family::<StateLabel, Gauge>::default();
+    for phase in crate::app::views::AlbPhase::ALL {
+        let label = StateLabel {
+            state: phase.as_str().to_string(),
+        };
+        alb.get_or_create(&label).set(i64::from(state.state == phase));
     }
-    crate::metrics::render(&mut out);
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
+    registry.register("costd_alb_state", "1 for the ALB's current state", alb);
+    Ok((
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        crate::metrics::encode(&registry),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -238,18 +251,24 @@ fn month(s: &AppState, q: &MonthQuery) -> Result<Month, ApiError> {
 
 /// This month's (or `?month=YYYY-MM`'s) projection by component, with budget evaluations.
 #[utoipa::path(get, path = "/api/v1/projection", params(("month" = Option<String>, Query, description = "YYYY-MM")),
-    responses((status = 200, description = "projection", body = Object), (status = 422, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, description = "the projection and the budget evaluations", body = crate::app::views::ProjectionView),
+              (status = 422, description = "not a month, or more than 10 years away", body = ErrorBody),
+              (status = 429, description = "too many expensive requests at once", body = ErrorBody),
+              (status = 503, description = "the computation ran past its deadline", body = ErrorBody)), security(("token" = [])))]
 async fn projection(
     State(s): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<MonthQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<crate::app::views::ProjectionView>, ApiError> {
     s.require(&headers, Role::Viewer)?;
     let m = month(&s, &q)?;
     let latest = s.latest.read().await.clone();
     // The current month is served from the projection job's cache.
     if let Some(p) = latest.projection.filter(|p| p.month == m.to_string()) {
-        return Ok(Json(json!({ "projection": p, "budgets": latest.evaluations })));
+        return Ok(Json(crate::app::views::ProjectionView {
+            projection: p,
+            budgets: latest.evaluations,
+        }));
     }
     // Any other month is computed on the blocking pool, within the expensive-request limits.
     let prices = s.prices.get();
@@ -270,7 +289,10 @@ async fn projection(
             Ok((p, evaluations))
         })
         .await??;
-    Ok(Json(json!({ "projection": p, "budgets": evaluations })))
+    Ok(Json(crate::app::views::ProjectionView {
+        projection: p,
+        budgets: evaluations,
+    }))
 }
 
 /// Stored windows, quarantined rows and the ALB lifetimes planned for the next 7 days.
@@ -355,38 +377,47 @@ async fn cancel_window(
 
 /// ALB lifetimes of the month (`?month=YYYY-MM`).
 #[utoipa::path(get, path = "/api/v1/ledger", params(("month" = Option<String>, Query, description = "YYYY-MM")),
-    responses((status = 200, body = Object)), security(("token" = [])))]
+    responses((status = 200, description = "the month's ALB lifetimes", body = crate::app::views::LedgerView),
+              (status = 422, description = "not a month, or more than 10 years away", body = ErrorBody)), security(("token" = [])))]
 async fn ledger(
     State(s): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<MonthQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<crate::app::views::LedgerView>, ApiError> {
     s.require(&headers, Role::Viewer)?;
     let span = month(&s, &q)?.span(s.cfg.projection.timezone);
     let lifetimes = s.store.lifetimes(&s.cfg.deployment, span.start, span.end)?;
-    Ok(Json(json!({ "lifetimes": lifetimes.iter().map(|l| json!({
-        "id": l.id, "name": l.name, "windows": l.window_ids, "reason": l.reason.as_str(), "reason_detail": l.reason_detail,
-        "dry_run": l.dry_run, "lb_arn": l.lb_arn, "tg_arn": l.tg_arn, "listener_arns": l.listener_arns, "dns_name": l.dns_name,
-        "created_at": l.created_at.to_rfc3339(), "active_at": l.active_at.map(|t| t.to_rfc3339()),
-        "deleted_at": l.deleted_at.map(|t| t.to_rfc3339()),
-    })).collect::<Vec<_>>() })))
+    Ok(Json(crate::app::views::LedgerView {
+        lifetimes: lifetimes.iter().map(crate::app::views::LifetimeView::from).collect(),
+    }))
 }
 
 /// Budgets, their thresholds' states and recent transitions.
-#[utoipa::path(get, path = "/api/v1/budgets", responses((status = 200, body = Object)), security(("token" = [])))]
-async fn budgets(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/budgets",
+    responses((status = 200, description = "budgets, states and the latest 50 transitions", body = crate::app::views::BudgetsView)), security(("token" = [])))]
+async fn budgets(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<crate::app::views::BudgetsView>, ApiError> {
     s.require(&headers, Role::Viewer)?;
-    let states = s.store.alarm_states()?;
-    let transitions = s.store.transitions(50)?;
-    Ok(Json(
-        json!({ "budgets": s.cfg.budgets, "states": states.values().collect::<Vec<_>>(), "transitions": transitions }),
-    ))
+    Ok(Json(crate::app::views::BudgetsView {
+        budgets: s.cfg.budgets.clone(),
+        states: s.store.alarm_states()?.into_values().collect(),
+        transitions: s.store.transitions(50)?,
+    }))
 }
 
 /// Prices a scenario (TOML body, the `costd model` format); returns the `costd model --format json` result.
 #[utoipa::path(post, path = "/api/v1/model", request_body(content = String, content_type = "application/toml"),
-    responses((status = 200, body = Object), (status = 422, body = ErrorBody)), security(("token" = [])))]
-async fn model(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, description = "the `costd model --format json` result", body = crate::cost::report::ModelReport),
+              (status = 413, description = "body too large"), (status = 422, description = "invalid scenario, naming the key", body = ErrorBody),
+              (status = 429, description = "too many expensive requests at once", body = ErrorBody),
+              (status = 503, description = "the computation ran past its deadline", body = ErrorBody)), security(("token" = [])))]
+async fn model(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<crate::cost::report::ModelReport>, ApiError> {
     s.require(&headers, Role::Viewer)?;
     let book = s.prices.get().book.clone();
     // Parsing and pricing run on the blocking pool, within the expensive-request limits.
@@ -409,58 +440,42 @@ async fn model(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
             Ok(crate::cost::evaluate(&scenario, prices, Utc::now()))
         })
         .await??;
-    Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?))
+    Ok(Json(report))
 }
 
 /// The price table in use for the deployment's region, and the regions available.
-#[utoipa::path(get, path = "/api/v1/pricing", responses((status = 200, body = Object)), security(("token" = [])))]
-async fn pricing(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/pricing",
+    responses((status = 200, description = "the table in use and the regions available", body = crate::app::views::PricingView)), security(("token" = [])))]
+async fn pricing(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<crate::app::views::PricingView>, ApiError> {
     s.require(&headers, Role::Viewer)?;
     let prices = s.prices.get();
-    let book = &prices.book;
-    Ok(Json(
-        json!({ "region": s.cfg.region, "table": book.get(&s.cfg.region), "regions": book.regions() }),
-    ))
-}
-
-/// The ALB's current state: absent, creating, active (with its DNS name) or deleting.
-pub async fn alb_state(s: &AppState) -> Result<Value, ApiError> {
-    let open = s
-        .store
-        .open_lifetimes(&s.cfg.deployment)?
-        .into_iter()
-        .find(|l| l.dry_run == s.cfg.dry_run);
-    let should = s.status.read().await.plan.as_ref().map(|p| p.should_exist);
-    let state = match (&open, should) {
-        (None, _) => "absent",
-        (Some(_), Some(false)) => "deleting",
-        (Some(l), _) if l.active_at.is_some() || l.dry_run => "active",
-        (Some(_), _) => "creating",
-    };
-    Ok(json!({
-        "state": state,
-        "dry_run": s.cfg.dry_run,
-        "name": open.as_ref().map(|l| l.name.clone()),
-        "dns_name": open.as_ref().and_then(|l| l.dns_name.clone()),
-        "since": open.as_ref().map(|l| l.created_at.to_rfc3339()),
-        "windows": open.as_ref().map(|l| l.window_ids.clone()),
+    Ok(Json(crate::app::views::PricingView {
+        region: s.cfg.region.clone(),
+        table: prices.table().clone(),
+        regions: prices.book.regions().iter().map(|r| r.to_string()).collect(),
     }))
 }
 
 /// The ALB's state now.
-#[utoipa::path(get, path = "/api/v1/alb", responses((status = 200, body = Object)), security(("token" = [])))]
-async fn alb(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/alb",
+    responses((status = 200, description = "absent, creating, active (with its DNS name) or deleting", body = crate::app::views::AlbState)), security(("token" = [])))]
+async fn alb(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<crate::app::views::AlbState>, ApiError> {
     s.require(&headers, Role::Viewer)?;
-    Ok(Json(alb_state(&s).await?))
+    Ok(Json(crate::app::views::alb_state(&s.app).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Accepted {
     status: &'static str,
 }
 
 /// Triggers a reconcile now (operator).
-#[utoipa::path(post, path = "/api/v1/reconcile", responses((status = 202, body = Object), (status = 403, body = ErrorBody)), security(("token" = [])))]
+#[utoipa::path(post, path = "/api/v1/reconcile",
+    responses((status = 202, description = "a reconcile will run now", body = Accepted), (status = 401, description = "no Bearer token", body = ErrorBody),
+              (status = 403, description = "not an operator", body = ErrorBody)), security(("token" = [])))]
 async fn reconcile(State(s): State<AppState>, headers: HeaderMap) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let caller = s.require_bearer(&headers, Role::Operator)?;
     tracing::info!(by = %caller.name, "reconcile requested");
@@ -482,7 +497,8 @@ struct NotificationQuery {
 /// `pending`), newest first, at most 100. URLs never appear: a channel is
 /// `webhook:<name>` and errors are redacted.
 #[utoipa::path(get, path = "/api/v1/notifications", params(("state" = Option<String>, Query, description = "pending, delivered or dead")),
-    responses((status = 200, body = [crate::store::NotificationRecord]), (status = 400, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, description = "notifications in that state", body = [crate::store::NotificationRecord]),
+              (status = 400, description = "not a state", body = ErrorBody)), security(("token" = [])))]
 async fn notifications(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -493,13 +509,15 @@ async fn notifications(
     Ok(Json(s.store.notifications(state, 100)?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Deleted {
     deleted: usize,
 }
 
 /// Deletes the dead letters (operator): after their cause is fixed, or once read.
-#[utoipa::path(delete, path = "/api/v1/notifications/dead", responses((status = 200, body = Object), (status = 401, body = ErrorBody)), security(("token" = [])))]
+#[utoipa::path(delete, path = "/api/v1/notifications/dead",
+    responses((status = 200, description = "how many were deleted", body = Deleted), (status = 401, description = "no Bearer token", body = ErrorBody)),
+    security(("token" = [])))]
 async fn delete_dead_notifications(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Deleted>, ApiError> {
     let caller = s.require_bearer(&headers, Role::Operator)?;
     let deleted = s.store.delete_dead_notifications()?;

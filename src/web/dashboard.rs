@@ -16,7 +16,6 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::api::alb_state;
 use super::{ApiError, AppState, Caller};
 use crate::app::windows::NewWindow;
 use crate::budget::AlarmState;
@@ -76,7 +75,7 @@ async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
         return Ok((StatusCode::UNAUTHORIZED, Html(login_page(&s))).into_response());
     }
     let latest = s.latest.read().await.clone();
-    let alb = alb_state(&s).await?;
+    let alb = crate::app::views::alb_state(&s.app).await?;
     let plan = s.status.read().await.plan.clone();
     let month = Month::containing(Utc::now(), s.cfg.projection.timezone);
     let span = month.span(s.cfg.projection.timezone);
@@ -173,8 +172,8 @@ async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
     let _ = write!(
         h,
         "<section id=alb><h2>Demo ALB</h2><p><span class=badge id=alb-state>{}</span> {}</p></section>",
-        esc(alb["state"].as_str().unwrap_or("absent")),
-        match (alb["name"].as_str(), alb["dns_name"].as_str()) {
+        alb.state.as_str(),
+        match (alb.name.as_deref(), alb.dns_name.as_deref()) {
             (Some(n), Some(d)) => format!("{} · <code>{}</code>", esc(n), esc(d)),
             (Some(n), None) => esc(n),
             _ => String::new(),

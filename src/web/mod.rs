@@ -353,9 +353,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 async fn count_requests(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    crate::metrics::get()
-        .http_requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    crate::metrics::get().http_requests.inc();
     next.run(req).await
 }
 

@@ -166,6 +166,57 @@ fn health_readiness_openapi_and_metrics() {
     ] {
         assert!(m.contains(needle), "{needle} in\n{m}");
     }
+    // A strict OpenMetrics parser (Python's prometheus_client) accepts the
+    // whole exposition: each family in one block, `# EOF` at the end.
+    let families = python_check(
+        "from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse\n\
+         import sys\n\
+         names = [f.name for f in parse(sys.stdin.read())]\n\
+         assert len(names) == len(set(names)), names\n\
+         print(' '.join(sorted(names)))",
+        &m,
+    );
+    for family in [
+        "costd_projected_spend_usd",
+        "costd_month_to_date_spend_usd",
+        "costd_reconcile_errors",
+        "costd_aws_call_duration_seconds",
+    ] {
+        assert!(families.split(' ').any(|f| f == family), "{family} in {families}");
+    }
+    // /openapi.json is a valid OpenAPI 3.1 document (openapi-spec-validator).
+    python_check(
+        "import json, sys\n\
+         from openapi_spec_validator import validate\n\
+         validate(json.loads(sys.stdin.read()))\n\
+         print('valid')",
+        &body,
+    );
+}
+
+/// Runs a Python check from the checkers venv on `input`; panics with its
+/// error output when it fails, returns its output.
+pub fn python_check(script: &str, input: &str) -> String {
+    use std::io::Write;
+    let python = crate::helpers::emulator_bin("checkers", "python");
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success(),
+        "the check failed:\n{stderr}\n--- input ---\n{input}"
+    );
+    stdout.trim().to_string()
 }
 
 #[test]

@@ -149,3 +149,37 @@ fn projection_of_a_past_month_is_all_actual() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected YYYY-MM"));
 }
+
+/// Exit status 2 when the caller's input is at fault, 1 when something fails at run time.
+#[test]
+fn exit_status_tells_usage_errors_from_runtime_failures() {
+    let dir = TempDir::new("windows-cli-exit");
+    let cfg = config(&dir);
+    let code = |args: &[&str]| {
+        let mut all = vec!["windows", "--config", cfg.as_str()];
+        all.extend_from_slice(args);
+        costd(&all).status.code()
+    };
+    assert_eq!(
+        code(&["add", "--start", "tomorrow", "--duration", "1h"]),
+        Some(2),
+        "a bad flag value"
+    );
+    assert_eq!(code(&["cancel", "7"]), Some(2), "an unknown id");
+    assert_eq!(code(&["frobnicate"]), Some(2), "clap's own usage error");
+    assert_eq!(
+        costd(&["windows", "--config", "/nonexistent/costd.toml", "list"])
+            .status
+            .code(),
+        Some(2),
+        "a config that cannot be read"
+    );
+    // The store path is a directory: the store cannot be opened, a runtime failure.
+    let src = std::fs::read_to_string(&cfg).unwrap();
+    let broken = dir.write(
+        "broken.toml",
+        &src.replace(&dir.0.join("w.db").display().to_string(), &dir.0.display().to_string()),
+    );
+    let out = costd(&["windows", "--config", broken.to_str().unwrap(), "list"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+}

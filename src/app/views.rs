@@ -1,0 +1,174 @@
+//! The read-only answers the API and the dashboard share: typed, so the
+//! OpenAPI document describes them and every front end shows the same figures.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::App;
+use crate::budget::{Budget, Evaluation, Projection};
+use crate::pricing::PriceTable;
+use crate::store::{Lifetime, StoreError, StoredAlarm, StoredTransition};
+
+/// A month's projection by component, with the budget evaluations.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProjectionView {
+    /// The month: actual so far from the ledger + the rest of the schedule.
+    pub projection: Projection,
+    /// Each budget threshold against it.
+    pub budgets: Vec<Evaluation>,
+}
+
+/// One ALB lifetime from the ledger.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LifetimeView {
+    /// Ledger id.
+    pub id: i64,
+    /// ALB and target group name.
+    pub name: String,
+    /// Windows it served.
+    pub windows: Vec<String>,
+    /// `window`, `coalesced_gap`, `orphan_cleanup` or `manual`.
+    pub reason: String,
+    /// More on why (e.g. the coalescing arithmetic).
+    pub reason_detail: String,
+    /// Recorded by a dry run: nothing was created in AWS.
+    pub dry_run: bool,
+    /// Load balancer ARN, once created.
+    pub lb_arn: Option<String>,
+    /// Target group ARN, once created.
+    pub tg_arn: Option<String>,
+    /// Listener ARNs.
+    pub listener_arns: Vec<String>,
+    /// Public DNS name, once created.
+    pub dns_name: Option<String>,
+    /// When AWS created it (billing starts).
+    pub created_at: DateTime<Utc>,
+    /// When AWS first reported it active.
+    pub active_at: Option<DateTime<Utc>>,
+    /// When its deletion completed.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Lifetime> for LifetimeView {
+    fn from(l: &Lifetime) -> Self {
+        LifetimeView {
+            id: l.id,
+            name: l.name.clone(),
+            windows: l.window_ids.clone(),
+            reason: l.reason.as_str().to_string(),
+            reason_detail: l.reason_detail.clone(),
+            dry_run: l.dry_run,
+            lb_arn: l.lb_arn.clone(),
+            tg_arn: l.tg_arn.clone(),
+            listener_arns: l.listener_arns.clone(),
+            dns_name: l.dns_name.clone(),
+            created_at: l.created_at,
+            active_at: l.active_at,
+            deleted_at: l.deleted_at,
+        }
+    }
+}
+
+/// The ledger of a month.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LedgerView {
+    /// Lifetimes overlapping the month, oldest first.
+    pub lifetimes: Vec<LifetimeView>,
+}
+
+/// Budgets, their thresholds' states and recent transitions.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BudgetsView {
+    /// The budgets as configured.
+    pub budgets: Vec<Budget>,
+    /// Each threshold's stored state.
+    pub states: Vec<StoredAlarm>,
+    /// The latest 50 transitions, newest first.
+    pub transitions: Vec<StoredTransition>,
+}
+
+/// The price table in use and the regions available.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PricingView {
+    /// The deployment's region.
+    pub region: String,
+    /// Its table.
+    pub table: PriceTable,
+    /// Every region with a table.
+    pub regions: Vec<String>,
+}
+
+/// Where the ALB stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlbPhase {
+    /// No lifetime is open.
+    Absent,
+    /// Created, not yet reported active.
+    Creating,
+    /// Active (or, in dry-run, recorded as such).
+    Active,
+    /// Open but no window wants it any more: being deleted.
+    Deleting,
+}
+
+impl AlbPhase {
+    /// Every phase, for the metric's labels.
+    pub const ALL: [AlbPhase; 4] = [
+        AlbPhase::Absent,
+        AlbPhase::Creating,
+        AlbPhase::Active,
+        AlbPhase::Deleting,
+    ];
+
+    /// The label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlbPhase::Absent => "absent",
+            AlbPhase::Creating => "creating",
+            AlbPhase::Active => "active",
+            AlbPhase::Deleting => "deleting",
+        }
+    }
+}
+
+/// The ALB's state now.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AlbState {
+    /// Absent, creating, active or deleting.
+    pub state: AlbPhase,
+    /// Whether the daemon runs in dry-run.
+    pub dry_run: bool,
+    /// Its name, while a lifetime is open.
+    pub name: Option<String>,
+    /// Its DNS name, once created.
+    pub dns_name: Option<String>,
+    /// When its lifetime began.
+    pub since: Option<DateTime<Utc>>,
+    /// The windows it serves.
+    pub windows: Option<Vec<String>>,
+}
+
+/// The ALB's state now, from the ledger and the reconcile loop's last plan.
+pub async fn alb_state(app: &App) -> Result<AlbState, StoreError> {
+    let open = app
+        .store
+        .open_lifetimes(&app.cfg.deployment)?
+        .into_iter()
+        .find(|l| l.dry_run == app.cfg.dry_run);
+    let should = app.status.read().await.plan.as_ref().map(|p| p.should_exist);
+    let state = match (&open, should) {
+        (None, _) => AlbPhase::Absent,
+        (Some(_), Some(false)) => AlbPhase::Deleting,
+        (Some(l), _) if l.active_at.is_some() || l.dry_run => AlbPhase::Active,
+        (Some(_), _) => AlbPhase::Creating,
+    };
+    Ok(AlbState {
+        state,
+        dry_run: app.cfg.dry_run,
+        name: open.as_ref().map(|l| l.name.clone()),
+        dns_name: open.as_ref().and_then(|l| l.dns_name.clone()),
+        since: open.as_ref().map(|l| l.created_at),
+        windows: open.as_ref().map(|l| l.window_ids.clone()),
+    })
+}
