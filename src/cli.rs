@@ -100,6 +100,9 @@ pub enum PricingCommand {
         /// Directory of the tables to diff against and write.
         #[arg(long, value_name = "DIR", default_value = "pricing")]
         pricing_dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
         /// Where the Price List API is served: us-east-1, eu-central-1 or ap-south-1.
         #[arg(long, default_value = "us-east-1", value_parser = ["us-east-1", "eu-central-1", "ap-south-1"])]
         api_region: String,
@@ -121,6 +124,9 @@ pub enum PricingCommand {
         /// Directory of the tables to diff against and write.
         #[arg(long, value_name = "DIR", default_value = "pricing")]
         pricing_dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -141,6 +147,9 @@ pub enum WindowsCommand {
         /// What the demo is for.
         #[arg(long, default_value = "")]
         note: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// List stored windows and the next planned ALB lifetimes.
     List {
@@ -155,6 +164,9 @@ pub enum WindowsCommand {
     Cancel {
         /// The window id (from `costd windows list`).
         id: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -297,11 +309,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
 
 fn pricing(command: PricingCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     use crate::pricing::pricelist::{PriceItem, parse_offer_file, rebuild};
-    let (region, write, dir, items): (String, bool, PathBuf, Vec<PriceItem>) = match command {
+    let (region, write, dir, items, format): (String, bool, PathBuf, Vec<PriceItem>, Format) = match command {
         PricingCommand::Refresh {
             region,
             write,
             pricing_dir,
+            format,
             api_region,
             endpoint_url,
         } => {
@@ -314,13 +327,14 @@ fn pricing(command: PricingCommand, out: &mut dyn Write) -> anyhow::Result<()> {
                 let client = crate::aws::pricing::client(&api_region, endpoint_url.as_deref()).await;
                 crate::aws::pricing::fetch(&client, &region).await
             })?;
-            (region, write, pricing_dir, items)
+            (region, write, pricing_dir, items, format)
         }
         PricingCommand::Import {
             region,
             offers,
             write,
             pricing_dir,
+            format,
         } => {
             let mut items = Vec::new();
             for f in &offers {
@@ -328,7 +342,7 @@ fn pricing(command: PricingCommand, out: &mut dyn Write) -> anyhow::Result<()> {
                     std::fs::read_to_string(f).with_context(|| format!("cannot read offer file {}", f.display()))?;
                 items.extend(parse_offer_file(&text).with_context(|| format!("offer file {}", f.display()))?);
             }
-            (region, write, pricing_dir, items)
+            (region, write, pricing_dir, items, format)
         }
     };
     let path = dir.join(format!("{region}.toml"));
@@ -343,7 +357,18 @@ fn pricing(command: PricingCommand, out: &mut dyn Write) -> anyhow::Result<()> {
         t
     };
     let (table, changes) = rebuild(&current, &items, Utc::now().date_naive())?;
-    if changes.is_empty() {
+    if format == Format::Json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "table": path.display().to_string(),
+                "products_read": items.len(),
+                "changes": changes,
+                "written": write,
+            }))?
+        )?;
+    } else if changes.is_empty() {
         writeln!(
             out,
             "{}: no changes against the Price List ({} products read)",
@@ -378,7 +403,9 @@ fn pricing(command: PricingCommand, out: &mut dyn Write) -> anyhow::Result<()> {
         crate::pricing::PriceTable::parse("written table", &text)?;
         std::fs::create_dir_all(&dir)?;
         crate::pricing::write::write_atomically(&path, &text)?;
-        writeln!(out, "wrote {}", path.display())?;
+        if format == Format::Table {
+            writeln!(out, "wrote {}", path.display())?;
+        }
     }
     Ok(())
 }
@@ -403,6 +430,7 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
             end,
             duration,
             note,
+            format,
         } => {
             let req = crate::app::windows::NewWindow {
                 start,
@@ -412,6 +440,10 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
                 timezone: None,
             };
             let added = crate::app::windows::add(&app, &req, "cli", now).map_err(flag)?;
+            if format == Format::Json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&added)?)?;
+                return Ok(());
+            }
             writeln!(
                 out,
                 "added window {} from {} to {}",
@@ -421,8 +453,12 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
             )?;
             writeln!(out, "{}", added.alb_cost.note)?;
         }
-        WindowsCommand::Cancel { id } => {
+        WindowsCommand::Cancel { id, format } => {
             let c = crate::app::windows::cancel(&app, id, "cli", now).map_err(flag)?;
+            if format == Format::Json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&c)?)?;
+                return Ok(());
+            }
             let line = match &c {
                 crate::app::windows::CancelledView::Window(w) => format!(
                     "cancelled window {} ({} to {})",

@@ -425,7 +425,7 @@ pub fn find(items: &[PriceItem], q: &Query, region: &str) -> Result<Found, Price
 }
 
 /// One rate's change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RateChange {
     /// Key (with `[i]` for a tier).
     pub key: String,

@@ -571,6 +571,19 @@ fn import_from_bulk_offer_files() {
         t.cloudwatch.requests_1k.usd, shipped.cloudwatch.requests_1k.usd,
         "per request × 1,000"
     );
+    // Again, as JSON: the table now written equals the offers, so no change.
+    let mut json_args = argv.clone();
+    json_args.retain(|a| *a != "--write");
+    json_args.extend(["--format", "json"]);
+    let (ok, out, err) = run(&json_args);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["changes"].as_array().map(Vec::len), v["written"].as_bool()),
+        (Some(0), Some(false)),
+        "{v}"
+    );
+    assert!(v["products_read"].as_u64().unwrap() > 10, "{v}");
     let (ok, _, err) = run(&[
         "pricing",
         "import",

@@ -54,6 +54,16 @@ fn add_list_cancel() {
     assert!(ok && out.contains("board demo"), "{out}");
     let (ok, out, _) = run(&cfg, &["cancel", "1"]);
     assert!(ok && out.starts_with("cancelled window 1"), "{out}");
+    // The same as JSON: the API's shapes (`AddedWindow`, `CancelledView`).
+    let (ok, out, err) = run(&cfg, &["add", "--start", "now", "--duration", "1h", "--format", "json"]);
+    assert!(ok, "{err}");
+    let added: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(added["id"], 2);
+    assert!(added["alb_cost"]["estimate"]["billed_hours"].is_i64(), "{added}");
+    let (ok, out, _) = run(&cfg, &["cancel", "2", "--format", "json"]);
+    assert!(ok);
+    let cancelled: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(cancelled["cancelled_at"].is_string(), "{cancelled}");
     let (ok, _, err) = run(&cfg, &["cancel", "1"]);
     assert!(!ok && err.contains("window 1 is already cancelled"), "{err}");
     let (ok, _, err) = run(&cfg, &["cancel", "7"]);
