@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The proofs of issue 7, one command each; `all` runs them side by side and
+# The proofs, one command each; `all` runs them side by side and
 # prints a summary. Figures go to target/proof/<name>.txt.
 #
 #   bash tests/proof.sh crash      50 seeded kill -9 over create/delete cycles against moto
@@ -123,7 +123,7 @@ proof_speed() {
   COSTD_EDGE_LOAD_RPS=2000 cargo test --release --locked --test api a_window_edge -- --nocapture 2>&1 \
     | grep -E "^edge|test result|panicked" | tee -a "$log"
 
-  # Issue 7's targets, each with the measured figure; a miss fails the proof.
+  # The targets, each with the measured figure; a miss fails the proof.
   say "== targets"
   local missed=0
   target() { # target <what> <measured> <limit> <unit>
