@@ -64,7 +64,7 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PricingConfig {
     /// 5-field cron (UTC) for the refresh; `None`: off (the default).
-    pub refresh_cron: Option<String>,
+    pub refresh_cron: Option<CronExpr>,
     /// Where the Price List API is served: us-east-1, eu-central-1 or ap-south-1.
     pub api_region: String,
     /// Endpoint override for GetProducts.
@@ -500,11 +500,10 @@ impl Config {
             Some(v) => {
                 let t = v.table()?;
                 let refresh_cron = match t.get("refresh_cron") {
-                    Some(c) => {
+                    Some(c) => Some(
                         c.r()
-                            .parse_with("a 5-field cron expression such as \"0 3 * * *\"", CronExpr::parse)?;
-                        Some(c.str()?)
-                    }
+                            .parse_with("a 5-field cron expression such as \"0 3 * * *\"", CronExpr::parse)?,
+                    ),
                     None => None,
                 };
                 let api_region = match t.get("api_region") {

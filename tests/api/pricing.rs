@@ -622,7 +622,7 @@ fn the_daemons_refresh_swaps_the_prices_in_whole_and_a_failure_keeps_the_old_one
         .build()
         .unwrap();
     let cfg = cfg_for(&server.url);
-    assert_eq!(cfg.pricing.refresh_cron.as_deref(), Some("0 3 * * *"));
+    assert_eq!(cfg.pricing.refresh_cron.as_ref().map(|c| c.as_str()), Some("0 3 * * *"));
     let dir = crate::helpers::TempDir::new("pricing-refresh");
     let store: std::sync::Arc<dyn costd::store::Store> =
         std::sync::Arc::new(costd::store::sqlite::SqliteStore::open(&dir.0.join("p.db")).unwrap());
@@ -664,7 +664,9 @@ fn the_daemons_refresh_swaps_the_prices_in_whole_and_a_failure_keeps_the_old_one
         std::env::set_var("AWS_ACCESS_KEY_ID", "test");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
     }
-    let changes = rt.block_on(costd::daemon::refresh_prices(&cfg, &app.prices)).unwrap();
+    let changes = rt
+        .block_on(costd::daemon::jobs::refresh_prices(&cfg, &app.prices))
+        .unwrap();
     assert_eq!(changes.len(), 2, "{changes:?}");
     let now = app.prices.get();
     assert_eq!(now.table().alb.hour.usd, rust_decimal_macros::dec!(0.0252));
@@ -681,7 +683,10 @@ fn the_daemons_refresh_swaps_the_prices_in_whole_and_a_failure_keeps_the_old_one
     );
     // The Price List unreachable: an error, and the prices in use stay.
     let dead = cfg_for(&format!("http://127.0.0.1:{}", crate::helpers::free_port()));
-    assert!(rt.block_on(costd::daemon::refresh_prices(&dead, &app.prices)).is_err());
+    assert!(
+        rt.block_on(costd::daemon::jobs::refresh_prices(&dead, &app.prices))
+            .is_err()
+    );
     assert_eq!(app.prices.get().table().alb.hour.usd, rust_decimal_macros::dec!(0.0252));
     assert!(page(&router).contains("$90.15"));
 }

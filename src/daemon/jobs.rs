@@ -1,0 +1,157 @@
+//! The daemon's periodic jobs besides reconciling: the projection loop and
+//! the scheduled price refresh, both on tokio timers. The refresh runs on
+//! costd's own cron grammar ([`CronExpr`], the one the demo windows use),
+//! evaluated in UTC.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::projection::ProjectionJob;
+use super::reconcile_loop::Backoff;
+use crate::app::{App, Prices, SharedPrices};
+use crate::aws::cloudwatch::CloudWatchApi;
+use crate::config::Config;
+use crate::schedule::CronExpr;
+
+/// One scheduled price refresh: fetch, rebuild, log the changes, swap the
+/// prices in whole (tables, planner settings, NAT-vs-endpoints model) and
+/// write the table when configured. A failure keeps the prices in use.
+pub async fn refresh_prices(
+    cfg: &Config,
+    prices: &SharedPrices,
+) -> anyhow::Result<Vec<crate::pricing::pricelist::RateChange>> {
+    let p = &cfg.pricing;
+    let client = crate::aws::pricing::client(&p.api_region, p.endpoint_url.as_deref()).await;
+    let items = crate::aws::pricing::fetch(&client, &cfg.region).await?;
+    let current = prices.get();
+    let (table, changes) = crate::pricing::pricelist::rebuild(current.table(), &items, Utc::now().date_naive())?;
+    for c in &changes {
+        tracing::warn!(rate = %c.key, old = ?c.old, new = ?c.new, sku = %c.sku, "price changed in the AWS Price List");
+    }
+    if !changes.is_empty() {
+        let mut book = current.book.clone();
+        book.replace(table.clone());
+        prices.replace(Prices::build(cfg, book)?);
+        if let (true, Some(dir)) = (p.write, &cfg.pricing_dir) {
+            let path = dir.join(format!("{}.toml", cfg.region));
+            crate::pricing::write::write_atomically(&path, &table.to_toml())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    Ok(changes)
+}
+
+/// The first firing of `cron` (in UTC) strictly after `after`, within a
+/// year and a day; `None` for a cron that never fires (e.g. `0 0 30 2 *`).
+pub fn next_firing(cron: &CronExpr, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    cron.occurrences(
+        chrono_tz::UTC,
+        after + chrono::Duration::seconds(1),
+        after + chrono::Duration::days(367),
+    )
+    .into_iter()
+    .next()
+}
+
+/// Refreshes the prices at each firing of `cron` until `shutdown`.
+pub async fn run_price_refresh(app: App, cron: CronExpr, shutdown: CancellationToken) {
+    loop {
+        let now = Utc::now();
+        let Some(due) = next_firing(&cron, now) else {
+            return tracing::error!(cron = %cron.as_str(), "the price refresh cron never fires; no refresh scheduled");
+        };
+        tracing::info!(next = %due.to_rfc3339(), "next price refresh");
+        let wait = (due - now).to_std().unwrap_or(StdDuration::ZERO);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.cancelled() => break,
+        }
+        let r = tokio::select! {
+            r = refresh_prices(&app.cfg, &app.prices) => r,
+            _ = shutdown.cancelled() => break,
+        };
+        match r {
+            Ok(c) if c.is_empty() => tracing::info!("price refresh: no changes"),
+            Ok(c) => {
+                tracing::info!(changes = c.len(), "price refresh: the new prices are in use");
+                app.changed.notify_one();
+            }
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "price refresh failed; keeping the current prices"),
+        }
+    }
+}
+
+/// The projection loop: on start, every `recompute_seconds`/`publish_seconds`,
+/// and when the reconciler or the schedule changed something.
+pub async fn run_projection<C: CloudWatchApi + Clone + 'static>(
+    job: Arc<ProjectionJob<C>>,
+    cfg: Arc<Config>,
+    changed: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let every = cfg.projection.recompute_seconds.min(cfg.cloudwatch.publish_seconds);
+    let mut alarms_synced = false;
+    let mut backoff = Backoff::default();
+    loop {
+        // AWS calls can take a while to fail (retries, timeouts); shutdown abandons them.
+        if !alarms_synced {
+            tokio::select! {
+                r = job.sync_alarms() => match r {
+                    Ok(()) => alarms_synced = true,
+                    Err(e) => tracing::warn!(error = %e, "syncing CloudWatch alarms failed; will retry"),
+                },
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        let result = tokio::select! {
+            r = job.run_once(Utc::now()) => r,
+            _ = shutdown.cancelled() => break,
+        };
+        let wait = match result {
+            Ok(p) => {
+                backoff.reset();
+                tracing::info!(
+                    month = %p.month, month_to_date_usd = %crate::money::to_cents(p.month_to_date_usd),
+                    projected_usd = %crate::money::to_cents(p.projected_usd), "projection"
+                );
+                None
+            }
+            Err(e) => {
+                let w = backoff.fail();
+                tracing::warn!(error = %format!("{e:#}"), retry_in_s = w.num_seconds(), "projection failed");
+                Some(w.to_std().unwrap_or(StdDuration::from_secs(1)))
+            }
+        };
+        tokio::select! {
+            _ = changed.notified() => {}
+            _ = tokio::time::sleep(wait.unwrap_or(StdDuration::from_secs(u64::from(every)))) => {}
+            _ = shutdown.cancelled() => break,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_refresh_fires_at_the_next_cron_minute_in_utc() {
+        let at = |d, h, m| Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap();
+        let daily = CronExpr::parse("0 3 * * *").unwrap();
+        assert_eq!(next_firing(&daily, at(22, 2, 59)), Some(at(22, 3, 0)));
+        assert_eq!(next_firing(&daily, at(22, 3, 0)), Some(at(23, 3, 0)), "strictly after");
+        let mondays = CronExpr::parse("30 4 * * Mon").unwrap();
+        assert_eq!(
+            next_firing(&mondays, at(22, 12, 0)),
+            Some(at(23, 4, 30)),
+            "2026-11-22 is a Sunday"
+        );
+        assert_eq!(next_firing(&CronExpr::parse("0 0 30 2 *").unwrap(), at(22, 0, 0)), None);
+    }
+}
