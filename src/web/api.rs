@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
-use super::{ApiError, AppState, ErrorBody};
+use super::{ApiError, AppState, ErrorBody, RequireOperator, RequireViewer};
 use crate::budget::Component;
 use crate::config::Role;
 use crate::schedule::Month;
@@ -173,6 +173,7 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Result<Respon
     use crate::metrics::FloatGauge;
     use prometheus_client::metrics::family::Family;
     use prometheus_client::metrics::gauge::Gauge;
+    // Open to anyone with a public dashboard, else a viewer token.
     if !s.cfg.web.public_dashboard {
         s.require(&headers, Role::Viewer)?;
     }
@@ -257,10 +258,9 @@ fn month(s: &AppState, q: &MonthQuery) -> Result<Month, ApiError> {
               (status = 503, description = "the computation ran past its deadline", body = ErrorBody)), security(("token" = [])))]
 async fn projection(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    _viewer: RequireViewer,
     Query(q): Query<MonthQuery>,
 ) -> Result<Json<crate::app::views::ProjectionView>, ApiError> {
-    s.require(&headers, Role::Viewer)?;
     let m = month(&s, &q)?;
     let latest = s.latest.read().await.clone();
     // The current month is served from the projection job's cache.
@@ -300,10 +300,9 @@ async fn projection(
     responses((status = 200, description = "the windows", body = crate::app::windows::WindowList)), security(("token" = [])))]
 async fn list_windows(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    _viewer: RequireViewer,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<crate::app::windows::WindowList>, ApiError> {
-    s.require(&headers, Role::Viewer)?;
     Ok(Json(crate::app::windows::list(
         &s.app,
         q.all.unwrap_or(true),
@@ -344,10 +343,9 @@ fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> 
               (status = 422, description = "invalid, naming the field", body = ErrorBody)), security(("token" = [])))]
 async fn create_window(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    RequireOperator(caller): RequireOperator,
     body: Bytes,
 ) -> Result<(StatusCode, Json<crate::app::windows::AddedWindow>), ApiError> {
-    let caller = s.require_bearer(&headers, Role::Operator)?;
     let w: crate::app::windows::NewWindow = json_body(&body)?;
     let added = crate::app::windows::add(&s.app, &w, &format!("api:{}", caller.name), Utc::now())?;
     Ok((StatusCode::CREATED, Json(added)))
@@ -360,10 +358,9 @@ async fn create_window(
     security(("token" = [])))]
 async fn cancel_window(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    RequireOperator(caller): RequireOperator,
     Path(id): Path<String>,
 ) -> Result<Json<crate::app::windows::CancelledView>, ApiError> {
-    let caller = s.require_bearer(&headers, Role::Operator)?;
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::validation("id", format!("`{id}` is not a window id (a whole number)")))?;
@@ -381,10 +378,9 @@ async fn cancel_window(
               (status = 422, description = "not a month, or more than 10 years away", body = ErrorBody)), security(("token" = [])))]
 async fn ledger(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    _viewer: RequireViewer,
     Query(q): Query<MonthQuery>,
 ) -> Result<Json<crate::app::views::LedgerView>, ApiError> {
-    s.require(&headers, Role::Viewer)?;
     let span = month(&s, &q)?.span(s.cfg.projection.timezone);
     let lifetimes = s.store.lifetimes(&s.cfg.deployment, span.start, span.end)?;
     Ok(Json(crate::app::views::LedgerView {
@@ -397,9 +393,8 @@ async fn ledger(
     responses((status = 200, description = "budgets, states and the latest 50 transitions", body = crate::app::views::BudgetsView)), security(("token" = [])))]
 async fn budgets(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    _viewer: RequireViewer,
 ) -> Result<Json<crate::app::views::BudgetsView>, ApiError> {
-    s.require(&headers, Role::Viewer)?;
     Ok(Json(crate::app::views::BudgetsView {
         budgets: s.cfg.budgets.clone(),
         states: s.store.alarm_states()?.into_values().collect(),
@@ -415,10 +410,9 @@ async fn budgets(
               (status = 503, description = "the computation ran past its deadline", body = ErrorBody)), security(("token" = [])))]
 async fn model(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    _viewer: RequireViewer,
     body: Bytes,
 ) -> Result<Json<crate::cost::report::ModelReport>, ApiError> {
-    s.require(&headers, Role::Viewer)?;
     let book = s.prices.get().book.clone();
     // Parsing and pricing run on the blocking pool, within the expensive-request limits.
     let report = s
@@ -448,9 +442,8 @@ async fn model(
     responses((status = 200, description = "the table in use and the regions available", body = crate::app::views::PricingView)), security(("token" = [])))]
 async fn pricing(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    _viewer: RequireViewer,
 ) -> Result<Json<crate::app::views::PricingView>, ApiError> {
-    s.require(&headers, Role::Viewer)?;
     let prices = s.prices.get();
     Ok(Json(crate::app::views::PricingView {
         region: s.cfg.region.clone(),
@@ -462,8 +455,7 @@ async fn pricing(
 /// The ALB's state now.
 #[utoipa::path(get, path = "/api/v1/alb",
     responses((status = 200, description = "absent, creating, active (with its DNS name) or deleting", body = crate::app::views::AlbState)), security(("token" = [])))]
-async fn alb(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<crate::app::views::AlbState>, ApiError> {
-    s.require(&headers, Role::Viewer)?;
+async fn alb(State(s): State<AppState>, _viewer: RequireViewer) -> Result<Json<crate::app::views::AlbState>, ApiError> {
     Ok(Json(crate::app::views::alb_state(&s.app).await?))
 }
 
@@ -476,8 +468,10 @@ struct Accepted {
 #[utoipa::path(post, path = "/api/v1/reconcile",
     responses((status = 202, description = "a reconcile will run now", body = Accepted), (status = 401, description = "no Bearer token", body = ErrorBody),
               (status = 403, description = "not an operator", body = ErrorBody)), security(("token" = [])))]
-async fn reconcile(State(s): State<AppState>, headers: HeaderMap) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let caller = s.require_bearer(&headers, Role::Operator)?;
+async fn reconcile(
+    State(s): State<AppState>,
+    RequireOperator(caller): RequireOperator,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     tracing::info!(by = %caller.name, "reconcile requested");
     s.kick.notify_one();
     Ok((
@@ -501,10 +495,9 @@ struct NotificationQuery {
               (status = 400, description = "not a state", body = ErrorBody)), security(("token" = [])))]
 async fn notifications(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    _viewer: RequireViewer,
     Query(q): Query<NotificationQuery>,
 ) -> Result<Json<Vec<crate::store::NotificationRecord>>, ApiError> {
-    s.require(&headers, Role::Viewer)?;
     let state = q.state.unwrap_or(crate::store::NotificationState::Pending);
     Ok(Json(s.store.notifications(state, 100)?))
 }
@@ -518,8 +511,10 @@ struct Deleted {
 #[utoipa::path(delete, path = "/api/v1/notifications/dead",
     responses((status = 200, description = "how many were deleted", body = Deleted), (status = 401, description = "no Bearer token", body = ErrorBody)),
     security(("token" = [])))]
-async fn delete_dead_notifications(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Deleted>, ApiError> {
-    let caller = s.require_bearer(&headers, Role::Operator)?;
+async fn delete_dead_notifications(
+    State(s): State<AppState>,
+    RequireOperator(caller): RequireOperator,
+) -> Result<Json<Deleted>, ApiError> {
     let deleted = s.store.delete_dead_notifications()?;
     tracing::info!(by = %caller.name, deleted, "dead letters deleted");
     Ok(Json(Deleted { deleted }))

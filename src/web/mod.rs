@@ -184,11 +184,37 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
+/// Compares two secrets in constant time: their SHA-256 digests, which have
+/// the same length whatever the secrets' lengths, so neither the content nor
+/// the length leaks through timing.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+    use sha2::Digest;
+    use subtle::ConstantTimeEq;
+    let (da, db) = (sha2::Sha256::digest(a), sha2::Sha256::digest(b));
+    da.as_slice().ct_eq(db.as_slice()).into()
+}
+
+/// A handler argument: the caller, who must hold at least a viewer token
+/// (Bearer or a signed-in session). 401 without one.
+pub struct RequireViewer(pub Caller);
+
+impl axum::extract::FromRequestParts<AppState> for RequireViewer {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, s: &AppState) -> Result<Self, ApiError> {
+        s.require(&parts.headers, Role::Viewer).map(RequireViewer)
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A handler argument for API writes: the caller, by `Authorization: Bearer`
+/// only, with an operator token. 401 without one (a session cookie is not
+/// accepted), 403 with a viewer token.
+pub struct RequireOperator(pub Caller);
+
+impl axum::extract::FromRequestParts<AppState> for RequireOperator {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, s: &AppState) -> Result<Self, ApiError> {
+        s.require_bearer(&parts.headers, Role::Operator).map(RequireOperator)
+    }
 }
 
 /// `n` random bytes as hex, from the OS.
@@ -391,5 +417,16 @@ impl Application {
     /// Serves until `shutdown`, then lets open requests finish within the shutdown deadline.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
         server::serve(self.listener, self.router, self.limits, self.tls, shutdown).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_compare_by_digest() {
+        assert!(super::constant_time_eq(b"operator-token-0123456789", b"operator-token-0123456789"));
+        assert!(!super::constant_time_eq(b"operator-token-0123456789", b"operator-token-0123456788"));
+        assert!(!super::constant_time_eq(b"short", b"a much longer secret than that"));
+        assert!(!super::constant_time_eq(b"", b"x"));
     }
 }
