@@ -20,7 +20,7 @@ use crate::aws::elb::{
 use crate::aws::{AwsError, AwsErrorKind};
 use crate::config::Config;
 use crate::schedule::planner::{self, Plan, PlannedLifetime, PlannerSettings};
-use crate::store::{Decision, Lifetime, LifetimeReason, NewLifetime, Store, StoreError};
+use crate::store::{Decision, DecisionAction, Lifetime, LifetimeReason, NewLifetime, Store, StoreError};
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -124,7 +124,7 @@ impl<E: ElbApi> Reconciler<E> {
     fn record(
         &self,
         at: DateTime<Utc>,
-        action: &str,
+        action: DecisionAction,
         l: Option<&Lifetime>,
         detail: String,
         edge: Option<DateTime<Utc>>,
@@ -133,7 +133,7 @@ impl<E: ElbApi> Reconciler<E> {
         let arn = l.and_then(|l| l.lb_arn.clone());
         tracing::info!(
             deployment = %self.cfg.deployment,
-            action,
+            action = action.as_str(),
             window_ids = %window_ids.join(","),
             arn = arn.as_deref().unwrap_or("-"),
             dry_run = self.cfg.dry_run,
@@ -141,7 +141,7 @@ impl<E: ElbApi> Reconciler<E> {
         );
         let d = Decision {
             at,
-            action: action.into(),
+            action,
             window_ids,
             arn,
             detail,
@@ -204,7 +204,7 @@ impl<E: ElbApi> Reconciler<E> {
             self.store.update_lifetime(l)?;
         }
         if let Some(why) = new_gap {
-            self.record(at, "coalesce", Some(l), why, None);
+            self.record(at, DecisionAction::Coalesce, Some(l), why, None);
         }
         Ok(())
     }
@@ -245,7 +245,7 @@ impl<E: ElbApi> Reconciler<E> {
                         let a = &self.cfg.alb;
                         self.record(
                             at,
-                            "create",
+                            DecisionAction::Create,
                             Some(&l),
                             format!(
                                 "dry run: would create target group {n} (HTTP:{p}, health {h}), ALB {n} ({s}, subnets {sn}) and an HTTP:80 listener{https}, until {end}",
@@ -271,7 +271,7 @@ impl<E: ElbApi> Reconciler<E> {
                     self.store.update_lifetime(&l)?;
                     self.record(
                         at,
-                        "delete",
+                        DecisionAction::Delete,
                         Some(&l),
                         format!("dry run: would delete listeners, ALB and target group {}", l.name),
                         edge,
@@ -321,7 +321,7 @@ impl<E: ElbApi> Reconciler<E> {
                 self.store.update_lifetime(l)?;
                 self.record(
                     at,
-                    "gone",
+                    DecisionAction::Gone,
                     Some(l),
                     format!("ALB {} no longer exists; lifetime closed", l.name),
                     None,
@@ -347,7 +347,7 @@ impl<E: ElbApi> Reconciler<E> {
                     self.store.update_lifetime(&closed)?;
                     self.record(
                         at,
-                        "reopen",
+                        DecisionAction::Reopen,
                         Some(&closed),
                         format!("ALB {} still exists and its window is open; lifetime reopened", lb.name),
                         None,
@@ -367,7 +367,7 @@ impl<E: ElbApi> Reconciler<E> {
                 self.store.update_lifetime(l)?;
                 self.record(
                     at,
-                    "adopt",
+                    DecisionAction::Adopt,
                     Some(l),
                     format!("found ALB {} created before a restart", lb.name),
                     None,
@@ -388,7 +388,7 @@ impl<E: ElbApi> Reconciler<E> {
             self.store.update_lifetime(&l)?;
             self.record(
                 at,
-                "adopt",
+                DecisionAction::Adopt,
                 Some(&l),
                 format!("orphan ALB {} tagged as costd's, not in the ledger", lb.name),
                 None,
@@ -558,7 +558,7 @@ impl<E: ElbApi> Reconciler<E> {
                     self.store.update_lifetime(l)?;
                     self.record(
                         at,
-                        "create",
+                        DecisionAction::Create,
                         Some(l),
                         format!("created ALB {} ({})", lb.name, lb.dns_name),
                         edge,
@@ -614,7 +614,7 @@ impl<E: ElbApi> Reconciler<E> {
                     self.store.update_lifetime(l)?;
                     self.record(
                         at,
-                        "active",
+                        DecisionAction::Active,
                         Some(l),
                         format!("ALB {} is active at {}", l.name, lb.dns_name),
                         None,
@@ -648,7 +648,13 @@ impl<E: ElbApi> Reconciler<E> {
         elb.delete_lb(&lb_arn).await?;
         l.deleted_at = Some((self.clock)());
         self.store.update_lifetime(l)?;
-        self.record(at, "delete", Some(l), format!("deleted ALB {} ({why})", l.name), edge);
+        self.record(
+            at,
+            DecisionAction::Delete,
+            Some(l),
+            format!("deleted ALB {} ({why})", l.name),
+            edge,
+        );
         actions.push(format!("delete load balancer {}", l.name));
         match &l.tg_arn {
             Some(tg) => self.delete_tg(elb, tg).await,
@@ -926,7 +932,10 @@ mod tests {
         assert_eq!((open[0].active_at, open[0].listener_arns.len()), (Some(t(9, 0)), 1));
         // The create decision carries the edge it served (for edge → AWS latency).
         let d = rig.store.decisions(10).unwrap();
-        assert!(d.iter().any(|d| d.action == "create" && d.edge_at == Some(t(9, 0))));
+        assert!(
+            d.iter()
+                .any(|d| d.action == DecisionAction::Create && d.edge_at == Some(t(9, 0)))
+        );
         // After the window: listener → ALB → target group deleted, lifetime closed.
         let o = rig.run(t(10, 0), Some(t(10, 0))).await.unwrap();
         assert!(!o.plan.should_exist);
@@ -967,13 +976,23 @@ mod tests {
             .collect();
         assert_eq!(deletes.len(), 1, "one create, no delete: {deletes:?}");
         assert!(
-            !rig.store.decisions(50).unwrap().iter().any(|d| d.action == "gone"),
+            !rig.store
+                .decisions(50)
+                .unwrap()
+                .iter()
+                .any(|d| d.action == DecisionAction::Gone),
             "not closed as gone"
         );
         // Really gone (deleted behind costd's back): confirmed by the describe, then closed and recreated.
         rig.elb().w().lbs.clear();
         rig.run(t(9, 20), None).await.unwrap();
-        assert!(rig.store.decisions(50).unwrap().iter().any(|d| d.action == "gone"));
+        assert!(
+            rig.store
+                .decisions(50)
+                .unwrap()
+                .iter()
+                .any(|d| d.action == DecisionAction::Gone)
+        );
         assert_eq!(rig.elb().w().lbs.len(), 1, "recreated for the open window");
     }
 
@@ -1179,6 +1198,12 @@ mod tests {
         );
         assert_eq!(l.window_ids, ["w1", "w2"]);
         assert_eq!(rig.elb().w().lbs.len(), 1);
-        assert!(rig.store.decisions(20).unwrap().iter().any(|d| d.action == "coalesce"));
+        assert!(
+            rig.store
+                .decisions(20)
+                .unwrap()
+                .iter()
+                .any(|d| d.action == DecisionAction::Coalesce)
+        );
     }
 }

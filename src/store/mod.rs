@@ -180,13 +180,68 @@ pub struct NewLifetime {
     pub created_at: DateTime<Utc>,
 }
 
+/// What a reconcile decision did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionAction {
+    /// Created the ALB (or, in dry-run, would have).
+    Create,
+    /// Deleted it (or would have).
+    Delete,
+    /// AWS reported it active.
+    Active,
+    /// Took over a costd-tagged ALB the ledger did not know (a crash, a lost store).
+    Adopt,
+    /// Confirmed gone (a describe by ARN said NotFound): its lifetime closed.
+    Gone,
+    /// Reopened a lifetime closed by mistake while its window is open.
+    Reopen,
+    /// Kept the ALB through a gap between windows.
+    Coalesce,
+}
+
+impl DecisionAction {
+    const ALL: [DecisionAction; 7] = [
+        DecisionAction::Create,
+        DecisionAction::Delete,
+        DecisionAction::Active,
+        DecisionAction::Adopt,
+        DecisionAction::Gone,
+        DecisionAction::Reopen,
+        DecisionAction::Coalesce,
+    ];
+
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionAction::Create => "create",
+            DecisionAction::Delete => "delete",
+            DecisionAction::Active => "active",
+            DecisionAction::Adopt => "adopt",
+            DecisionAction::Gone => "gone",
+            DecisionAction::Reopen => "reopen",
+            DecisionAction::Coalesce => "coalesce",
+        }
+    }
+
+    /// From the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for DecisionAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One reconcile decision, for the audit trail and edge-latency measurement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     /// When it was taken.
     pub at: DateTime<Utc>,
-    /// `create`, `delete`, `keep`, `adopt`, `wait`, `skip`, `error`, …
-    pub action: String,
+    /// What it did.
+    pub action: DecisionAction,
     /// Windows concerned.
     pub window_ids: Vec<String>,
     /// The ALB concerned, if any.

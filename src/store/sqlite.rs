@@ -16,9 +16,9 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use super::{
-    CancelledWindow, Decision, DeliveryOutcome, Lifetime, LifetimeReason, NewLifetime, NotificationRecord,
-    NotificationState, PendingNotification, Pruned, QuarantinedWindow, Retention, Store, StoreError, StoredAlarm,
-    StoredSession, StoredTransition, StoredWindow,
+    CancelledWindow, Decision, DecisionAction, DeliveryOutcome, Lifetime, LifetimeReason, NewLifetime,
+    NotificationRecord, NotificationState, PendingNotification, Pruned, QuarantinedWindow, Retention, Store,
+    StoreError, StoredAlarm, StoredSession, StoredTransition, StoredWindow,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
 use crate::schedule::Interval;
@@ -601,7 +601,7 @@ impl Store for SqliteStore {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 ts(d.at),
-                d.action,
+                d.action.as_str(),
                 d.window_ids.join(","),
                 d.arn,
                 d.detail,
@@ -956,7 +956,10 @@ impl Store for SqliteStore {
             .map(|(at, action, ids, arn, detail, dry_run, edge)| {
                 Ok(Decision {
                     at: parse_ts("decisions.at", at)?,
-                    action,
+                    action: DecisionAction::parse(&action).ok_or(StoreError::Corrupt {
+                        column: "decisions.action",
+                        value: action.clone(),
+                    })?,
                     window_ids: list(&ids),
                     arn,
                     detail,
@@ -1106,10 +1109,10 @@ mod tests {
     #[test]
     fn decisions_are_kept_newest_first() {
         let s = SqliteStore::open(&temp("decisions")).unwrap();
-        for (i, action) in ["create", "delete"].iter().enumerate() {
+        for (i, action) in [DecisionAction::Create, DecisionAction::Delete].into_iter().enumerate() {
             s.record_decision(&Decision {
                 at: t(i as u32),
-                action: action.to_string(),
+                action,
                 window_ids: vec!["w1".into()],
                 arn: None,
                 detail: String::new(),
@@ -1320,7 +1323,7 @@ mod tests {
         for d in 0..3 {
             s.record_decision(&Decision {
                 at: Utc.with_ymd_and_hms(2026, 1, 1 + d, 0, 0, 0).unwrap(),
-                action: "keep".into(),
+                action: DecisionAction::Coalesce,
                 window_ids: vec![],
                 arn: None,
                 detail: String::new(),

@@ -424,8 +424,14 @@ impl Application {
 mod tests {
     #[test]
     fn secrets_compare_by_digest() {
-        assert!(super::constant_time_eq(b"operator-token-0123456789", b"operator-token-0123456789"));
-        assert!(!super::constant_time_eq(b"operator-token-0123456789", b"operator-token-0123456788"));
+        assert!(super::constant_time_eq(
+            b"operator-token-0123456789",
+            b"operator-token-0123456789"
+        ));
+        assert!(!super::constant_time_eq(
+            b"operator-token-0123456789",
+            b"operator-token-0123456788"
+        ));
         assert!(!super::constant_time_eq(b"short", b"a much longer secret than that"));
         assert!(!super::constant_time_eq(b"", b"x"));
     }

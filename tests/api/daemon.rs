@@ -628,7 +628,7 @@ fn dry_run_mutates_nothing_and_records_what_it_would_do() {
         .decisions(10)
         .unwrap()
         .into_iter()
-        .map(|d| d.action)
+        .map(|d| d.action.as_str().to_string())
         .collect();
     assert_eq!(actions, ["delete", "create"], "newest first");
     assert!(d.logs().contains("dry run: would create target group"), "{}", d.logs());
