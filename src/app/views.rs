@@ -18,62 +18,11 @@ pub struct ProjectionView {
     pub budgets: Vec<Evaluation>,
 }
 
-/// One ALB lifetime from the ledger.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct LifetimeView {
-    /// Ledger id.
-    pub id: i64,
-    /// ALB and target group name.
-    pub name: String,
-    /// Windows it served.
-    pub windows: Vec<String>,
-    /// `window`, `coalesced_gap`, `orphan_cleanup` or `manual`.
-    pub reason: String,
-    /// More on why (e.g. the coalescing arithmetic).
-    pub reason_detail: String,
-    /// Recorded by a dry run: nothing was created in AWS.
-    pub dry_run: bool,
-    /// Load balancer ARN, once created.
-    pub lb_arn: Option<String>,
-    /// Target group ARN, once created.
-    pub tg_arn: Option<String>,
-    /// Listener ARNs.
-    pub listener_arns: Vec<String>,
-    /// Public DNS name, once created.
-    pub dns_name: Option<String>,
-    /// When AWS created it (billing starts).
-    pub created_at: DateTime<Utc>,
-    /// When AWS first reported it active.
-    pub active_at: Option<DateTime<Utc>>,
-    /// When its deletion completed.
-    pub deleted_at: Option<DateTime<Utc>>,
-}
-
-impl From<&Lifetime> for LifetimeView {
-    fn from(l: &Lifetime) -> Self {
-        LifetimeView {
-            id: l.id,
-            name: l.name.clone(),
-            windows: l.window_ids.clone(),
-            reason: l.reason.as_str().to_string(),
-            reason_detail: l.reason_detail.clone(),
-            dry_run: l.dry_run,
-            lb_arn: l.lb_arn.clone(),
-            tg_arn: l.tg_arn.clone(),
-            listener_arns: l.listener_arns.clone(),
-            dns_name: l.dns_name.clone(),
-            created_at: l.created_at,
-            active_at: l.active_at,
-            deleted_at: l.deleted_at,
-        }
-    }
-}
-
 /// The ledger of a month.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LedgerView {
     /// Lifetimes overlapping the month, oldest first.
-    pub lifetimes: Vec<LifetimeView>,
+    pub lifetimes: Vec<Lifetime>,
 }
 
 /// Budgets, their thresholds' states and recent transitions.

@@ -98,7 +98,8 @@ impl CancelledWindow {
 }
 
 /// Why a lifetime exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum LifetimeReason {
     /// Created for a window.
     Window,
@@ -128,8 +129,8 @@ impl LifetimeReason {
     }
 }
 
-/// One ALB lifetime in the ledger.
-#[derive(Debug, Clone, PartialEq)]
+/// One ALB lifetime in the ledger (also as `GET /api/v1/ledger` shows it).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Lifetime {
     /// Ledger id.
     pub id: i64,
@@ -138,6 +139,7 @@ pub struct Lifetime {
     /// ALB and target group name.
     pub name: String,
     /// Windows it served (`cfg0@…`, `w12`).
+    #[serde(rename = "windows")]
     pub window_ids: Vec<String>,
     /// Why it exists.
     pub reason: LifetimeReason,

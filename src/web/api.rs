@@ -383,9 +383,7 @@ async fn ledger(
 ) -> Result<Json<crate::app::views::LedgerView>, ApiError> {
     let span = month(&s, &q)?.span(s.cfg.projection.timezone);
     let lifetimes = s.store.lifetimes(&s.cfg.deployment, span.start, span.end)?;
-    Ok(Json(crate::app::views::LedgerView {
-        lifetimes: lifetimes.iter().map(crate::app::views::LifetimeView::from).collect(),
-    }))
+    Ok(Json(crate::app::views::LedgerView { lifetimes }))
 }
 
 /// Budgets, their thresholds' states and recent transitions.

@@ -57,6 +57,7 @@ impl Rng {
 
 #[test]
 fn kill_9_at_random_points_leaks_no_alb_hours() {
+    let _heavy = crate::helpers::heavy();
     let seed: u64 = std::env::var("COSTD_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -279,9 +280,26 @@ enabled = false
     assert!(outside.is_empty(), "resources outside a window: {outside:#?}");
     assert_eq!(covered, windows.len(), "every window had its ALB while open");
     assert_eq!(open_without_alb, 0, "no open lifetime for an ALB that no longer exists");
+    let ledger_rows: Vec<String> = lifetimes
+        .iter()
+        .map(|l| {
+            format!(
+                "#{} {:?} {} arn={} created {} deleted {:?} reason {}",
+                l.id,
+                l.window_ids,
+                l.name,
+                l.lb_arn.is_some(),
+                l.created_at.format("%H:%M:%S%.3f"),
+                l.deleted_at.map(|d| d.format("%H:%M:%S%.3f").to_string()),
+                l.reason_detail
+            )
+        })
+        .collect();
     assert_eq!(
-        ledger_billed, planned_billed,
-        "billed ALB-hours equal the planner's minimum"
+        ledger_billed,
+        planned_billed,
+        "billed ALB-hours equal the planner's minimum; the ledger:\n{}",
+        ledger_rows.join("\n")
     );
     assert!(
         lingering_ms < 15_000,

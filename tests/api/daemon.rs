@@ -249,6 +249,7 @@ fn until(t: DateTime<Utc>) {
 
 #[test]
 fn a_short_window_gets_its_alb_target_group_and_listener_and_they_go_after() {
+    let _heavy = crate::helpers::heavy();
     let rig = Rig::new("daemon-window", false, None);
     let d = rig.daemon("1");
     let iv = rig.window(3, 7);
@@ -296,6 +297,7 @@ fn a_short_window_gets_its_alb_target_group_and_listener_and_they_go_after() {
 /// `target/edge-latency-under-load.txt`.
 #[test]
 fn a_window_edge_under_dashboard_load_still_creates_the_alb_and_every_request_is_answered() {
+    let _heavy = crate::helpers::heavy();
     let rate: u32 = std::env::var("COSTD_EDGE_LOAD_RPS")
         .ok()
         .map(|v| v.parse().expect("COSTD_EDGE_LOAD_RPS is a number"))
@@ -534,6 +536,7 @@ fn last_retry_interval(d: &Daemon) -> StdDuration {
 
 #[test]
 fn an_outage_during_create_keeps_serving_raises_the_error_metric_and_converges() {
+    let _heavy = crate::helpers::heavy();
     let (rig, outage) = Rig::behind_proxy("daemon-outage-create");
     let d = rig.daemon("1");
     let addr = web_address(&d);
@@ -583,6 +586,7 @@ fn sigterm_during_a_reconcile_exits_promptly_and_the_next_start_finishes_the_job
 
 #[test]
 fn an_outage_during_delete_is_retried_until_it_succeeds() {
+    let _heavy = crate::helpers::heavy();
     let (rig, outage) = Rig::behind_proxy("daemon-outage");
     let d = rig.daemon("1");
     let addr = web_address(&d);

@@ -184,6 +184,7 @@ fn closed_after(mut s: std::net::TcpStream, limit: std::time::Duration) -> Optio
 /// all still open 45 s later) and SIGTERM waited on them with no deadline.
 #[test]
 fn half_open_connections_are_closed_at_the_header_timeout_and_shutdown_has_a_deadline() {
+    let _heavy = crate::helpers::heavy();
     let rig = rig_with_web(
         "hardening-slowloris",
         "header_read_timeout_seconds = 2\nmax_connections = 64\nshutdown_timeout_seconds = 2",
@@ -238,6 +239,7 @@ fn half_open_connections_are_closed_at_the_header_timeout_and_shutdown_has_a_dea
 /// exhausting the daemon; it is served once an idle connection times out.
 #[test]
 fn the_connection_cap_holds_new_clients_until_a_slot_frees() {
+    let _heavy = crate::helpers::heavy();
     let rig = rig_with_web(
         "hardening-conn-cap",
         "header_read_timeout_seconds = 2\nmax_connections = 8",
@@ -416,6 +418,7 @@ fn worst_case_model_body() -> String {
 /// gets 429 with Retry-After, and RSS grows by less than 50 MB.
 #[test]
 fn the_worst_case_model_body_is_answered_within_the_deadline_and_memory_stays_bounded() {
+    let _heavy = crate::helpers::heavy();
     let rig = rig_with_web(
         "hardening-model",
         "expensive_concurrency = 2\nexpensive_timeout_seconds = 10",

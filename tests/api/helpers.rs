@@ -532,3 +532,13 @@ impl WebhookReceiver {
         self.bodies.lock().unwrap().len()
     }
 }
+
+/// Tests whose figures depend on timing (the crash test, the edge under load,
+/// the outages) and tests that generate load (hundreds of connections,
+/// concurrent model requests) take this lock, so that on a 2-core machine a
+/// load generator never runs beside a timing-sensitive test. It changes no
+/// assertion; it only keeps them from overlapping.
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
