@@ -119,7 +119,7 @@ pub struct WebConfig {
     /// Whether to serve at all.
     pub enabled: bool,
     /// Address to listen on (`127.0.0.1:8080`; port 0 picks one).
-    pub listen: String,
+    pub listen: std::net::SocketAddr,
     /// Whether `GET /` is readable without a token (read-only).
     pub public_dashboard: bool,
     /// Largest request body accepted.
@@ -740,7 +740,7 @@ fn web(v: Option<Value>, base: &Path) -> Result<WebConfig, InputError> {
     use std::time::Duration as Std;
     let mut w = WebConfig {
         enabled: true,
-        listen: "127.0.0.1:8080".into(),
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
         public_dashboard: false,
         max_body_bytes: 64 * 1024,
         tokens: Vec::new(),
@@ -761,12 +761,11 @@ fn web(v: Option<Value>, base: &Path) -> Result<WebConfig, InputError> {
     }
     if let Some(l) = t.get("listen") {
         let s = l.str()?;
-        if s.parse::<std::net::SocketAddr>().is_err() {
-            return Err(l.error(format!(
+        w.listen = s.parse().map_err(|_| {
+            l.error(format!(
                 "`{s}` is not an address; expected e.g. 127.0.0.1:8080 or 0.0.0.0:8080"
-            )));
-        }
-        w.listen = s;
+            ))
+        })?;
     }
     if let Some(p) = t.get("public_dashboard") {
         w.public_dashboard = p.bool()?;

@@ -226,3 +226,20 @@ pub fn list(app: &App, include_cancelled: bool, now: DateTime<Utc>) -> Result<Wi
         planned_lifetimes,
     })
 }
+
+/// The demo windows overlapping `[at − longest window, until)`.
+pub fn demo_windows(
+    cfg: &crate::config::Config,
+    store: &dyn crate::store::Store,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<planner::DemoWindow>, StoreError> {
+    let s = &cfg.schedule;
+    let back = s.max_window + s.lead + s.grace + Duration::days(1);
+    let span = Interval {
+        start: at - back,
+        end: until.max(at + Duration::days(1)),
+    };
+    let stored: Vec<(i64, Interval)> = store.windows(false)?.into_iter().map(|w| (w.id, w.interval)).collect();
+    Ok(planner::windows_in(&s.windows, &stored, &s.blackouts, span))
+}

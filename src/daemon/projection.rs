@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::aws::cloudwatch::{self, AlarmSpec, CloudWatchApi, Datum, MONTH_TO_DATE, PROJECTED};
 use crate::budget::projection::{AlbLifetime, ProjectionInputs, project};
@@ -16,8 +16,8 @@ use crate::budget::{self, AlarmState, Component, Projection, ThresholdKind};
 use crate::config::Config;
 use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, TargetType};
 use crate::pricing::PriceTable;
+use crate::schedule::Month;
 use crate::schedule::planner::{self, PlannerSettings};
-use crate::schedule::{Interval, Month};
 use crate::store::Store;
 
 /// The ALB as deployed: scheme and AZs from the config, traffic from the projection scenario.
@@ -39,23 +39,6 @@ pub fn deployed_alb(cfg: &Config) -> LoadBalancerSpec {
             .map(|l| l.spec.traffic.clone())
             .unwrap_or_default(),
     }
-}
-
-/// The demo windows overlapping `[at − longest window, until)`.
-pub fn demo_windows(
-    cfg: &Config,
-    store: &dyn Store,
-    at: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<Vec<planner::DemoWindow>, crate::store::StoreError> {
-    let s = &cfg.schedule;
-    let back = s.max_window + s.lead + s.grace + Duration::days(1);
-    let span = Interval {
-        start: at - back,
-        end: until.max(at + Duration::days(1)),
-    };
-    let stored: Vec<(i64, Interval)> = store.windows(false)?.into_iter().map(|w| (w.id, w.interval)).collect();
-    Ok(planner::windows_in(&s.windows, &stored, &s.blackouts, span))
 }
 
 /// Computes the projection for `month` at `at`. `cw` supplies `ConsumedLCUs` when given.
@@ -81,7 +64,7 @@ pub async fn compute<C: CloudWatchApi>(
         .map(|l| l.created_at)
         .min();
     let plan = if span.end > at {
-        let windows = demo_windows(cfg, store, at, span.end)?;
+        let windows = crate::app::windows::demo_windows(cfg, store, at, span.end)?;
         Some(planner::plan(at, &windows, open_since, settings))
     } else {
         None

@@ -118,7 +118,7 @@ impl<E: ElbApi> Reconciler<E> {
 
     /// Concrete windows around `at`: config windows (minus blackouts) and stored ones.
     pub fn windows(&self, at: DateTime<Utc>) -> Result<Vec<planner::DemoWindow>, StoreError> {
-        super::projection::demo_windows(&self.cfg, self.store.as_ref(), at, at + Duration::days(LOOKAHEAD_DAYS))
+        crate::app::windows::demo_windows(&self.cfg, self.store.as_ref(), at, at + Duration::days(LOOKAHEAD_DAYS))
     }
 
     fn record(

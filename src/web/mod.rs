@@ -395,7 +395,7 @@ impl Application {
     /// Binds `cfg.web.listen` (port 0 picks a free one) and loads the TLS
     /// certificate when one is configured.
     pub async fn build(state: AppState) -> anyhow::Result<Self> {
-        let addr: SocketAddr = state.cfg.web.listen.parse()?;
+        let addr = state.cfg.web.listen;
         let tls = match &state.cfg.web.tls {
             Some((cert, key)) => Some(server::tls_acceptor(cert, key).map_err(|e| anyhow::anyhow!(e))?),
             None => None,
