@@ -31,6 +31,13 @@ pub fn format_quantity(q: Decimal, dp: u32) -> String {
         .to_string()
 }
 
+/// USD as a float, for the APIs that take only floats (CloudWatch, the
+/// OpenMetrics exposition): the one place a Decimal becomes an `f64`.
+pub fn usd_to_f64(d: Decimal) -> f64 {
+    use rust_decimal::prelude::ToPrimitive;
+    d.round_dp(6).to_f64().unwrap_or(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/setup.sh
 apt_install chromium chromium
+apt_install openssl openssl   # the TLS test makes its certificates
 install_emulators
 cargo test --all-targets --locked "$@"

@@ -14,7 +14,7 @@ use cw::types::{
     Statistic, Tag,
 };
 use rust_decimal::Decimal;
-use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use rust_decimal::prelude::FromPrimitive;
 
 use super::{AwsError, AwsErrorKind};
 
@@ -156,9 +156,7 @@ fn smithy(t: DateTime<Utc>) -> SmithyTime {
     SmithyTime::from_millis(t.timestamp_millis())
 }
 
-fn usd_to_f64(d: Decimal) -> f64 {
-    d.round_dp(6).to_f64().unwrap_or(0.0)
-}
+use crate::money::usd_to_f64;
 
 impl CloudWatchApi for SdkCloudWatch {
     async fn put_data(&self, namespace: &str, data: &[Datum], at: DateTime<Utc>) -> Result<(), AwsError> {

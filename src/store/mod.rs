@@ -14,6 +14,13 @@ use serde::Serialize;
 use crate::budget::{AlarmState, Evaluation, Transition};
 use crate::schedule::Interval;
 
+/// `n` random bytes as hex, from the OS (session ids, CSRF tokens, outbox claims).
+pub fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).expect("OS randomness");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -707,7 +707,7 @@ impl Store for SqliteStore {
         lease: chrono::Duration,
         limit: u32,
     ) -> Result<(String, Vec<PendingNotification>), StoreError> {
-        let claim = crate::web::random_hex(12);
+        let claim = super::random_hex(12);
         let mut conn = self.conn.lock().expect("store lock");
         // IMMEDIATE: the select and the claim are one step for every process on the file.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;

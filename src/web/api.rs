@@ -189,12 +189,8 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Result<Respon
                 component: name.to_string(),
             };
             // Decimals become floats only here, for the exposition format.
-            projected
-                .get_or_create(&label)
-                .set(proj.round_dp(6).to_string().parse().unwrap_or(f64::NAN));
-            to_date
-                .get_or_create(&label)
-                .set(mtd.round_dp(6).to_string().parse().unwrap_or(f64::NAN));
+            projected.get_or_create(&label).set(crate::money::usd_to_f64(proj));
+            to_date.get_or_create(&label).set(crate::money::usd_to_f64(mtd));
         }
     }
     registry.register("costd_projected_spend_usd", "Projected spend this month", projected);

@@ -217,12 +217,7 @@ impl axum::extract::FromRequestParts<AppState> for RequireOperator {
     }
 }
 
-/// `n` random bytes as hex, from the OS.
-pub fn random_hex(n: usize) -> String {
-    let mut buf = vec![0u8; n];
-    getrandom::fill(&mut buf).expect("OS randomness");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::store::random_hex;
 
 /// A cookie's value.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -93,6 +93,12 @@ fn the_api_refuses_unbounded_input_by_field() {
     let eleven_years = (chrono::Utc::now() + chrono::Duration::days(366 * 11))
         .format("%Y-%m")
         .to_string();
+    // A note: 500 characters is the limit itself, 501 one too many.
+    let note = |n: usize| serde_json::json!({ "start": "now", "duration": "1h", "note": "n".repeat(n) }).to_string();
+    let (s, b) = app.json("POST", "/api/v1/windows", Some(OPERATOR), &note(501));
+    assert_eq!((s, b["field"].as_str()), (422, Some("note")), "{b}");
+    let (s, b) = app.json("POST", "/api/v1/windows", Some(OPERATOR), &note(500));
+    assert_eq!(s, 201, "{b}");
     for month in ["9999-12", "0001-01", eleven_years.as_str()] {
         let (s, b) = app.json("GET", &format!("/api/v1/projection?month={month}"), Some(VIEWER), "");
         assert_eq!((s, b["field"].as_str()), (422, Some("month")), "{month}: {b}");
@@ -717,7 +723,7 @@ token = "{OPERATOR}"
             .unwrap_or_else(|| panic!("no {name} in {head}"))
     };
     let (ts, sig) = (header("x-costd-timestamp"), header("x-costd-signature"));
-    let py = std::process::Command::new("python3")
+    let py = std::process::Command::new(crate::helpers::emulator_bin("checkers", "python"))
         .args([
             "-c",
             "import hmac,hashlib,sys; print('v1=' + hmac.new(sys.argv[1].encode(), (sys.argv[2] + '.' + sys.argv[3]).encode(), hashlib.sha256).hexdigest())",
