@@ -2,17 +2,16 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, EMBEDDED_DEFAULT};
-use crate::cost;
 use crate::pricing::load::PriceBook;
 use crate::render;
 use crate::scenario::{EMBEDDED_SEED, Scenario, parse_instant};
-use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 
 /// costd: AWS networking spend — NAT vs VPC endpoints, demo-window ALBs, budgets.
@@ -262,7 +261,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             let prices = book
                 .get(&scenario.region)
                 .expect("Scenario::parse checks the region has a table");
-            let report = cost::evaluate(&scenario, prices, at.unwrap_or_else(Utc::now));
+            let report = crate::model::evaluate(&scenario, prices, at.unwrap_or_else(Utc::now));
             match format {
                 Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
                 Format::Table => write!(out, "{}", render::table(&report))?,
@@ -282,25 +281,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Projection { config, month, format } => {
             let cfg = load_config(&config)?;
             let prices = crate::app::Prices::build(&cfg, price_book(&cfg)?)?;
-            let store = SqliteStore::open(&cfg.store_path)?;
+            let store = Arc::new(SqliteStore::open(&cfg.store_path)?);
             let now = Utc::now();
             let month = month.unwrap_or_else(|| crate::schedule::Month::containing(now, cfg.projection.timezone));
+            let app = crate::app::App::new(Arc::new(cfg), store, prices);
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             // The CLI models LCUs; the daemon reads ConsumedLCUs from CloudWatch.
-            let p = rt.block_on(crate::daemon::projection::compute::<
+            let view = rt.block_on(crate::app::projection::month_view::<
                 crate::aws::cloudwatch::SdkCloudWatch,
-            >(
-                &cfg, &store, prices.table(), &prices.settings, None, month, now
-            ))?;
-            let previous = store.alarm_states()?.into_iter().map(|(k, v)| (k, v.state)).collect();
-            let (evaluations, _) = crate::budget::evaluate(&cfg.budgets, &p, &previous, now);
+            >(&app, None, month, now))?;
             match format {
-                Format::Json => writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({ "projection": p, "budgets": evaluations }))?
-                )?,
-                Format::Table => write!(out, "{}", render::projection(&p, &evaluations))?,
+                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&view)?)?,
+                Format::Table => write!(out, "{}", render::projection(&view.projection, &view.budgets))?,
             }
             Ok(())
         }

@@ -4,7 +4,9 @@
 //! Map of the crate (see ARCHITECTURE.md for the invariants):
 //! - [`pricing`]: price tables (`pricing/<region>.toml`) → [`pricing::PriceTable`]; the embedded defaults.
 //! - [`scenario`]: scenario files → typed specs for the model.
-//! - [`cost`]: PURE cost model: line items, NAT vs endpoints, load balancer, billing rules, [`cost::evaluate`].
+//! - [`interval`]: PURE half-open UTC spans, shared by the cost rules and the schedule.
+//! - [`cost`]: PURE cost rules: line items, NAT vs endpoints, load balancer, CloudWatch, billing rules.
+//! - [`model`]: PURE a whole scenario priced with those rules, [`model::evaluate`] (`costd model`).
 //! - [`schedule`]: PURE demo windows: cron in IANA time zones, expansion, merging, months.
 //! - [`money`]: rounding to cents for display only.
 //! - [`input`]: TOML reading with file/line/key errors, shared by every input format.
@@ -29,7 +31,9 @@ pub mod config;
 pub mod cost;
 pub mod daemon;
 pub mod input;
+pub mod interval;
 pub mod metrics;
+pub mod model;
 pub mod money;
 pub mod notify;
 pub mod pricing;

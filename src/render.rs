@@ -7,8 +7,8 @@ use std::fmt::Write;
 use rust_decimal::Decimal;
 
 use crate::cost::LineItem;
-use crate::cost::ModelReport;
 use crate::cost::load_balancer::{LbKind, Scheme};
+use crate::model::ModelReport;
 use crate::money::{format_quantity, format_usd};
 
 /// Renders the report as text for a terminal.
@@ -294,7 +294,7 @@ mod tests {
     fn the_table_shows_options_items_totals_break_even_and_recommendation() {
         let book = PriceBook::embedded().unwrap();
         let s = Scenario::parse("seed", EMBEDDED_SEED, &book.regions()).unwrap();
-        let r = crate::cost::evaluate(
+        let r = crate::model::evaluate(
             &s,
             book.get(&s.region).unwrap(),
             chrono::Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap(),

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, TargetType, TrafficProfile};
+use crate::cost::monitoring::MonitoringSpec;
 use crate::cost::network::NetworkSpec;
 use crate::input::{Document, InputError, TableReader, Value};
 use crate::schedule::{CronExpr, Interval, Month, RecurringWindow, WindowSpec, parse_duration};
@@ -26,17 +27,6 @@ pub struct LoadBalancerScenario {
     pub spec: LoadBalancerSpec,
     /// When it runs (empty: only always-on is priced).
     pub schedule: Vec<WindowSpec>,
-}
-
-/// costd's own CloudWatch usage.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MonitoringSpec {
-    /// Custom metrics published (each name × dimension set is one metric).
-    pub custom_metrics: Decimal,
-    /// Standard-resolution metric alarms.
-    pub alarms: Decimal,
-    /// CloudWatch API requests per month (PutMetricData, GetMetricData, …).
-    pub api_requests_per_month: Decimal,
 }
 
 /// Which month the figures are for.
@@ -432,7 +422,7 @@ mod tests {
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
             .unwrap()
             .to_utc();
-        let report = crate::cost::evaluate(&scenario, book.get("us-east-1").unwrap(), at);
+        let report = crate::model::evaluate(&scenario, book.get("us-east-1").unwrap(), at);
         let lb = report.load_balancer.unwrap();
         assert!(lb.always_on.monthly_usd > Decimal::ZERO);
         assert!(lb.scheduled.unwrap().monthly_usd > Decimal::ZERO);

@@ -8,6 +8,7 @@
 //! to the web server, which therefore never import each other.
 
 pub mod prices;
+pub mod projection;
 pub mod views;
 pub mod windows;
 

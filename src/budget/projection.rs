@@ -19,9 +19,9 @@ use serde::Serialize;
 use crate::cost::LineItem;
 use crate::cost::billing::{billed_hours, ipv4_billed_seconds};
 use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, capacity_units};
+use crate::cost::monitoring::MonitoringSpec;
 use crate::cost::network::{self, NetworkSpec, OptionName};
 use crate::pricing::PriceTable;
-use crate::scenario::MonitoringSpec;
 use crate::schedule::{Interval, Month};
 
 /// What a budget can be scoped to.
@@ -216,7 +216,7 @@ pub fn project(i: &ProjectionInputs) -> Projection {
     }
     components.push(component(Component::Alb, alb_items(i, &span)));
     if let Some(m) = i.monitoring {
-        let items = crate::cost::report::monitoring_items(m, i.prices);
+        let items = crate::cost::monitoring::monitoring_items(m, i.prices);
         let mut li = split(Basis::Actual, &items, actual_fraction, None);
         li.extend(split(Basis::Scheduled, &items, scheduled_fraction, None));
         components.push(component(Component::Monitoring, li));

@@ -6,7 +6,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::schedule::Interval;
+use crate::interval::Interval;
 
 const SECONDS_PER_HOUR: i64 = 3600;
 

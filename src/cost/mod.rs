@@ -6,10 +6,8 @@
 
 pub mod billing;
 pub mod load_balancer;
+pub mod monitoring;
 pub mod network;
-pub mod report;
-
-pub use report::{ModelReport, evaluate};
 
 use rust_decimal::Decimal;
 use serde::Serialize;

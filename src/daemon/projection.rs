@@ -2,130 +2,34 @@
 //! ledger and the plan, evaluates the budgets, stores transitions (with a
 //! notification outbox), publishes CloudWatch metrics and delivers pending
 //! notifications. Used by the daemon on a schedule and after reconcile
-//! changes, and by `costd projection`.
+//! changes; the projection itself is [`crate::app::projection`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 
+use crate::aws::AwsError;
 use crate::aws::cloudwatch::{self, AlarmSpec, CloudWatchApi, Datum, MONTH_TO_DATE, PROJECTED};
-use crate::budget::projection::{AlbLifetime, ProjectionInputs, project};
 use crate::budget::{self, AlarmState, Component, Projection, ThresholdKind};
 use crate::config::Config;
-use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, TargetType};
-use crate::pricing::PriceTable;
 use crate::schedule::Month;
-use crate::schedule::planner::{self, PlannerSettings};
-use crate::store::Store;
+use crate::store::StoreError;
 
-/// The ALB as deployed: scheme and AZs from the config, traffic from the projection scenario.
-pub fn deployed_alb(cfg: &Config) -> LoadBalancerSpec {
-    LoadBalancerSpec {
-        kind: LbKind::Application,
-        scheme: if cfg.alb.internet_facing {
-            Scheme::InternetFacing
-        } else {
-            Scheme::Internal
-        },
-        azs: cfg.alb.subnets.len() as u32,
-        target_type: TargetType::Ip,
-        traffic: cfg
-            .projection
-            .scenario
-            .load_balancer
-            .as_ref()
-            .map(|l| l.spec.traffic.clone())
-            .unwrap_or_default(),
-    }
-}
-
-/// Computes the projection for `month` at `at`. `cw` supplies `ConsumedLCUs` when given.
-pub async fn compute<C: CloudWatchApi>(
-    cfg: &Config,
-    store: &dyn Store,
-    prices: &PriceTable,
-    settings: &PlannerSettings,
-    cw: Option<&C>,
-    month: Month,
-    at: DateTime<Utc>,
-) -> anyhow::Result<Projection> {
-    let span = month.span(cfg.projection.timezone);
-    let ledger: Vec<_> = store
-        .lifetimes(&cfg.deployment, span.start, span.end)?
-        .into_iter()
-        .filter(|l| l.dry_run == cfg.dry_run && (l.dry_run || l.lb_arn.is_some()))
-        .filter(|l| l.deleted_at.is_none_or(|d| d > l.created_at))
-        .collect();
-    let open_since = ledger
-        .iter()
-        .filter(|l| l.deleted_at.is_none())
-        .map(|l| l.created_at)
-        .min();
-    let plan = if span.end > at {
-        let windows = crate::app::windows::demo_windows(cfg, store, at, span.end)?;
-        Some(planner::plan(at, &windows, open_since, settings))
-    } else {
-        None
-    };
-    let planned_end = plan
-        .as_ref()
-        .and_then(|p| p.current.as_ref().map(|c| c.end))
-        .unwrap_or(at);
-
-    let mut queries = Vec::new();
-    let mut lifetimes = Vec::new();
-    for l in &ledger {
-        let end = l.deleted_at.unwrap_or(planned_end.max(at));
-        if let (Some(arn), false) = (&l.lb_arn, l.dry_run)
-            && let Some(dim) = cloudwatch::lb_dimension(arn)
-        {
-            queries.push((l.id.to_string(), dim, l.created_at, end.min(at)));
-        }
-        lifetimes.push((
-            l.id,
-            AlbLifetime {
-                start: l.created_at,
-                end,
-                consumed_lcu_hours: None,
-            },
-        ));
-    }
-    if let (Some(cw), false) = (cw, queries.is_empty()) {
-        match cw.consumed_lcu_hours(&queries).await {
-            Ok(found) => {
-                for (id, l) in lifetimes.iter_mut() {
-                    l.consumed_lcu_hours = found.get(&id.to_string()).cloned().flatten();
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "ConsumedLCUs unavailable; modelling LCUs"),
-        }
-    }
-    let mut lifetimes: Vec<AlbLifetime> = lifetimes.into_iter().map(|(_, l)| l).collect();
-    if let Some(p) = &plan {
-        let upcoming = p.upcoming.iter().filter(|u| u.start < span.end);
-        let current_unrecorded = p.current.iter().filter(|_| open_since.is_none());
-        for u in current_unrecorded.chain(upcoming) {
-            lifetimes.push(AlbLifetime {
-                start: u.start.max(at),
-                end: u.end,
-                consumed_lcu_hours: None,
-            });
-        }
-    }
-    let alb = deployed_alb(cfg);
-    let scenario = &cfg.projection.scenario;
-    Ok(project(&ProjectionInputs {
-        month,
-        timezone: cfg.projection.timezone,
-        at,
-        prices,
-        network: scenario.network.as_ref().map(|n| (n, cfg.projection.network_option)),
-        alb: &alb,
-        lifetimes: &lifetimes,
-        monitoring: scenario.monitoring.as_ref(),
-    }))
+/// Why a projection step failed (the next step tries again).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// CloudWatch refused or could not be reached.
+    #[error("{what}: {source}")]
+    CloudWatch {
+        /// What costd was doing.
+        what: &'static str,
+        /// The AWS error.
+        source: AwsError,
+    },
 }
 
 /// The metric data for a projection: both metrics for `all` and each component.
@@ -218,7 +122,7 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
     }
 
     /// Creates, updates and deletes costd's alarms to match the budgets.
-    pub async fn sync_alarms(&self) -> anyhow::Result<()> {
+    pub async fn sync_alarms(&self) -> Result<(), JobError> {
         if let Some(cw) = &self.cw {
             let r = cloudwatch::sync_alarms(
                 cw,
@@ -226,7 +130,11 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
                 &self.app.cfg.deployment,
                 &desired_alarms(&self.app.cfg),
             )
-            .await?;
+            .await
+            .map_err(|source| JobError::CloudWatch {
+                what: "syncing the budget alarms",
+                source,
+            })?;
             tracing::info!(
                 created = ?r.created, updated = ?r.updated, deleted = ?r.deleted,
                 unchanged = r.unchanged.len(), foreign = ?r.foreign,
@@ -237,11 +145,11 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
     }
 
     /// One step at `at`.
-    pub async fn run_once(&self, at: DateTime<Utc>) -> anyhow::Result<Projection> {
+    pub async fn run_once(&self, at: DateTime<Utc>) -> Result<Projection, JobError> {
         let month = Month::containing(at, self.app.cfg.projection.timezone);
         // The prices in use now (a scheduled refresh may have replaced them).
         let prices = self.app.prices.get();
-        let p = compute(
+        let p = crate::app::projection::compute(
             &self.app.cfg,
             self.app.store.as_ref(),
             prices.table(),
@@ -278,7 +186,10 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
         if let Some(cw) = &self.cw {
             cw.put_data(&self.app.cfg.cloudwatch.namespace, &metric_data(&self.app.cfg, &p), at)
                 .await
-                .context("publishing spend metrics")?;
+                .map_err(|source| JobError::CloudWatch {
+                    what: "publishing spend metrics",
+                    source,
+                })?;
         }
         *self.app.latest.write().await = crate::app::Latest {
             projection: Some(p.clone()),

@@ -8,6 +8,7 @@ pub mod planner;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+pub use crate::interval::Interval;
 pub use cron::CronExpr;
 
 /// The most schedule entries (recurring + one-off) a scenario or the config may list.
@@ -46,32 +47,6 @@ impl ScheduleBounds {
             ));
         }
         Ok(())
-    }
-}
-
-/// A half-open span of time `[start, end)` in UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Interval {
-    /// Inclusive start.
-    pub start: DateTime<Utc>,
-    /// Exclusive end.
-    pub end: DateTime<Utc>,
-}
-
-impl Interval {
-    /// A span; `None` unless `end > start`.
-    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Option<Self> {
-        (end > start).then_some(Self { start, end })
-    }
-
-    /// Length in whole seconds.
-    pub fn seconds(&self) -> i64 {
-        (self.end - self.start).num_seconds()
-    }
-
-    /// The part of this span inside `other`, if any.
-    pub fn clip(&self, other: &Interval) -> Option<Interval> {
-        Interval::new(self.start.max(other.start), self.end.min(other.end))
     }
 }
 

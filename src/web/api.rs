@@ -267,28 +267,17 @@ async fn projection(
         }));
     }
     // Any other month is computed on the blocking pool, within the expensive-request limits.
-    let prices = s.prices.get();
-    let (cfg, store) = (s.cfg.clone(), s.store.clone());
+    let app = s.app.clone();
     let at = Utc::now();
-    let (p, evaluations) = s
+    let view = s
         .expensive
-        .run(move || -> Result<_, ApiError> {
-            let p = tokio::runtime::Handle::current()
-                .block_on(crate::daemon::projection::compute::<
-                    crate::aws::cloudwatch::SdkCloudWatch,
-                >(
-                    &cfg, store.as_ref(), prices.table(), &prices.settings, None, m, at
-                ))
-                .map_err(ApiError::internal)?;
-            let previous = store.alarm_states()?.into_iter().map(|(k, v)| (k, v.state)).collect();
-            let (evaluations, _) = crate::budget::evaluate(&cfg.budgets, &p, &previous, at);
-            Ok((p, evaluations))
+        .run(move || {
+            tokio::runtime::Handle::current().block_on(crate::app::projection::month_view::<
+                crate::aws::cloudwatch::SdkCloudWatch,
+            >(&app, None, m, at))
         })
         .await??;
-    Ok(Json(crate::app::views::ProjectionView {
-        projection: p,
-        budgets: evaluations,
-    }))
+    Ok(Json(view))
 }
 
 /// Stored windows, quarantined rows and the ALB lifetimes planned for the next 7 days.
@@ -398,7 +387,7 @@ async fn budgets(
 
 /// Prices a scenario (TOML body, the `costd model` format); returns the `costd model --format json` result.
 #[utoipa::path(post, path = "/api/v1/model", request_body(content = String, content_type = "application/toml"),
-    responses((status = 200, description = "the `costd model --format json` result", body = crate::cost::report::ModelReport),
+    responses((status = 200, description = "the `costd model --format json` result", body = crate::model::ModelReport),
               (status = 413, description = "body too large"), (status = 422, description = "invalid scenario, naming the key", body = ErrorBody),
               (status = 429, description = "too many expensive requests at once", body = ErrorBody),
               (status = 503, description = "the computation ran past its deadline", body = ErrorBody)), security(("token" = [])))]
@@ -406,7 +395,7 @@ async fn model(
     State(s): State<AppState>,
     _viewer: RequireViewer,
     body: Bytes,
-) -> Result<Json<crate::cost::report::ModelReport>, ApiError> {
+) -> Result<Json<crate::model::ModelReport>, ApiError> {
     let book = s.prices.get().book.clone();
     // Parsing and pricing run on the blocking pool, within the expensive-request limits.
     let report = s
@@ -425,7 +414,7 @@ async fn model(
             let prices = book
                 .get(&scenario.region)
                 .ok_or_else(|| ApiError::internal("region checked by parse"))?;
-            Ok(crate::cost::evaluate(&scenario, prices, Utc::now()))
+            Ok(crate::model::evaluate(&scenario, prices, Utc::now()))
         })
         .await??;
     Ok(Json(report))

@@ -108,7 +108,7 @@ proptest! {
                 // Whatever parses also prices without panicking.
                 let book = costd::pricing::load::PriceBook::embedded().unwrap();
                 let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z").unwrap().to_utc();
-                let _ = costd::cost::evaluate(s, book.get(&s.region).unwrap(), at);
+                let _ = costd::model::evaluate(s, book.get(&s.region).unwrap(), at);
             }
             parsed.err()
         });
@@ -402,7 +402,7 @@ mod extremes {
                 if let Ok(s) = &parsed {
                     let book = costd::pricing::load::PriceBook::embedded().unwrap();
                     let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z").unwrap().to_utc();
-                    let report = costd::cost::evaluate(s, book.get(&s.region).unwrap(), at);
+                    let report = costd::model::evaluate(s, book.get(&s.region).unwrap(), at);
                     // The expansion is bounded: a year of the densest allowed schedule plus the one-offs.
                     let lifetimes = report.load_balancer.and_then(|l| l.scheduled).map(|s| s.lifetimes);
                     return Ok(lifetimes);

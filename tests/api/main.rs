@@ -1,6 +1,7 @@
 //! The one integration test binary: drives the real `costd` binary and, in
 //! later modules, the real server against AWS API emulators.
 
+mod architecture;
 mod browser;
 mod cloudwatch;
 mod crash;

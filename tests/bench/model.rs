@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use chrono::{TimeZone, Utc};
-use costd::cost;
+use costd::model;
 use costd::pricing::load::PriceBook;
 use costd::scenario::{EMBEDDED_SEED, Scenario};
 use costd::schedule::{self, Interval};
@@ -25,13 +25,13 @@ fn model(c: &mut Criterion) {
         let scenario = Scenario::parse(name, src, &book.regions()).expect("scenario");
         let prices = book.get(&scenario.region).expect("table");
         g.bench_function(format!("evaluate/{name}"), |b| {
-            b.iter(|| cost::evaluate(black_box(&scenario), prices, at))
+            b.iter(|| model::evaluate(black_box(&scenario), prices, at))
         });
     }
     g.bench_function("parse+evaluate/seed-production-vpc", |b| {
         b.iter(|| {
             let s = Scenario::parse("seed", black_box(EMBEDDED_SEED), &book.regions()).expect("scenario");
-            cost::evaluate(&s, book.get(&s.region).expect("table"), at)
+            model::evaluate(&s, book.get(&s.region).expect("table"), at)
         })
     });
     g.finish();

@@ -1,16 +1,18 @@
-//! A whole scenario priced: the `costd model` result. PURE: the instant that
-//! anchors what-if schedules is passed in.
+//! A whole scenario priced with the rules in [`crate::cost`]: the
+//! `costd model` result (line items, totals, what the schedule saves).
+//! PURE: the instant that anchors what-if schedules is passed in.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::billing::LifetimeTotals;
-use super::load_balancer::{self, CapacityUnits, LbKind, LoadBalancerCost, Scheme, Usage};
-use super::network::{self, NetworkModel};
-use super::{LineItem, total};
+use crate::cost::LineItem;
+use crate::cost::billing::LifetimeTotals;
+use crate::cost::load_balancer::{self, CapacityUnits, LbKind, LoadBalancerCost, Scheme, Usage};
+use crate::cost::monitoring::{self, MonitoringCost};
+use crate::cost::network::{self, NetworkModel};
 use crate::pricing::PriceTable;
-use crate::scenario::{LoadBalancerScenario, MonitoringSpec, Period, Scenario};
+use crate::scenario::{LoadBalancerScenario, Period, Scenario};
 use crate::schedule::{self, Interval, Month};
 
 /// Everything `costd model` prints.
@@ -68,15 +70,6 @@ pub struct ScheduledCost {
     pub billed_hours: Decimal,
     /// Running hours per month.
     pub running_hours: Decimal,
-    /// Sum of the line items.
-    pub monthly_usd: Decimal,
-    /// What is paid for.
-    pub line_items: Vec<LineItem>,
-}
-
-/// costd's own CloudWatch metrics, alarms and API calls.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct MonitoringCost {
     /// Sum of the line items.
     pub monthly_usd: Decimal,
     /// What is paid for.
@@ -148,7 +141,7 @@ pub fn evaluate(scenario: &Scenario, prices: &PriceTable, as_of: DateTime<Utc>) 
             .load_balancer
             .as_ref()
             .map(|lb| price_load_balancer(lb, prices, &b)),
-        monitoring: scenario.monitoring.as_ref().map(|m| price_monitoring(m, prices)),
+        monitoring: scenario.monitoring.as_ref().map(|m| monitoring::price(m, prices)),
     }
 }
 
@@ -178,28 +171,6 @@ fn price_load_balancer(lb: &LoadBalancerScenario, prices: &PriceTable, b: &Basis
         capacity_units: cu,
         always_on,
         scheduled,
-    }
-}
-
-/// costd's own CloudWatch use for a month: metrics, alarms, API requests.
-pub fn monitoring_items(m: &MonitoringSpec, prices: &PriceTable) -> Vec<LineItem> {
-    let cw = &prices.cloudwatch;
-    vec![
-        LineItem::priced("Custom metrics", m.custom_metrics, &cw.metric_month),
-        LineItem::priced("Metric alarms (standard resolution)", m.alarms, &cw.alarm_month),
-        LineItem::priced(
-            "API requests (PutMetricData, GetMetricData, …)",
-            m.api_requests_per_month / Decimal::from(1000),
-            &cw.requests_1k,
-        ),
-    ]
-}
-
-fn price_monitoring(m: &MonitoringSpec, prices: &PriceTable) -> MonitoringCost {
-    let items = monitoring_items(m, prices);
-    MonitoringCost {
-        monthly_usd: total(&items),
-        line_items: items,
     }
 }
 
