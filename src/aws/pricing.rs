@@ -7,7 +7,21 @@ use aws_sdk_pricing as pricing;
 use pricing::types::{Filter, FilterType};
 
 use super::{AwsError, AwsErrorKind};
-use crate::pricing::pricelist::{PriceItem, QUERIES, parse_get_products_entry};
+use crate::pricing::pricelist::{PriceItem, PriceListError, QUERIES, parse_get_products_entry};
+
+/// Why fetching the Price List failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The API refused or could not be reached.
+    #[error(transparent)]
+    Api(#[from] AwsError),
+    /// An entry of its answer is not a Price List product.
+    #[error("an entry of the GetProducts answer: {0}")]
+    Entry(#[from] PriceListError),
+    /// A request could not be built (a filter with a missing field).
+    #[error("building the GetProducts request: {0}")]
+    Request(#[from] aws_smithy_types::error::operation::BuildError),
+}
 
 /// The IAM action `costd pricing refresh` needs.
 pub const IAM_ACTIONS: &[&str] = &["pricing:GetProducts"];
@@ -49,7 +63,7 @@ where
 }
 
 /// Every product of the services, families and region the rates need.
-pub async fn fetch(client: &pricing::Client, region: &str) -> Result<Vec<PriceItem>, anyhow::Error> {
+pub async fn fetch(client: &pricing::Client, region: &str) -> Result<Vec<PriceItem>, FetchError> {
     let groups: BTreeSet<(&str, Option<&str>, &str)> = QUERIES
         .iter()
         .map(|q| (q.service_code, q.product_family, q.region_attribute))

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -18,13 +17,35 @@ use crate::aws::cloudwatch::CloudWatchApi;
 use crate::config::Config;
 use crate::schedule::CronExpr;
 
+/// Why a scheduled price refresh failed (the prices in use are kept).
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// The Price List could not be read.
+    #[error(transparent)]
+    Fetch(#[from] crate::aws::pricing::FetchError),
+    /// Its products did not rebuild into a table.
+    #[error(transparent)]
+    Rebuild(#[from] crate::pricing::pricelist::PriceListError),
+    /// The rebuilt book lacks the deployment's region.
+    #[error(transparent)]
+    Prices(#[from] crate::app::prices::MissingTable),
+    /// The table could not be written (the new prices are in use all the same).
+    #[error("writing {path}: {source}")]
+    Write {
+        /// The table's path.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
 /// One scheduled price refresh: fetch, rebuild, log the changes, swap the
 /// prices in whole (tables, planner settings, NAT-vs-endpoints model) and
 /// write the table when configured. A failure keeps the prices in use.
 pub async fn refresh_prices(
     cfg: &Config,
     prices: &SharedPrices,
-) -> anyhow::Result<Vec<crate::pricing::pricelist::RateChange>> {
+) -> Result<Vec<crate::pricing::pricelist::RateChange>, RefreshError> {
     let p = &cfg.pricing;
     let client = crate::aws::pricing::client(&p.api_region, p.endpoint_url.as_deref()).await;
     let items = crate::aws::pricing::fetch(&client, &cfg.region).await?;
@@ -40,7 +61,7 @@ pub async fn refresh_prices(
         if let (true, Some(dir)) = (p.write, &cfg.pricing_dir) {
             let path = dir.join(format!("{}.toml", cfg.region));
             crate::pricing::write::write_atomically(&path, &table.to_toml())
-                .with_context(|| format!("writing {}", path.display()))?;
+                .map_err(|source| RefreshError::Write { path, source })?;
         }
     }
     Ok(changes)

@@ -87,8 +87,7 @@ impl Daemon {
         let job = Arc::new(ProjectionJob::new(app.clone(), cw));
         let web = if cfg.web.enabled {
             let web = crate::web::Application::build(crate::web::AppState::new(app.clone()))
-                .await
-                .with_context(|| format!("binding the web server to {}", cfg.web.listen))?;
+                .await?;
             tracing::info!(address = %web.address(), "dashboard and API listening");
             Some(web)
         } else {

@@ -58,13 +58,48 @@ impl ReconcileError {
     }
 }
 
+/// The kind of resource an [`Action`] touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// The ALB (in dry-run: the lifetime recorded for it).
+    LoadBalancer,
+    /// Its target group.
+    TargetGroup,
+    /// A listener (named by its port, `:80`).
+    Listener,
+}
+
+/// One change a run made (or, in dry-run, recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Created.
+    Create(Resource, String),
+    /// Deleted.
+    Delete(Resource, String),
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (verb, kind, name) = match self {
+            Action::Create(k, n) => ("create", k, n),
+            Action::Delete(k, n) => ("delete", k, n),
+        };
+        let kind = match kind {
+            Resource::LoadBalancer => "load balancer",
+            Resource::TargetGroup => "target group",
+            Resource::Listener => "listener",
+        };
+        write!(f, "{verb} {kind} {name}")
+    }
+}
+
 /// What one run did and when to run again.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// The plan at the run's instant.
     pub plan: Plan,
     /// Actions taken (for logs and tests).
-    pub actions: Vec<String>,
+    pub actions: Vec<Action>,
     /// Something is in progress (provisioning, target group still in use): look again soon.
     pub pending: bool,
 }
@@ -259,7 +294,7 @@ impl<E: ElbApi> Reconciler<E> {
                             ),
                             edge,
                         );
-                        actions.push(format!("create {}", l.name));
+                        actions.push(Action::Create(Resource::LoadBalancer, l.name.clone()));
                         l
                     }
                 };
@@ -276,7 +311,7 @@ impl<E: ElbApi> Reconciler<E> {
                         format!("dry run: would delete listeners, ALB and target group {}", l.name),
                         edge,
                     );
-                    actions.push(format!("delete {}", l.name));
+                    actions.push(Action::Delete(Resource::LoadBalancer, l.name.clone()));
                 }
             }
         }
@@ -451,7 +486,7 @@ impl<E: ElbApi> Reconciler<E> {
             let unused = tg.lb_arns.iter().all(|a| !live.contains(a.as_str()));
             if unused && kept_tg.as_deref() != Some(&tg.arn) {
                 pending |= self.delete_tg(elb, &tg.arn).await?;
-                actions.push(format!("delete stale target group {}", tg.name));
+                actions.push(Action::Delete(Resource::TargetGroup, tg.name.clone()));
             }
         }
         Ok(Outcome { plan, actions, pending })
@@ -502,7 +537,7 @@ impl<E: ElbApi> Reconciler<E> {
         at: DateTime<Utc>,
         edge: Option<DateTime<Utc>>,
         l: &mut Lifetime,
-        actions: &mut Vec<String>,
+        actions: &mut Vec<Action>,
     ) -> Result<bool, ReconcileError> {
         let a = &self.cfg.alb;
         if l.tg_arn.is_none() {
@@ -522,7 +557,7 @@ impl<E: ElbApi> Reconciler<E> {
                             tags: self.tags(l.id),
                         })
                         .await?;
-                    actions.push(format!("create target group {}", l.name));
+                    actions.push(Action::Create(Resource::TargetGroup, l.name.clone()));
                     arn
                 }
             };
@@ -563,7 +598,7 @@ impl<E: ElbApi> Reconciler<E> {
                         format!("created ALB {} ({})", lb.name, lb.dns_name),
                         edge,
                     );
-                    actions.push(format!("create load balancer {}", l.name));
+                    actions.push(Action::Create(Resource::LoadBalancer, l.name.clone()));
                 }
             }
         }
@@ -600,7 +635,7 @@ impl<E: ElbApi> Reconciler<E> {
                     tags: self.tags(l.id),
                 })
                 .await?;
-            actions.push(format!("create listener :{port}"));
+            actions.push(Action::Create(Resource::Listener, format!(":{port}")));
             arns.push(arn);
         }
         if arns != l.listener_arns {
@@ -639,7 +674,7 @@ impl<E: ElbApi> Reconciler<E> {
         edge: Option<DateTime<Utc>>,
         l: &mut Lifetime,
         why: &str,
-        actions: &mut Vec<String>,
+        actions: &mut Vec<Action>,
     ) -> Result<bool, ReconcileError> {
         let lb_arn = l.lb_arn.clone().unwrap_or_default();
         for li in elb.listeners(&lb_arn).await? {
@@ -655,7 +690,7 @@ impl<E: ElbApi> Reconciler<E> {
             format!("deleted ALB {} ({why})", l.name),
             edge,
         );
-        actions.push(format!("delete load balancer {}", l.name));
+        actions.push(Action::Delete(Resource::LoadBalancer, l.name.clone()));
         match &l.tg_arn {
             Some(tg) => self.delete_tg(elb, tg).await,
             None => Ok(false),
@@ -1153,7 +1188,9 @@ mod tests {
             .for_each(|t| t.lb_arns = vec!["arn:lb/gone".into()]);
         let o = rig.run(t(12, 0), None).await.unwrap();
         assert!(
-            o.actions.iter().any(|a| a.starts_with("delete stale target group")),
+            o.actions
+                .iter()
+                .any(|a| matches!(a, Action::Delete(Resource::TargetGroup, _))),
             "{:?}",
             o.actions
         );

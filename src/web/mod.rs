@@ -378,6 +378,22 @@ async fn count_requests(req: axum::extract::Request, next: axum::middleware::Nex
     next.run(req).await
 }
 
+/// Why the web server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The certificate or key could not be loaded (names the setting and the file).
+    #[error("{0}")]
+    Tls(String),
+    /// The address could not be bound (in use, or not this machine's).
+    #[error("web.listen {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
 /// A bound server.
 pub struct Application {
     listener: tokio::net::TcpListener,
@@ -389,13 +405,15 @@ pub struct Application {
 impl Application {
     /// Binds `cfg.web.listen` (port 0 picks a free one) and loads the TLS
     /// certificate when one is configured.
-    pub async fn build(state: AppState) -> anyhow::Result<Self> {
+    pub async fn build(state: AppState) -> Result<Self, StartError> {
         let addr = state.cfg.web.listen;
         let tls = match &state.cfg.web.tls {
-            Some((cert, key)) => Some(server::tls_acceptor(cert, key).map_err(|e| anyhow::anyhow!(e))?),
+            Some((cert, key)) => Some(server::tls_acceptor(cert, key).map_err(StartError::Tls)?),
             None => None,
         };
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
         Ok(Application {
             listener,
             limits: server::ServerLimits::from_config(&state.cfg.web),
