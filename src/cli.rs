@@ -103,11 +103,11 @@ pub enum PricingCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Where the Price List API is served: us-east-1, eu-central-1 or ap-south-1.
-        #[arg(long, default_value = "us-east-1", value_parser = ["us-east-1", "eu-central-1", "ap-south-1"])]
+        #[arg(long, default_value = "us-east-1", value_parser = clap::builder::PossibleValuesParser::new(crate::config::API_REGIONS))]
         api_region: String,
         /// Send GetProducts here instead (a test server, a proxy).
         #[arg(long, value_name = "URL")]
-        endpoint_url: Option<String>,
+        endpoint_url: Option<url::Url>,
     },
     /// The same from downloaded bulk offer files (one per service: AmazonEC2, AmazonVPC, AWSELB, AWSDataTransfer, AmazonCloudWatch).
     Import {
@@ -316,7 +316,7 @@ fn pricing(command: PricingCommand, out: &mut dyn Write) -> anyhow::Result<()> {
             );
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let items = rt.block_on(async {
-                let client = crate::aws::pricing::client(&api_region, endpoint_url.as_deref()).await;
+                let client = crate::aws::pricing::client(&api_region, endpoint_url.as_ref()).await;
                 crate::aws::pricing::fetch(&client, &region).await
             })?;
             (region, write, pricing_dir, items, format)

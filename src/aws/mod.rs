@@ -153,9 +153,20 @@ pub async fn sdk_config(region: &str, aws: &AwsConfig) -> aws_config::SdkConfig 
                 .build(),
         );
     if let Some(url) = &aws.endpoint_url {
-        loader = loader.endpoint_url(url);
+        loader = loader.endpoint_url(endpoint(url));
     }
     loader.load().await
+}
+
+/// An endpoint as the SDK takes it: a bare origin has no trailing `/` (the
+/// `url` crate adds one), so the operation's own path is not doubled.
+pub fn endpoint(url: &url::Url) -> String {
+    let s = url.as_str();
+    if url.path() == "/" && url.query().is_none() && url.fragment().is_none() {
+        s.trim_end_matches('/').to_string()
+    } else {
+        s.to_string()
+    }
 }
 
 /// An ELBv2 client for the config.

@@ -27,9 +27,9 @@ pub enum FetchError {
 pub const IAM_ACTIONS: &[&str] = &["pricing:GetProducts"];
 
 /// A Price List client (`api_region`: us-east-1, eu-central-1 or ap-south-1).
-pub async fn client(api_region: &str, endpoint_url: Option<&str>) -> pricing::Client {
+pub async fn client(api_region: &str, endpoint_url: Option<&url::Url>) -> pricing::Client {
     let aws = crate::config::AwsConfig {
-        endpoint_url: endpoint_url.map(str::to_string),
+        endpoint_url: endpoint_url.cloned(),
         ..Default::default()
     };
     let conf = pricing::config::Builder::from(&super::sdk_config(api_region, &aws).await)

@@ -47,7 +47,7 @@ pub async fn refresh_prices(
     prices: &SharedPrices,
 ) -> Result<Vec<crate::pricing::pricelist::RateChange>, RefreshError> {
     let p = &cfg.pricing;
-    let client = crate::aws::pricing::client(&p.api_region, p.endpoint_url.as_deref()).await;
+    let client = crate::aws::pricing::client(&p.api_region, p.endpoint_url.as_ref()).await;
     let items = crate::aws::pricing::fetch(&client, &cfg.region).await?;
     let current = prices.get();
     let (table, changes) = crate::pricing::pricelist::rebuild(current.table(), &items, Utc::now().date_naive())?;

@@ -58,7 +58,7 @@ impl Daemon {
             region = %cfg.region,
             store = %cfg.store_path.display(),
             dry_run = cfg.dry_run,
-            endpoint = cfg.aws.endpoint_url.as_deref().unwrap_or("AWS"),
+            endpoint = cfg.aws.endpoint_url.as_ref().map_or("AWS", url::Url::as_str),
             "costd starting"
         );
         let app = App::new(Arc::new(cfg), store, prices);
@@ -86,8 +86,7 @@ impl Daemon {
         };
         let job = Arc::new(ProjectionJob::new(app.clone(), cw));
         let web = if cfg.web.enabled {
-            let web = crate::web::Application::build(crate::web::AppState::new(app.clone()))
-                .await?;
+            let web = crate::web::Application::build(crate::web::AppState::new(app.clone())).await?;
             tracing::info!(address = %web.address(), "dashboard and API listening");
             Some(web)
         } else {

@@ -138,7 +138,7 @@ impl Delivery {
         let body = body(&self.cfg.deployment, &n.transition);
         let mut req = self
             .http
-            .post(&hook.url)
+            .post(hook.url.clone())
             .timeout(StdDuration::from_secs(u64::from(hook.timeout_seconds)))
             .header("content-type", "application/json")
             .header("user-agent", concat!("costd/", env!("CARGO_PKG_VERSION")));
@@ -181,7 +181,7 @@ impl Delivery {
         // Before channels were named, a webhook's channel was its URL, redacted
         // by the store's migration to scheme and host: map those to today's names.
         for w in &self.cfg.webhooks {
-            let legacy = format!("webhook:{}", crate::redact::url(&w.url));
+            let legacy = format!("webhook:{}", crate::redact::url(w.url.as_str()));
             if legacy != w.channel()
                 && let Err(e) = self.store.rename_channel(&legacy, &w.channel())
             {

@@ -368,6 +368,17 @@ pub struct Retention {
     pub notifications: chrono::Duration,
 }
 
+impl Default for Retention {
+    /// Decisions 90 days, transitions 400 (a year and a month), notifications 30.
+    fn default() -> Self {
+        Retention {
+            decisions: chrono::Duration::days(90),
+            transitions: chrono::Duration::days(400),
+            notifications: chrono::Duration::days(30),
+        }
+    }
+}
+
 /// Rows removed by one [`Store::prune`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {

@@ -1,0 +1,472 @@
+//! The daemon's configuration (`config/costd.toml`): the deployment, the ALB
+//! it owns, the demo windows and blackouts, the store and AWS endpoint.
+//! Parsed once at start into typed values (addresses, URLs, cron
+//! expressions, zones, enums); every error names file, line, key. One file
+//! per section, each with its type, its `Default` and its parser.
+
+mod alb;
+mod aws;
+mod cloudwatch;
+mod notify;
+mod pricing;
+mod projection;
+mod schedule;
+mod web;
+
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use url::Url;
+
+use crate::budget::Budget;
+use crate::input::{Document, InputError, Value};
+use crate::pricing::is_region_code;
+use crate::scenario::parse_timezone;
+
+pub use alb::{AlbConfig, HttpsConfig, TargetGroupConfig};
+pub use aws::AwsConfig;
+pub use cloudwatch::CloudWatchConfig;
+pub use notify::WebhookConfig;
+pub use pricing::{API_REGIONS, PricingConfig};
+pub use projection::ProjectionConfig;
+pub use schedule::{ReconcileConfig, ScheduleConfig};
+pub use web::{ApiToken, Role, WebConfig};
+
+/// The embedded default config: dry-run, no AWS account needed.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../../config/costd.toml");
+
+/// Everything the daemon needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Which deployment this daemon manages (its tags and names derive from it).
+    pub deployment: String,
+    /// AWS region of the ALB and of the price table.
+    pub region: String,
+    /// Zone for blackout dates and one-off windows without an offset.
+    pub timezone: Tz,
+    /// Log and record what would be done; call nothing on AWS.
+    pub dry_run: bool,
+    /// AWS client settings.
+    pub aws: AwsConfig,
+    /// Where the SQLite store lives.
+    pub store_path: PathBuf,
+    /// The load balancer to create in windows.
+    pub alb: AlbConfig,
+    /// Windows, blackouts, lead and grace.
+    pub schedule: ScheduleConfig,
+    /// How often the safety-net reconcile runs.
+    pub reconcile: ReconcileConfig,
+    /// Directory of price tables; `None`: the embedded tables.
+    pub pricing_dir: Option<PathBuf>,
+    /// What the monthly projection models besides the ledger.
+    pub projection: ProjectionConfig,
+    /// Monthly budgets and their thresholds.
+    pub budgets: Vec<Budget>,
+    /// CloudWatch metrics and alarms.
+    pub cloudwatch: CloudWatchConfig,
+    /// Webhooks notified on every alarm transition.
+    pub webhooks: Vec<WebhookConfig>,
+    /// How long decisions, transitions and notifications are kept.
+    pub retention: crate::store::Retention,
+    /// The dashboard and JSON API.
+    pub web: WebConfig,
+    /// Scheduled price refresh from the AWS Price List.
+    pub pricing: PricingConfig,
+}
+
+impl Config {
+    /// Parses config text. `base` resolves relative paths (store, .ics, pricing);
+    /// [`Config::load`] uses the working directory, as most daemons do.
+    pub fn parse(file: &str, src: &str, base: &Path) -> Result<Self, InputError> {
+        let doc = Document::parse(file, src)?;
+        let root = doc.root();
+
+        let d = root.require("deployment")?.table()?;
+        let name_v = d.require("name")?;
+        let deployment = name_v.str()?;
+        if deployment.is_empty()
+            || deployment.len() > 64
+            || !deployment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(name_v.error("1–64 letters, digits, '-' or '_' (it becomes the costd:deployment tag)"));
+        }
+        let region_v = d.require("region")?;
+        let region = region_v.str()?;
+        if !is_region_code(&region) {
+            return Err(region_v.error(format!("`{region}` is not an AWS region code such as ap-southeast-1")));
+        }
+        let timezone = d
+            .require("timezone")?
+            .r()
+            .parse_with("an IANA zone such as \"Asia/Singapore\"", parse_timezone)?;
+        let dry_run = d.get("dry_run").map(|v| v.bool()).transpose()?.unwrap_or(false);
+        d.finish()?;
+
+        let aws = AwsConfig::parse(root.get("aws"))?;
+        let store_path = match root.get("store") {
+            Some(v) => {
+                let t = v.table()?;
+                let p = base.join(t.require("path")?.str()?);
+                t.finish()?;
+                p
+            }
+            None => base.join("costd.db"),
+        };
+        let alb = AlbConfig::parse(&root.require("alb")?.table()?)?;
+        let schedule = schedule::parse(&root.require("schedule")?.table()?, timezone, base)?;
+        let reconcile = ReconcileConfig::parse(root.get("reconcile"))?;
+        let pricing_dir = root
+            .get("pricing_dir")
+            .map(|v| v.str().map(|s| base.join(s)))
+            .transpose()?;
+        let projection = projection::parse(root.get("projection"), timezone, base)?;
+        let budgets = projection::parse_budgets(root.get("budgets"))?;
+        let cloudwatch = cloudwatch::parse(root.get("cloudwatch"))?;
+        let webhooks = notify::parse_webhooks(root.get("webhooks"))?;
+        let retention = notify::parse_retention(root.get("retention"))?;
+        let web = web::parse(root.get("web"), base)?;
+        let pricing = PricingConfig::parse(root.get("pricing"))?;
+        root.finish()?;
+        Ok(Config {
+            deployment,
+            region,
+            timezone,
+            dry_run,
+            aws,
+            store_path,
+            alb,
+            schedule,
+            reconcile,
+            pricing_dir,
+            projection,
+            budgets,
+            cloudwatch,
+            webhooks,
+            retention,
+            web,
+            pricing,
+        })
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Self, InputError> {
+        let src = std::fs::read_to_string(path).map_err(|e| InputError {
+            file: path.display().to_string(),
+            line: 0,
+            key: String::new(),
+            message: format!("cannot read config: {e}"),
+        })?;
+        Config::parse(&path.display().to_string(), &src, Path::new("."))
+    }
+}
+
+/// An absolute `http` or `https` URL with a host.
+fn parse_http_url(s: &str) -> Result<Url, String> {
+    let u = Url::parse(s).map_err(|e| e.to_string())?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
+        return Err("not an http(s) URL with a host".into());
+    }
+    Ok(u)
+}
+
+/// A URL key: `http(s)://host[:port][/path]`.
+fn http_url(v: &Value) -> Result<Url, InputError> {
+    let s = v.str()?;
+    parse_http_url(&s).map_err(|why| {
+        v.error(format!(
+            "`{s}` is not a URL ({why}); expected e.g. http://127.0.0.1:5000"
+        ))
+    })
+}
+
+fn strings(v: &Value, what: &str, valid: impl Fn(&str) -> bool) -> Result<Vec<String>, InputError> {
+    v.items()?
+        .iter()
+        .map(|i| {
+            let s = i.str()?;
+            if valid(&s) {
+                Ok(s)
+            } else {
+                Err(i.error(format!("`{s}` is not {what}")))
+            }
+        })
+        .collect()
+}
+
+fn aws_id(prefix: &'static str) -> impl Fn(&str) -> bool {
+    move |s: &str| {
+        s.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit()))
+    }
+}
+
+fn port(v: &Value) -> Result<u16, InputError> {
+    Ok(v.u32_in(1, 65535)? as u16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::network::OptionName;
+    use chrono::Duration;
+
+    fn parse(src: &str) -> Result<Config, InputError> {
+        Config::parse("costd.toml", src, Path::new("/base"))
+    }
+
+    #[test]
+    fn the_embedded_default_parses_as_dry_run() {
+        let c = parse(EMBEDDED_DEFAULT).unwrap();
+        assert!(c.dry_run);
+        assert_eq!(c.deployment, "seed-demo");
+        assert_eq!(c.store_path, Path::new("/base/costd.db"));
+        assert_eq!(c.alb.subnets.len(), 2);
+        assert_eq!(c.schedule.windows.len(), 1);
+        assert_eq!(c.schedule.blackouts.len(), 2);
+        assert_eq!(
+            (c.schedule.lead, c.schedule.grace),
+            (Duration::minutes(5), Duration::minutes(5))
+        );
+        assert_eq!(c.alb.target_group.health_check_path, "/health");
+        assert_eq!(c.budgets.len(), 1);
+        assert_eq!(c.budgets[0].thresholds.len(), 3);
+        assert!(c.cloudwatch.enabled);
+        assert_eq!(c.projection.network_option, OptionName::EndpointsOnly);
+        assert_eq!(c.projection.scenario.region, "ap-southeast-1");
+    }
+
+    fn with(from: &str, to: &str) -> InputError {
+        let src = EMBEDDED_DEFAULT.replacen(from, to, 1);
+        assert_ne!(src, EMBEDDED_DEFAULT, "replacement `{from}` must apply");
+        parse(&src).unwrap_err()
+    }
+
+    /// The minimal config: every optional section left out.
+    const MINIMAL: &str = "[deployment]\nname = \"d\"\nregion = \"us-east-1\"\ntimezone = \"UTC\"\n\
+        [alb]\nname_prefix = \"demo\"\nsubnets = [\"subnet-0a\", \"subnet-0b\"]\nsecurity_groups = []\n\
+        [alb.target_group]\nvpc_id = \"vpc-0a\"\n[schedule]\n";
+
+    #[test]
+    fn a_missing_or_empty_section_is_that_sections_one_default() {
+        let none = parse(MINIMAL).unwrap();
+        let empty = parse(&format!(
+            "{MINIMAL}[aws]\n[reconcile]\n[projection]\n[cloudwatch]\nenabled = false\n[retention]\n[web]\n[pricing]\n"
+        ))
+        .unwrap();
+        for c in [&none, &empty] {
+            assert_eq!(format!("{:?}", c.aws), format!("{:?}", AwsConfig::default()));
+            assert_eq!(
+                format!("{:?}", c.reconcile),
+                format!("{:?}", ReconcileConfig::default())
+            );
+            assert_eq!(format!("{:?}", c.schedule), format!("{:?}", ScheduleConfig::default()));
+            assert_eq!(format!("{:?}", c.web), format!("{:?}", WebConfig::default()));
+            assert_eq!(c.pricing, PricingConfig::default());
+            assert_eq!(c.cloudwatch, CloudWatchConfig::default());
+            assert_eq!(c.retention, crate::store::Retention::default());
+            assert_eq!(
+                format!("{:?}", c.projection),
+                format!("{:?}", ProjectionConfig::default_in(chrono_tz::UTC).unwrap())
+            );
+        }
+        // The defaults themselves, as docs/configuration.md states them.
+        assert_eq!(none.web.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(none.reconcile.safety_net_seconds, 60);
+        assert_eq!(none.retention.transitions, Duration::days(400));
+        assert_eq!(none.pricing.api_region, "us-east-1");
+    }
+
+    #[test]
+    fn urls_are_typed_and_checked() {
+        let c = parse(&format!("{MINIMAL}[aws]\nendpoint_url = \"http://127.0.0.1:5000\"\n")).unwrap();
+        let u = c.aws.endpoint_url.unwrap();
+        assert_eq!((u.host_str(), u.port()), (Some("127.0.0.1"), Some(5000)));
+        assert_eq!(
+            crate::aws::endpoint(&u),
+            "http://127.0.0.1:5000",
+            "no trailing slash for the SDK"
+        );
+        for bad in ["http://", "ftp://example.com", "127.0.0.1:5000", "http//x", ""] {
+            let e = parse(&format!("{MINIMAL}[aws]\nelb_endpoint_url = \"{bad}\"\n")).unwrap_err();
+            assert_eq!((e.key.as_str(), e.line), ("aws.elb_endpoint_url", 13), "{bad}: {e}");
+            assert!(e.message.contains("expected e.g. http://127.0.0.1:5000"), "{e}");
+        }
+        let e = parse(&format!("{MINIMAL}[pricing]\nendpoint_url = \"https://\"\n")).unwrap_err();
+        assert_eq!(e.key, "pricing.endpoint_url");
+        let e = parse(&format!("{MINIMAL}[[webhooks]]\nurl = \"mailto:ops@example.com\"\n")).unwrap_err();
+        assert_eq!(e.key, "webhooks[0].url");
+        // A path is kept as given.
+        let c = parse(&format!(
+            "{MINIMAL}[[webhooks]]\nurl = \"https://hooks.example.com/a/b?x=1\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.webhooks[0].url.as_str(), "https://hooks.example.com/a/b?x=1");
+        assert_eq!(c.webhooks[0].name, "https://hooks.example.com");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_what_is_valid() {
+        let e = with("subnets = [\"subnet-0a1b2c3d4e5f60001\", ", "subnets = [");
+        assert_eq!(e.key, "alb.subnets");
+        assert!(e.message.contains("at least two subnets"), "{e}");
+        let e = with("subnet-0a1b2c3d4e5f60001", "subnet-xyz");
+        assert_eq!(e.key, "alb.subnets[0]");
+        let e = with(
+            "name_prefix = \"mlops-demo\"",
+            "name_prefix = \"this-prefix-is-far-too-long-for-aws\"",
+        );
+        assert!(e.message.contains("1–23 letters"), "{e}");
+        let e = with("duration = \"3h\"", "duration = \"13h\"");
+        assert!(e.message.contains("longer than max_window_hours (12 h)"), "{e}");
+        let e = with(
+            "timezone = \"Asia/Singapore\"        #",
+            "timezone = \"Mars/Olympus\" #",
+        );
+        assert_eq!(e.key, "deployment.timezone");
+        let e = with("lead_minutes = 5", "lead_minutes = 500");
+        assert!(e.message.contains("from 0 to 120"), "{e}");
+        let e = with("\"2026-12-25\"", "\"2026-12-32\"");
+        assert_eq!(e.key, "schedule.blackout_dates[0]");
+        let e = with("safety_net_seconds = 60", "safety_net_second = 60");
+        assert_eq!(e.key, "reconcile.safety_net_second");
+        let e = with(
+            "# endpoint_url = \"http://127.0.0.1:5000\"",
+            "endpoint_url = \"localhost:5000\"",
+        );
+        assert!(e.message.contains("not a URL"), "{e}");
+        let e = with("monthly_usd = 100", "monthly_usd = -5");
+        assert_eq!(e.key, "budgets[0].monthly_usd");
+        let e = with(
+            "{ type = \"actual\", percent = 100 }",
+            "{ type = \"actuals\", percent = 100 }",
+        );
+        assert!(e.message.contains("expected actual or forecast"), "{e}");
+        let e = with("scope = \"all\" ", "scope = \"nat\" ");
+        assert!(e.message.contains("all, network, alb, monitoring"), "{e}");
+        let e = with(
+            "{ type = \"forecast\", percent = 100 },",
+            "{ type = \"forecast\", percent = 80 },",
+        );
+        assert!(e.message.contains("listed twice"), "{e}");
+        let e = with("namespace = \"Costd\"", "namespace = \"AWS/Costd\"");
+        assert!(e.message.contains("reserved"), "{e}");
+        let e = with("network_option = \"endpoints_only\"", "network_option = \"nat\"");
+        assert_eq!(e.key, "projection.network_option");
+    }
+
+    #[test]
+    fn schedules_and_new_limits_are_bounded() {
+        // The shipped weekday window fires once a day; every minute is 1,440 a day.
+        let e = with("cron = \"0 9 * * Mon-Fri\"", "cron = \"* * * * *\"");
+        assert_eq!(e.key, "schedule.windows[0].cron", "{e}");
+        assert!(e.message.contains("1440 times a day"), "{e}");
+        let one =
+            "\n[[schedule.windows]]\nstart = \"2027-03-01T09:00:00+08:00\"\nend = \"2027-03-01T10:00:00+08:00\"\n";
+        let src = EMBEDDED_DEFAULT.replacen("[reconcile]", &format!("{}\n[reconcile]", one.repeat(100)), 1);
+        let e = parse(&src).unwrap_err();
+        assert!(
+            e.message.contains("101 schedule entries; the most allowed is 100"),
+            "{e}"
+        );
+        let e = with("max_window_hours = 12", "max_window_hours = 12\nmax_days_ahead = 3661");
+        assert_eq!(e.key, "schedule.max_days_ahead", "{e}");
+        let e = with("max_body_bytes = 65536", "max_body_bytes = 65536\nmax_connections = 0");
+        assert_eq!(e.key, "web.max_connections", "{e}");
+        let e = with(
+            "max_body_bytes = 65536",
+            "max_body_bytes = 65536\nheader_read_timeout_seconds = 301",
+        );
+        assert_eq!(e.key, "web.header_read_timeout_seconds", "{e}");
+        let e = with("max_body_bytes = 65536", "max_body_bytes = 65536\ntls_cert = \"c.pem\"");
+        assert!(e.message.contains("both `tls_cert` and `tls_key`"), "{e}");
+        let e = with("[reconcile]", "[retention]\ndecisions_days = 0\n\n[reconcile]");
+        assert_eq!(e.key, "retention.decisions_days", "{e}");
+        let ok =
+            parse(&EMBEDDED_DEFAULT.replacen("max_window_hours = 12", "max_window_hours = 12\nmax_days_ahead = 30", 1))
+                .unwrap();
+        assert_eq!(ok.schedule.max_ahead, chrono::Duration::days(30));
+        let d = parse(EMBEDDED_DEFAULT).unwrap();
+        assert_eq!(
+            (
+                d.schedule.max_ahead.num_days(),
+                d.web.max_connections,
+                d.web.header_read_timeout.as_secs()
+            ),
+            (366, 512, 10)
+        );
+        assert_eq!(d.retention.decisions, chrono::Duration::days(90));
+    }
+
+    #[test]
+    fn webhooks_are_named_without_their_url_and_names_are_unique() {
+        let hook =
+            |extra: &str| format!("\n[[webhooks]]\nurl = \"https://hooks.example.com/services/T0/SECRET\"\n{extra}");
+        let src = format!("{EMBEDDED_DEFAULT}{}", hook(""));
+        let cfg = parse(&src).unwrap();
+        assert_eq!(cfg.webhooks[0].channel(), "webhook:https://hooks.example.com");
+        assert_eq!(cfg.webhooks[0].max_attempts, 10);
+        let debug = format!("{:?}", cfg.webhooks[0]);
+        assert!(!debug.contains("SECRET"), "{debug}");
+        let e = parse(&format!("{EMBEDDED_DEFAULT}{}{}", hook(""), hook(""))).unwrap_err();
+        assert!(e.message.contains("give each a `name`"), "{e}");
+        assert!(
+            parse(&format!(
+                "{EMBEDDED_DEFAULT}{}{}",
+                hook(""),
+                hook("name = \"second\"\n")
+            ))
+            .is_ok()
+        );
+        let e = parse(&format!(
+            "{EMBEDDED_DEFAULT}\n[[webhooks]]\nurl_env = \"COSTD_TEST_UNSET_HOOK_VAR\"\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.key, "webhooks[0].url_env", "{e}");
+        let e = parse(&format!("{EMBEDDED_DEFAULT}{}", hook("max_attempts = 0\n"))).unwrap_err();
+        assert_eq!(e.key, "webhooks[0].max_attempts", "{e}");
+    }
+
+    #[test]
+    fn one_off_windows_must_fit_and_avoid_blackouts() {
+        let one_off = |s: &str, e: &str| {
+            EMBEDDED_DEFAULT.replacen(
+                "[[schedule.windows]]\ncron = \"0 9 * * Mon-Fri\"",
+                &format!("[[schedule.windows]]\nstart = \"{s}\"\nend = \"{e}\"\n\n[[schedule.windows]]\ncron = \"0 9 * * Mon-Fri\""),
+                1,
+            )
+        };
+        let ok = parse(&one_off("2026-12-03T09:00:00+08:00", "2026-12-03T12:00:00+08:00")).unwrap();
+        assert_eq!(ok.schedule.windows.len(), 2);
+        let e = parse(&one_off("2026-12-25T09:00:00+08:00", "2026-12-25T10:00:00+08:00")).unwrap_err();
+        assert!(e.message.contains("overlaps a blackout"), "{e}");
+        let e = parse(&one_off("2026-12-03T12:00:00+08:00", "2026-12-03T09:00:00+08:00")).unwrap_err();
+        assert!(e.message.contains("end after it starts"), "{e}");
+        let e = parse(&one_off("2026-12-03T00:00:00+08:00", "2026-12-03T13:00:00+08:00")).unwrap_err();
+        assert!(e.message.contains("longer than max_window_hours"), "{e}");
+    }
+
+    #[test]
+    fn an_ics_file_adds_blackouts_and_its_errors_name_its_line() {
+        let dir = std::env::temp_dir().join(format!("costd-config-ics-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("h.ics"),
+            "BEGIN:VEVENT\nDTSTART;VALUE=DATE:20261231\nEND:VEVENT\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("bad.ics"), "BEGIN:VEVENT\nDTSTART:nope\nEND:VEVENT\n").unwrap();
+        let src = EMBEDDED_DEFAULT.replacen(
+            "# blackout_ics = \"config/holidays.ics\"",
+            "blackout_ics = \"h.ics\"",
+            1,
+        );
+        let c = Config::parse("c.toml", &src, &dir).unwrap();
+        assert_eq!(c.schedule.blackouts.len(), 3);
+        let src = src.replacen("h.ics", "bad.ics", 1);
+        let e = Config::parse("c.toml", &src, &dir).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(e.file.ends_with("bad.ics") && e.line == 2, "{e}");
+    }
+}
