@@ -9,9 +9,10 @@ use std::fmt::Write;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -483,14 +484,8 @@ async fn login(State(s): State<AppState>, extensions: axum::http::Extensions, Fo
     match s.login(&f.token) {
         Some((sid, session)) => {
             tracing::info!(token = %session.token_name, client = %ip, "signed in");
-            let mut r = Redirect::to("/").into_response();
-            let secure = if s.cfg.web.secure_cookies { "; Secure" } else { "" };
-            let cookie = format!("costd_session={sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200{secure}");
-            r.headers_mut().insert(
-                header::SET_COOKIE,
-                HeaderValue::from_str(&cookie).expect("ascii cookie"),
-            );
-            r
+            let jar = CookieJar::new().add(super::session_cookie(sid, s.cfg.web.secure_cookies));
+            (jar, Redirect::to("/")).into_response()
         }
         None => {
             tracing::warn!(client = %ip, "sign-in failed: unknown token");
@@ -524,15 +519,8 @@ async fn logout(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<Csr
     let caller = s.caller(&headers).ok_or_else(ApiError::unauthorized)?;
     check_csrf(&caller, &f.csrf)?;
     s.logout(&headers)?;
-    let mut r = Redirect::to("/").into_response();
-    let cookie = if s.cfg.web.secure_cookies {
-        "costd_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
-    } else {
-        "costd_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
-    };
-    r.headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_static(cookie));
-    Ok(r)
+    let jar = CookieJar::new().add(super::session_cookie(String::new(), s.cfg.web.secure_cookies));
+    Ok((jar, Redirect::to("/")).into_response())
 }
 
 #[derive(Deserialize)]

@@ -78,7 +78,7 @@ impl AppState {
                     csrf: None,
                 });
         }
-        let sid = cookie(headers, "costd_session")?;
+        let sid = session_id(headers)?;
         let stored = match self.store.session(&session_key(&sid), Utc::now()) {
             Ok(s) => s?,
             Err(e) => {
@@ -152,7 +152,7 @@ impl AppState {
             token_sha256: sha256_hex(&t.secret),
             csrf: random_hex(16),
             created_at: now,
-            expires_at: now + Duration::hours(12),
+            expires_at: now + Duration::hours(SESSION_HOURS),
         };
         if let Err(e) = self.store.put_session(&session_key(&sid), &stored, now) {
             tracing::error!(error = %e, "could not save a session");
@@ -163,7 +163,7 @@ impl AppState {
 
     /// Ends the session behind the cookie, if any.
     pub fn logout(&self, headers: &HeaderMap) -> Result<(), crate::store::StoreError> {
-        match cookie(headers, "costd_session") {
+        match session_id(headers) {
             Some(sid) => self.store.delete_session(&session_key(&sid)),
             None => Ok(()),
         }
@@ -219,17 +219,36 @@ impl axum::extract::FromRequestParts<AppState> for RequireOperator {
 
 pub use crate::store::random_hex;
 
-/// A cookie's value.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k == name).then(|| v.to_string())
-        })
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "costd_session";
+
+/// How long a dashboard session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// The session id from the request's cookies, if any.
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    axum_extra::extract::CookieJar::from_headers(headers)
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The session cookie for `sid` (empty `sid`: the cookie that ends it):
+/// `HttpOnly`, `SameSite=Strict`, `Path=/`, `Secure` when configured.
+pub fn session_cookie(sid: String, secure: bool) -> axum_extra::extract::cookie::Cookie<'static> {
+    use axum_extra::extract::cookie::{Cookie, SameSite};
+    let max_age = if sid.is_empty() {
+        cookie::time::Duration::ZERO
+    } else {
+        cookie::time::Duration::hours(SESSION_HOURS)
+    };
+    Cookie::build((SESSION_COOKIE, sid))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .max_age(max_age)
+        .secure(secure)
+        .build()
 }
 
 /// An error as the client sees it.
@@ -435,6 +454,41 @@ impl Application {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_session_cookie_is_read_among_others_and_set_strictly() {
+        use axum::http::{HeaderMap, HeaderValue, header};
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("theme=dark; costd_session=abc123"),
+        );
+        h.append(header::COOKIE, HeaderValue::from_static("other=1"));
+        assert_eq!(super::session_id(&h).as_deref(), Some("abc123"));
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("costd_sessionx=no; costd_session="),
+        );
+        assert_eq!(
+            super::session_id(&h),
+            None,
+            "an empty or look-alike cookie is no session"
+        );
+        let set = super::session_cookie("abc123".into(), true).to_string();
+        for part in [
+            "costd_session=abc123",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/",
+            "Max-Age=43200",
+            "Secure",
+        ] {
+            assert!(set.contains(part), "{part} missing from {set}");
+        }
+        let end = super::session_cookie(String::new(), false).to_string();
+        assert!(end.contains("Max-Age=0") && !end.contains("Secure"), "{end}");
+    }
+
     #[test]
     fn secrets_compare_by_digest() {
         assert!(super::constant_time_eq(
