@@ -45,11 +45,9 @@ fn the_dashboard_renders_in_chromium_and_shows_a_new_window() {
     let profile = TempDir::new("chromium-profile");
     // Wait for the first projection so the chart has data.
     crate::helpers::wait_for(30, "the first projection", || {
-        app.get("/", None).1.contains("id=chart").then_some(())
+        app.dashboard(None).1.contains("id=chart").then_some(())
     });
-    let (s, w) = app.json(
-        "POST",
-        "/api/v1/windows",
+    let (s, w) = app.add_window(
         Some(OPERATOR),
         r#"{"start":"now","duration":"45m","note":"customer demo from the browser test"}"#,
     );

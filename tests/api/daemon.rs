@@ -450,7 +450,7 @@ pub(crate) fn web_address(d: &Daemon) -> std::net::SocketAddr {
 }
 
 fn reconcile_errors(addr: std::net::SocketAddr) -> u64 {
-    let (_, m) = crate::helpers::http(addr, "GET", "/metrics", &[], "").unwrap();
+    let (_, m) = crate::client::Api { addr }.metrics(None);
     m.lines()
         .find_map(|l| l.strip_prefix("costd_reconcile_errors_total "))
         .unwrap()
@@ -487,7 +487,7 @@ fn max_tries_in(down_s: i64) -> u64 {
 /// 3 × `safety_net_seconds` + 30 s, 45 s here.) Returns the failed tries and
 /// the retry interval in force.
 fn serving_and_backing_off(d: &Daemon, addr: std::net::SocketAddr, down_s: i64) -> (u64, StdDuration) {
-    let healthz = crate::helpers::http(addr, "GET", "/healthz", &[], "").unwrap().0;
+    let healthz = crate::client::Api { addr }.healthz().0;
     assert_eq!(healthz, 200, "the daemon keeps serving");
     let errors = reconcile_errors(addr);
     assert!(errors >= 2, "the reconcile-error metric rises: {errors}");
@@ -553,7 +553,7 @@ fn an_outage_during_create_keeps_serving_raises_the_error_metric_and_converges()
         rig.elb.owned().into_iter().next().map(drop)
     });
     wait_for(10, "readiness again", || {
-        (crate::helpers::http(addr, "GET", "/readyz", &[], "").unwrap().0 == 200).then_some(())
+        (crate::client::Api { addr }.readyz(None).0 == 200).then_some(())
     });
 }
 

@@ -4,6 +4,7 @@
 use chrono::Utc;
 use costd::store::Store;
 
+use crate::client::Api;
 use crate::daemon::{Rig, web_address};
 use crate::helpers::{http, wait_for};
 
@@ -42,7 +43,7 @@ fn a_far_future_window_is_refused_and_an_unreadable_row_never_jams_the_daemon() 
         rig.elb.owned().into_iter().next()
     });
     assert!(lb.created.unwrap() < iv.end);
-    let (status, ready) = http(addr, "GET", "/readyz", &[], "").unwrap();
+    let (status, ready) = Api { addr }.readyz(None);
     assert_eq!(status, 200, "{ready}");
     assert!(ready.contains("cannot be read") && ready.contains("ids 1"), "{ready}");
     let (ok, out, err) = windows(&rig, &["list"]);
@@ -53,7 +54,7 @@ fn a_far_future_window_is_refused_and_an_unreadable_row_never_jams_the_daemon() 
     );
     let (ok, out, err) = windows(&rig, &["cancel", "1"]);
     assert!(ok && out.starts_with("cancelled quarantined window 1"), "{out}{err}");
-    let (_, ready) = http(addr, "GET", "/readyz", &[], "").unwrap();
+    let (_, ready) = Api { addr }.readyz(None);
     assert!(!ready.contains("cannot be read"), "{ready}");
     assert!(d.logs().contains("quarantined"), "the skipped row is logged");
 }
@@ -86,7 +87,7 @@ fn the_api_refuses_unbounded_input_by_field() {
             "most allowed",
         ),
     ] {
-        let (s, b) = app.json("POST", "/api/v1/windows", Some(OPERATOR), body);
+        let (s, b) = app.add_window(Some(OPERATOR), body);
         assert_eq!((s, b["field"].as_str()), (422, Some(field)), "{body}: {b}");
         assert!(b["message"].as_str().unwrap().contains(text), "{body}: {b}");
     }
@@ -95,32 +96,26 @@ fn the_api_refuses_unbounded_input_by_field() {
         .to_string();
     // A note: 500 characters is the limit itself, 501 one too many.
     let note = |n: usize| serde_json::json!({ "start": "now", "duration": "1h", "note": "n".repeat(n) }).to_string();
-    let (s, b) = app.json("POST", "/api/v1/windows", Some(OPERATOR), &note(501));
+    let (s, b) = app.add_window(Some(OPERATOR), &note(501));
     assert_eq!((s, b["field"].as_str()), (422, Some("note")), "{b}");
-    let (s, b) = app.json("POST", "/api/v1/windows", Some(OPERATOR), &note(500));
+    let (s, b) = app.add_window(Some(OPERATOR), &note(500));
     assert_eq!(s, 201, "{b}");
     for month in ["9999-12", "0001-01", eleven_years.as_str()] {
-        let (s, b) = app.json("GET", &format!("/api/v1/projection?month={month}"), Some(VIEWER), "");
+        let (s, b) = app.projection(Some(VIEWER), Some(month));
         assert_eq!((s, b["field"].as_str()), (422, Some("month")), "{month}: {b}");
-        let (s, _) = app.json("GET", &format!("/api/v1/ledger?month={month}"), Some(VIEWER), "");
+        let (s, _) = app.ledger(Some(VIEWER), Some(month));
         assert_eq!(s, 422, "{month}");
     }
     // Ten years back is still answered.
     let back = chrono::Utc::now() - chrono::Duration::days(365 * 9);
-    let (s, _) = app.json(
-        "GET",
-        &format!("/api/v1/projection?month={}", back.format("%Y-%m")),
-        Some(VIEWER),
-        "",
-    );
+    let (s, _) = app.projection(Some(VIEWER), Some(&back.format("%Y-%m").to_string()));
     assert_eq!(s, 200);
     // Twenty `* * * * *` entries (1.8 KB) once took 12.9 s and 396 MB: now a 422 at once.
     let lb = "region = \"us-east-1\"\n[load_balancer]\nkind = \"application\"\nscheme = \"internet-facing\"\nazs = 2\ntarget_type = \"ip\"\n";
     let entry = "[[load_balancer.schedule]]\ncron = \"* * * * *\"\nduration = \"1h\"\ntimezone = \"UTC\"\n";
     let body = format!("{lb}{}", entry.repeat(20));
     let started = std::time::Instant::now();
-    let (s, b) = app.request("POST", "/api/v1/model", Some(VIEWER), "application/toml", &body);
-    let b: serde_json::Value = serde_json::from_str(&b).unwrap();
+    let (s, b) = app.model(Some(VIEWER), &body);
     assert_eq!(
         (s, b["field"].as_str()),
         (422, Some("load_balancer.schedule[0].cron")),
@@ -221,7 +216,7 @@ fn half_open_connections_are_closed_at_the_header_timeout_and_shutdown_has_a_dea
     .ok();
     assert!(all < std::time::Duration::from_secs(15), "{all:?}");
     // Honest clients are served again right after.
-    let (status, _) = http(addr, "GET", "/healthz", &[], "").unwrap();
+    let (status, _) = Api { addr }.healthz();
     assert_eq!(status, 200);
     // An idle keep-alive connection is closed at the same timeout.
     {
@@ -255,7 +250,7 @@ fn the_connection_cap_holds_new_clients_until_a_slot_frees() {
     let idle: Vec<_> = (0..8).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
     std::thread::sleep(std::time::Duration::from_millis(200));
     let t0 = std::time::Instant::now();
-    let (status, _) = http(addr, "GET", "/healthz", &[], "").unwrap();
+    let (status, _) = Api { addr }.healthz();
     let waited = t0.elapsed();
     assert_eq!(status, 200);
     assert!(
@@ -272,8 +267,8 @@ fn the_connection_cap_holds_new_clients_until_a_slot_frees() {
 fn api_writes_refuse_the_session_cookie_and_pages_carry_security_headers() {
     use crate::web::spawn_app;
     let app = spawn_app("hardening-csrf", &|s| s);
-    let (_, cookie) = crate::web::sign_in(app.addr, crate::web::OPERATOR);
-    let headers = [("Cookie", cookie.as_str()), ("Content-Type", "text/plain")];
+    let session = app.sign_in(crate::web::OPERATOR);
+    let headers = [("Cookie", session.cookie.as_str()), ("Content-Type", "text/plain")];
     let (st, body) = http(
         app.addr,
         "POST",
@@ -286,17 +281,12 @@ fn api_writes_refuse_the_session_cookie_and_pages_carry_security_headers() {
     assert!(body.contains("Bearer"), "{body}");
     let (st, _) = http(app.addr, "POST", "/api/v1/reconcile", &headers, "").unwrap();
     assert_eq!(st, 401);
-    let (s, w) = app.json(
-        "POST",
-        "/api/v1/windows",
-        Some(crate::web::OPERATOR),
-        r#"{"start":"now","duration":"1h"}"#,
-    );
+    let (s, w) = app.add_window(Some(crate::web::OPERATOR), r#"{"start":"now","duration":"1h"}"#);
     assert_eq!(s, 201, "{w}");
     let id = w["id"].as_i64().unwrap();
     let (st, _) = http(app.addr, "DELETE", &format!("/api/v1/windows/{id}"), &headers, "").unwrap();
     assert_eq!(st, 401);
-    let (_, list) = app.json("GET", "/api/v1/windows", Some(crate::web::VIEWER), "");
+    let (_, list) = app.windows(Some(crate::web::VIEWER));
     assert_eq!(
         list["windows"].as_array().unwrap().len(),
         1,
@@ -382,7 +372,7 @@ fn readyz_explains_in_words_and_shows_aws_text_only_to_token_holders() {
     let d = rig.daemon("1");
     let addr = web_address(&d);
     let body = wait_for(20, "a failed reconcile", || {
-        let (st, body) = http(addr, "GET", "/readyz", &[], "").unwrap();
+        let (st, body) = Api { addr }.readyz(None);
         (st == 503 && body.contains("(")).then_some(body)
     });
     assert!(body.contains("AWS is unreachable"), "{body}");
@@ -390,8 +380,7 @@ fn readyz_explains_in_words_and_shows_aws_text_only_to_token_holders() {
         !body.contains("dispatch") && !body.contains("DescribeLoadBalancers"),
         "{body}"
     );
-    let auth = format!("Bearer {VIEWER}");
-    let (st, detailed) = http(addr, "GET", "/readyz", &[("Authorization", auth.as_str())], "").unwrap();
+    let (st, detailed) = Api { addr }.readyz(Some(VIEWER));
     assert_eq!(st, 503);
     assert!(detailed.contains("DescribeLoadBalancers"), "{detailed}");
     outage.up();
@@ -433,17 +422,9 @@ fn the_worst_case_model_body_is_answered_within_the_deadline_and_memory_stays_bo
     let addr = web_address(&d);
     let body = worst_case_model_body();
     assert!(body.len() <= 64 * 1024, "{}", body.len());
-    let auth = format!("Bearer {VIEWER}");
     let post = |body: &str| {
         let t0 = std::time::Instant::now();
-        let (st, b) = http(
-            addr,
-            "POST",
-            "/api/v1/model",
-            &[("Authorization", auth.as_str()), ("Content-Type", "application/toml")],
-            body,
-        )
-        .unwrap();
+        let (st, b) = Api { addr }.model(Some(VIEWER), body);
         (st, b, t0.elapsed())
     };
     let (st, b, first) = post(&body);
@@ -494,18 +475,11 @@ fn the_worst_case_model_body_is_answered_within_the_deadline_and_memory_stays_bo
     assert_eq!(st, 422, "{b}");
     assert!(took < std::time::Duration::from_secs(1), "{took:?}");
     let t0 = std::time::Instant::now();
-    let (st, b) = http(
-        addr,
-        "GET",
-        "/api/v1/projection?month=9999-12",
-        &[("Authorization", auth.as_str())],
-        "",
-    )
-    .unwrap();
+    let (st, b) = Api { addr }.projection(Some(VIEWER), Some("9999-12"));
     assert_eq!(st, 422, "{b}");
     assert!(t0.elapsed() < std::time::Duration::from_secs(1));
     // The daemon kept serving the dashboard meanwhile.
-    assert_eq!(http(addr, "GET", "/healthz", &[], "").unwrap().0, 200);
+    assert_eq!(Api { addr }.healthz().0, 200);
 }
 
 /// costd terminates TLS itself when given a certificate: HTTPS only, and the
@@ -738,31 +712,17 @@ token = "{OPERATOR}"
     assert_eq!(v["transition"]["key"], "tiny/forecast/50");
     assert!(v["id"].as_str().unwrap().starts_with("hooks/transition/"));
     // The dead receiver: two attempts (5 s apart), then a dead letter, visible in the API.
-    let auth = format!("Bearer {OPERATOR}");
+    let api = Api { addr };
     let dead = wait_for(30, "a dead letter", || {
-        let (_, b) = http(
-            addr,
-            "GET",
-            "/api/v1/notifications?state=dead",
-            &[("Authorization", auth.as_str())],
-            "",
-        )
-        .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&b).ok()?;
+        let (_, v) = api.notifications(Some(OPERATOR), Some("dead"));
         (v.as_array()?.len() == 1).then_some(v)
     });
     assert_eq!(dead[0]["attempts"], 2);
     assert_eq!(dead[0]["channel"], format!("webhook:http://127.0.0.1:{dead_port}"));
-    let (_, delivered) = http(
-        addr,
-        "GET",
-        "/api/v1/notifications?state=delivered",
-        &[("Authorization", auth.as_str())],
-        "",
-    )
-    .unwrap();
-    assert!(delivered.contains("\"webhook:chat\""), "{delivered}");
-    let (_, page) = http(addr, "GET", "/", &[("Authorization", auth.as_str())], "").unwrap();
+    let (_, delivered) = api.notifications(Some(OPERATOR), Some("delivered"));
+    assert_eq!(delivered[0]["channel"], "webhook:chat", "{delivered}");
+    let delivered = delivered.to_string();
+    let (_, page) = api.dashboard(Some(OPERATOR));
     assert!(
         page.contains("1 undeliverable (dead letters)"),
         "the dashboard shows it"
@@ -782,16 +742,8 @@ token = "{OPERATOR}"
         assert_eq!(n, 0, "store keeps {secret_part}");
     }
     // Dead letters can be pruned.
-    let (st, b) = http(
-        addr,
-        "DELETE",
-        "/api/v1/notifications/dead",
-        &[("Authorization", auth.as_str())],
-        "",
-    )
-    .unwrap();
-    assert_eq!(st, 200, "{b}");
-    assert!(b.contains("\"deleted\":1"), "{b}");
+    let (st, b) = api.delete_dead_notifications(Some(OPERATOR));
+    assert_eq!((st, b["deleted"].as_i64()), (200, Some(1)), "{b}");
 }
 
 /// Switching `dry_run` on while the ledger has a live ALB once stranded it:

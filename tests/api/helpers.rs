@@ -171,36 +171,43 @@ pub fn xml_values(xml: &str, tag: &str) -> Vec<String> {
     out
 }
 
-/// A minimal HTTP/1.1 request (Connection: close). Returns status and body.
+/// The tests' HTTP client (reqwest): no redirects followed (a test sees the
+/// 303), no connection reuse (daemons come and go between requests), a
+/// generous read timeout (moto builds its default VPC on the first call,
+/// slowly on a loaded machine).
+pub fn client() -> &'static reqwest::blocking::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::blocking::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client")
+    })
+}
+
+/// One request to `addr`; returns status and body. Transport failures
+/// (refused, timed out) are errors.
 pub fn http(
     addr: SocketAddr,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &str,
-) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    // Generous: moto builds its default VPC on the first call, slowly on a loaded machine.
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+) -> Result<(u16, String), reqwest::Error> {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+    let mut req = client().request(method, format!("http://{addr}{path}"));
     for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+        req = req.header(*k, *v);
     }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes())?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+    if !body.is_empty() {
+        req = req.body(body.to_string());
+    }
+    let r = req.send()?;
+    let status = r.status().as_u16();
+    Ok((status, r.text()?))
 }
 
 /// The head every daemon config in these tests shares: `[deployment]`

@@ -3,6 +3,7 @@
 
 mod architecture;
 mod browser;
+mod client;
 mod cloudwatch;
 mod crash;
 mod daemon;

@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{Moto, TempDir, http, wait_for};
+use crate::client::{Api, csrf_of};
+use crate::helpers::{Moto, TempDir, wait_for};
 
 pub const VIEWER: &str = "viewer-token-0123456789";
 pub const OPERATOR: &str = "operator-token-0123456789";
@@ -15,6 +16,7 @@ pub const OPERATOR: &str = "operator-token-0123456789";
 /// A running daemon with its web server.
 pub struct TestApp {
     pub addr: SocketAddr,
+    api: Api,
     _rt: tokio::runtime::Runtime,
     shutdown: CancellationToken,
     _moto: Moto,
@@ -90,12 +92,13 @@ token = "{OPERATOR}"
     rt.spawn(daemon.run_until_stopped(shutdown.clone()));
     let app = TestApp {
         addr,
+        api: Api { addr },
         _rt: rt,
         shutdown,
         _moto: moto,
         _dir: dir,
     };
-    wait_for(20, "readiness", || (app.get("/readyz", None).0 == 200).then_some(()));
+    wait_for(20, "readiness", || (app.readyz(None).0 == 200).then_some(()));
     app
 }
 
@@ -113,29 +116,21 @@ impl TestApp {
     pub fn dir(&self) -> &std::path::Path {
         &self._dir.0
     }
-    pub fn request(&self, method: &str, path: &str, token: Option<&str>, ctype: &str, body: &str) -> (u16, String) {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let mut headers = vec![("Content-Type", ctype)];
-        if let Some(a) = &auth {
-            headers.push(("Authorization", a.as_str()));
-        }
-        http(self.addr, method, path, &headers, body).unwrap()
-    }
-    pub fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
-        self.request("GET", path, token, "text/plain", "")
-    }
-    pub fn json(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
-        let (s, b) = self.request(method, path, token, "application/json", body);
-        (s, serde_json::from_str(&b).unwrap_or(Value::String(b)))
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
     }
 }
 
 #[test]
 fn health_readiness_openapi_and_metrics() {
     let app = spawn_app("web-health", &|s| s);
-    assert_eq!(app.get("/healthz", None), (200, "ok\n".to_string()));
-    assert_eq!(app.get("/readyz", None).0, 200);
-    let (s, body) = app.get("/openapi.json", None);
+    assert_eq!(app.healthz(), (200, "ok\n".to_string()));
+    assert_eq!(app.readyz(None).0, 200);
+    let (s, body) = app.openapi();
     assert_eq!(s, 200);
     let doc: Value = serde_json::from_str(&body).unwrap();
     for p in [
@@ -148,15 +143,15 @@ fn health_readiness_openapi_and_metrics() {
         assert!(doc["paths"][p].is_object(), "{p} documented");
     }
     assert_eq!(
-        app.get("/metrics", None).0,
+        app.metrics(None).0,
         401,
         "metrics need a token unless the dashboard is public"
     );
     wait_for(20, "the first projection", || {
-        let (_, m) = app.get("/metrics", Some(VIEWER));
+        let (_, m) = app.metrics(Some(VIEWER));
         m.contains("costd_projected_spend_usd{component=\"all\"}").then_some(())
     });
-    let (_, m) = app.get("/metrics", Some(VIEWER));
+    let (_, m) = app.metrics(Some(VIEWER));
     for needle in [
         "costd_reconcile_runs_total",
         "costd_reconcile_errors_total",
@@ -238,23 +233,21 @@ fn reads_need_a_token_and_viewers_cannot_write() {
         assert_eq!(app.json("GET", path, Some(OPERATOR), "").0, 200, "{path}");
     }
     let body = r#"{"start":"now","duration":"1h"}"#;
-    assert_eq!(app.json("POST", "/api/v1/windows", None, body).0, 401);
-    let (s, b) = app.json("POST", "/api/v1/windows", Some(VIEWER), body);
+    assert_eq!(app.add_window(None, body).0, 401);
+    let (s, b) = app.add_window(Some(VIEWER), body);
     assert_eq!(s, 403);
     assert!(b["message"].as_str().unwrap().contains("needs an operator"), "{b}");
-    assert_eq!(app.json("DELETE", "/api/v1/windows/1", Some(VIEWER), "").0, 403);
-    assert_eq!(app.json("POST", "/api/v1/reconcile", Some(VIEWER), "").0, 403);
+    assert_eq!(app.cancel_window(Some(VIEWER), "1").0, 403);
+    assert_eq!(app.reconcile(Some(VIEWER)).0, 403);
     // Nothing was written by the refused requests.
-    let (_, w) = app.json("GET", "/api/v1/windows", Some(VIEWER), "");
+    let (_, w) = app.windows(Some(VIEWER));
     assert_eq!(w["windows"].as_array().unwrap().len(), 0);
 }
 
 #[test]
 fn operators_create_list_and_cancel_windows() {
     let app = spawn_app("web-windows", &|s| s);
-    let (s, w) = app.json(
-        "POST",
-        "/api/v1/windows",
+    let (s, w) = app.add_window(
         Some(OPERATOR),
         r#"{"start":"now","duration":"30m","note":"board demo"}"#,
     );
@@ -273,32 +266,25 @@ fn operators_create_list_and_cancel_windows() {
     let id = w["id"].as_i64().unwrap();
     // The daemon acts on it: the ALB appears in moto, the API shows it.
     wait_for(20, "the ALB to be created", || {
-        let (_, a) = app.json("GET", "/api/v1/alb", Some(VIEWER), "");
+        let (_, a) = app.alb(Some(VIEWER));
         (a["state"] == "active").then_some(())
     });
-    let (_, list) = app.json("GET", "/api/v1/windows", Some(VIEWER), "");
+    let (_, list) = app.windows(Some(VIEWER));
     assert_eq!(list["windows"][0]["note"], "board demo");
-    let (_, ledger) = app.json("GET", "/api/v1/ledger", Some(VIEWER), "");
+    let (_, ledger) = app.ledger(Some(VIEWER), None);
     assert_eq!(ledger["lifetimes"][0]["windows"][0], format!("w{id}"));
-    assert_eq!(app.json("POST", "/api/v1/reconcile", Some(OPERATOR), "").0, 202);
-    let (s, c) = app.json("DELETE", &format!("/api/v1/windows/{id}"), Some(OPERATOR), "");
+    assert_eq!(app.reconcile(Some(OPERATOR)).0, 202);
+    let (s, c) = app.cancel_window(Some(OPERATOR), &id.to_string());
     assert_eq!(s, 200, "{c}");
     assert!(c["cancelled_at"].is_string());
     wait_for(20, "the ALB to be deleted after the cancel", || {
-        let (_, a) = app.json("GET", "/api/v1/alb", Some(VIEWER), "");
+        let (_, a) = app.alb(Some(VIEWER));
         (a["state"] == "absent").then_some(())
     });
-    assert_eq!(
-        app.json("DELETE", &format!("/api/v1/windows/{id}"), Some(OPERATOR), "")
-            .0,
-        409
-    );
-    let (s, b) = app.json("DELETE", "/api/v1/windows/999", Some(OPERATOR), "");
+    assert_eq!(app.cancel_window(Some(OPERATOR), &id.to_string()).0, 409);
+    let (s, b) = app.cancel_window(Some(OPERATOR), "999");
     assert_eq!((s, b["error"].as_str()), (404, Some("not_found")));
-    assert_eq!(
-        app.json("DELETE", "/api/v1/windows/abc", Some(OPERATOR), "").1["field"],
-        "id"
-    );
+    assert_eq!(app.cancel_window(Some(OPERATOR), "abc").1["field"], "id");
 }
 
 #[test]
@@ -348,7 +334,7 @@ fn bad_window_bodies_are_refused_with_the_field_and_change_nothing() {
         (r#"{"start": "now", "duration": "1h""#, 400, "", "malformed JSON"),
         ("not json", 400, "", "malformed JSON"),
     ] {
-        let (s, b) = app.json("POST", "/api/v1/windows", Some(OPERATOR), body);
+        let (s, b) = app.add_window(Some(OPERATOR), body);
         assert_eq!(s, status, "{body}: {b}");
         if !field.is_empty() {
             assert_eq!(b["field"], field, "{body}: {b}");
@@ -357,43 +343,32 @@ fn bad_window_bodies_are_refused_with_the_field_and_change_nothing() {
     }
     // Oversized body (limit 4096 bytes).
     let big = format!(r#"{{"start":"now","duration":"1h","note":"{}"}}"#, "x".repeat(5000));
-    assert_eq!(app.json("POST", "/api/v1/windows", Some(OPERATOR), &big).0, 413);
-    let (_, w) = app.json("GET", "/api/v1/windows", Some(VIEWER), "");
+    assert_eq!(app.add_window(Some(OPERATOR), &big).0, 413);
+    let (_, w) = app.windows(Some(VIEWER));
     assert_eq!(w["windows"].as_array().unwrap().len(), 0, "nothing stored");
-    assert_eq!(
-        app.json("GET", "/api/v1/projection?month=2026-13", Some(VIEWER), "").1["field"],
-        "month"
-    );
+    assert_eq!(app.projection(Some(VIEWER), Some("2026-13")).1["field"], "month");
 }
 
 #[test]
 fn projection_budgets_pricing_and_model() {
     let app = spawn_app("web-reads", &|s| s);
-    let (s, p) = app.json("GET", "/api/v1/projection?month=2026-02", Some(VIEWER), "");
+    let (s, p) = app.projection(Some(VIEWER), Some("2026-02"));
     assert_eq!(s, 200);
     // February 2026, us-east-1, endpoints_only from the embedded seed traffic, 672 h:
     // 3 × 2 × 672 = 4,032 AZ-h × 0.01 = 40.32 + 255 GB × 0.01 = 2.55 → 42.87 (all actual, the month is over).
     assert_eq!(p["projection"]["components"][0]["projected_usd"], "42.87");
     assert_eq!(p["budgets"][0]["key"], "networking/forecast/80");
-    let (_, b) = app.json("GET", "/api/v1/budgets", Some(VIEWER), "");
+    let (_, b) = app.budgets(Some(VIEWER));
     assert_eq!(b["budgets"][0]["name"], "networking");
-    let (_, pr) = app.json("GET", "/api/v1/pricing", Some(VIEWER), "");
+    let (_, pr) = app.pricing(Some(VIEWER));
     assert_eq!(pr["table"]["nat_gateway"]["hour"]["usd"], "0.045");
     // POST a scenario: the `costd model --format json` result.
     let seed =
         std::fs::read_to_string(crate::helpers::repo().join("config/scenarios/seed-production-vpc.toml")).unwrap();
-    let (s, m) = app.request("POST", "/api/v1/model", Some(VIEWER), "application/toml", &seed);
+    let (s, m) = app.model(Some(VIEWER), &seed);
     assert_eq!(s, 200, "{m}");
-    let m: Value = serde_json::from_str(&m).unwrap();
     assert_eq!(m["network"]["options"][0]["monthly_usd"], "59.49");
-    let (s, e) = app.request(
-        "POST",
-        "/api/v1/model",
-        Some(VIEWER),
-        "application/toml",
-        &seed.replace("Asia/Singapore", "Asia/Nowhere"),
-    );
-    let e: Value = serde_json::from_str(&e).unwrap();
+    let (s, e) = app.model(Some(VIEWER), &seed.replace("Asia/Singapore", "Asia/Nowhere"));
     assert_eq!(
         (s, e["field"].as_str()),
         (422, Some("load_balancer.schedule[0].timezone")),
@@ -409,9 +384,7 @@ fn a_window_whose_lead_and_grace_add_an_hour_is_flagged_in_the_api_and_on_the_da
             "lead_minutes = 5\ngrace_minutes = 5",
         )
     });
-    let (s, w) = app.json(
-        "POST",
-        "/api/v1/windows",
+    let (s, w) = app.add_window(
         Some(OPERATOR),
         r#"{"start":"2030-02-01 10:00","end":"2030-02-01 13:00","note":"board demo"}"#,
     );
@@ -435,45 +408,12 @@ fn a_window_whose_lead_and_grace_add_an_hour_is_flagged_in_the_api_and_on_the_da
             .contains("push it into billed hour 4"),
         "{w}"
     );
-    let (s, page) = app.get("/", Some(VIEWER));
+    let (s, page) = app.dashboard(Some(VIEWER));
     assert_eq!(s, 200);
     assert!(
         page.contains("4 h · $0.12 <span class=extra-hour>lead + grace add an hour: 10 min shorter saves $0.02</span>"),
         "{page}"
     );
-}
-
-/// Signs in with `token` through the form; returns the `Set-Cookie` line and the cookie to send.
-pub fn sign_in(addr: std::net::SocketAddr, token: &str) -> (String, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let form = format!("token={token}");
-    write!(s, "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}", form.len()).unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let cookie_line = resp
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-        .unwrap_or_else(|| panic!("no cookie in {resp}"))
-        .to_string();
-    let sid = cookie_line
-        .split_once("costd_session=")
-        .unwrap()
-        .1
-        .split(';')
-        .next()
-        .unwrap();
-    let cookie = format!("costd_session={sid}");
-    (cookie_line, cookie)
-}
-
-/// The CSRF token in a signed-in page's forms.
-fn csrf_of(page: &str) -> String {
-    let after = page
-        .split("name=csrf value=\"")
-        .nth(1)
-        .expect("a form with a CSRF token");
-    after.split('"').next().unwrap().to_string()
 }
 
 #[test]
@@ -493,17 +433,16 @@ fn a_signed_in_session_survives_a_restart_follows_the_config_and_ends_on_sign_ou
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let page = |addr, cookie: &str| http(addr, "GET", "/", &[("Cookie", cookie)], "").unwrap();
-    let (cookie, csrf) = {
+    let (session, csrf) = {
         let app = spawn_app("web-session-1", &on_shared_store);
-        let (_, cookie) = sign_in(app.addr, OPERATOR);
-        let (st, body) = page(app.addr, &cookie);
+        let session = app.sign_in(OPERATOR);
+        let (st, body) = session.page();
         assert_eq!(st, 200);
-        (cookie, csrf_of(&body))
+        (session, csrf_of(&body))
     };
     // The daemon restarted: the same cookie still signs in, with the same CSRF token.
     let app = spawn_app("web-session-2", &on_shared_store);
-    let (st, body) = page(app.addr, &cookie);
+    let (st, body) = session.at(app.addr).page();
     assert_eq!(st, 200, "{body}");
     assert_eq!(csrf_of(&body), csrf);
     assert!(body.contains("Add a window"), "an operator's forms");
@@ -512,13 +451,13 @@ fn a_signed_in_session_survives_a_restart_follows_the_config_and_ends_on_sign_ou
     let app = spawn_app("web-session-3", &|s| {
         on_shared_store(s).replace("name = \"ops\"", "name = \"ops-2\"")
     });
-    assert_eq!(page(app.addr, &cookie).0, 200, "renamed, not rotated");
+    assert_eq!(session.at(app.addr).page().0, 200, "renamed, not rotated");
     drop(app);
     // Demoted to viewer: the session reads but loses the operator's forms.
     let app = spawn_app("web-session-3b", &|s| {
         on_shared_store(s).replace("role = \"operator\"", "role = \"viewer\"")
     });
-    let (st, body) = page(app.addr, &cookie);
+    let (st, body) = session.at(app.addr).page();
     assert!(st == 200 && !body.contains("Add a window"), "{st}");
     drop(app);
     // Its secret rotated in the config: the sessions opened with the old one end.
@@ -528,63 +467,40 @@ fn a_signed_in_session_survives_a_restart_follows_the_config_and_ends_on_sign_ou
             "token = \"another-operator-secret-0123\"",
         )
     });
-    assert_eq!(page(app.addr, &cookie).0, 401, "rotated: signed out");
+    assert_eq!(session.at(app.addr).page().0, 401, "rotated: signed out");
     drop(app);
     // Signing out ends a session for good.
     let app = spawn_app("web-session-5", &on_shared_store);
-    let (_, cookie) = sign_in(app.addr, OPERATOR);
-    let csrf = csrf_of(&page(app.addr, &cookie).1);
-    let form = format!("csrf={csrf}");
-    let headers = [
-        ("Cookie", cookie.as_str()),
-        ("Content-Type", "application/x-www-form-urlencoded"),
-    ];
-    let (st, _) = http(app.addr, "POST", "/logout", &headers, &form).unwrap();
-    assert_eq!(st, 303);
-    assert_eq!(page(app.addr, &cookie).0, 401, "signed out");
+    let session = app.sign_in(OPERATOR);
+    assert_eq!(session.sign_out(&session.csrf()), 303);
+    assert_eq!(session.page().0, 401, "signed out");
 }
 
 #[test]
 fn the_dashboard_needs_a_sign_in_unless_public() {
     let app = spawn_app("web-page", &|s| s);
-    let (s, body) = app.get("/", None);
+    let (s, body) = app.dashboard(None);
     assert_eq!(s, 401);
     assert!(body.contains("name=token"), "a sign-in form");
-    let (s, body) = app.get("/", Some(VIEWER));
+    let (s, body) = app.dashboard(Some(VIEWER));
     assert_eq!(s, 200);
     assert!(body.contains("id=banner") && body.contains("id=timeline"), "{body}");
     // Signing in sets an HttpOnly, SameSite cookie; a form POST without the CSRF token is refused.
-    let addr = app.addr;
-    let (cookie_line, cookie) = sign_in(addr, OPERATOR);
+    let session = app.sign_in(OPERATOR);
     assert!(
-        cookie_line.contains("HttpOnly") && cookie_line.contains("SameSite=Strict"),
-        "{cookie_line}"
+        session.set_cookie.contains("HttpOnly") && session.set_cookie.contains("SameSite=Strict"),
+        "{}",
+        session.set_cookie
     );
-    let headers = [
-        ("Cookie", cookie.as_str()),
-        ("Content-Type", "application/x-www-form-urlencoded"),
-    ];
-    let (st, _) = http(
-        addr,
-        "POST",
-        "/ui/windows",
-        &headers,
-        "csrf=wrong&start=now&duration=1h",
-    )
-    .unwrap();
-    assert_eq!(st, 403, "wrong CSRF token");
-    let (_, page) = http(addr, "GET", "/", &[("Cookie", cookie.as_str())], "").unwrap();
-    let csrf = csrf_of(&page);
-    let (st, _) = http(
-        addr,
-        "POST",
-        "/ui/windows",
-        &headers,
-        &format!("csrf={csrf}&start=now&duration=1h&note=from+the+page"),
-    )
-    .unwrap();
+    assert_eq!(
+        session.add_window("wrong", "start=now&duration=1h").0,
+        403,
+        "wrong CSRF token"
+    );
+    let csrf = session.csrf();
+    let (st, _) = session.add_window(&csrf, "start=now&duration=1h&note=from+the+page");
     assert_eq!(st, 303, "redirect back to the page");
-    let (_, page) = http(addr, "GET", "/", &[("Cookie", cookie.as_str())], "").unwrap();
+    let (_, page) = session.page();
     assert!(page.contains("from the page"), "the new window is on the page");
     // Cancel it from the page, then sign out; the old session no longer works.
     let id = page
@@ -595,23 +511,13 @@ fn the_dashboard_needs_a_sign_in_unless_public() {
         .next()
         .unwrap()
         .to_string();
-    let (st, _) = http(
-        addr,
-        "POST",
-        &format!("/ui/windows/{id}/cancel"),
-        &headers,
-        &format!("csrf={csrf}"),
-    )
-    .unwrap();
-    assert_eq!(st, 303);
-    let (_, page) = http(addr, "GET", "/", &[("Cookie", cookie.as_str())], "").unwrap();
+    assert_eq!(session.cancel_window(&csrf, &id).0, 303);
+    let (_, page) = session.page();
     assert!(!page.contains("from the page"), "cancelled windows leave the page");
     // The token itself never reaches the page.
     assert!(!page.contains(OPERATOR));
-    let (st, _) = http(addr, "POST", "/logout", &headers, &format!("csrf={csrf}")).unwrap();
-    assert_eq!(st, 303);
-    let (st, _) = http(addr, "GET", "/", &[("Cookie", cookie.as_str())], "").unwrap();
-    assert_eq!(st, 401, "signed out");
+    assert_eq!(session.sign_out(&csrf), 303);
+    assert_eq!(session.page().0, 401, "signed out");
 }
 
 /// The command line, the API and the dashboard's form add a window through
@@ -621,13 +527,8 @@ fn the_dashboard_needs_a_sign_in_unless_public() {
 fn the_same_bad_window_gets_the_same_refusal_from_the_cli_the_api_and_the_dashboard() {
     let app = spawn_app("web-one-path", &|s| s);
     let cfg = app.dir().join("test.toml");
-    let (cookie_line, cookie) = sign_in(app.addr, OPERATOR);
-    assert!(cookie_line.contains("costd_session"));
-    let csrf = csrf_of(
-        &http(app.addr, "GET", "/", &[("Cookie", cookie.as_str())], "")
-            .unwrap()
-            .1,
-    );
+    let session = app.sign_in(OPERATOR);
+    let csrf = session.csrf();
     for (start, duration, field, words) in [
         ("2020-01-01T09:00:00Z", "1h", "start", "starts in the past"),
         ("now", "5h", "end", "the most allowed is 4 h"),
@@ -636,7 +537,7 @@ fn the_same_bad_window_gets_the_same_refusal_from_the_cli_the_api_and_the_dashbo
     ] {
         // The API: 422 naming the field.
         let body = serde_json::json!({ "start": start, "duration": duration }).to_string();
-        let (s, api) = app.json("POST", "/api/v1/windows", Some(OPERATOR), &body);
+        let (s, api) = app.add_window(Some(OPERATOR), &body);
         assert_eq!((s, api["field"].as_str()), (422, Some(field)), "{api}");
         let message = api["message"].as_str().unwrap().to_string();
         assert!(message.contains(words), "{message}");
@@ -658,21 +559,11 @@ fn the_same_bad_window_gets_the_same_refusal_from_the_cli_the_api_and_the_dashbo
             "{err}\nvs API: {message}"
         );
         // The dashboard's form: the same field and message.
-        let form = format!(
-            "csrf={csrf}&start={}&duration={duration}",
+        let fields = format!(
+            "start={}&duration={duration}",
             start.replace('+', "%2B").replace(' ', "+")
         );
-        let (s, page) = http(
-            app.addr,
-            "POST",
-            "/ui/windows",
-            &[
-                ("Cookie", cookie.as_str()),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            &form,
-        )
-        .unwrap();
+        let (s, page) = session.add_window(&csrf, &fields);
         let ui: serde_json::Value = serde_json::from_str(&page).unwrap();
         assert_eq!(
             (s, ui["field"].as_str(), ui["message"].as_str()),
@@ -680,6 +571,6 @@ fn the_same_bad_window_gets_the_same_refusal_from_the_cli_the_api_and_the_dashbo
             "{page}"
         );
     }
-    let (_, list) = app.json("GET", "/api/v1/windows", Some(VIEWER), "");
+    let (_, list) = app.windows(Some(VIEWER));
     assert!(list["windows"].as_array().unwrap().is_empty(), "nothing stored: {list}");
 }
