@@ -7,6 +7,7 @@
 //! (`daemon::Daemon::build`) makes one and hands it to the daemon's jobs and
 //! to the web server, which therefore never import each other.
 
+pub mod clock;
 pub mod prices;
 pub mod projection;
 pub mod views;
@@ -20,6 +21,7 @@ use tokio::sync::{Notify, RwLock};
 use crate::budget::{Evaluation, Projection};
 use crate::config::Config;
 use crate::store::Store;
+pub use clock::Clock;
 pub use prices::{Prices, SharedPrices};
 
 /// What the reconcile loop last saw, for `/readyz` and the dashboard.
@@ -64,6 +66,8 @@ pub struct App {
     pub kick: Arc<Notify>,
     /// Wakes the projection job.
     pub changed: Arc<Notify>,
+    /// Where the loops read the time ([`clock::wall`] unless a test swaps it).
+    pub clock: Clock,
 }
 
 impl App {
@@ -77,6 +81,7 @@ impl App {
             latest: Arc::default(),
             kick: Arc::default(),
             changed: Arc::default(),
+            clock: clock::wall(),
         }
     }
 

@@ -45,12 +45,13 @@ pub enum RefreshError {
 pub async fn refresh_prices(
     cfg: &Config,
     prices: &SharedPrices,
+    today: chrono::NaiveDate,
 ) -> Result<Vec<crate::pricing::pricelist::RateChange>, RefreshError> {
     let p = &cfg.pricing;
     let client = crate::aws::pricing::client(&p.api_region, p.endpoint_url.as_ref()).await;
     let items = crate::aws::pricing::fetch(&client, &cfg.region).await?;
     let current = prices.get();
-    let (table, changes) = crate::pricing::pricelist::rebuild(current.table(), &items, Utc::now().date_naive())?;
+    let (table, changes) = crate::pricing::pricelist::rebuild(current.table(), &items, today)?;
     for c in &changes {
         tracing::warn!(rate = %c.key, old = ?c.old, new = ?c.new, sku = %c.sku, "price changed in the AWS Price List");
     }
@@ -82,7 +83,7 @@ pub fn next_firing(cron: &CronExpr, after: DateTime<Utc>) -> Option<DateTime<Utc
 /// Refreshes the prices at each firing of `cron` until `shutdown`.
 pub async fn run_price_refresh(app: App, cron: CronExpr, shutdown: CancellationToken) {
     loop {
-        let now = Utc::now();
+        let now = (app.clock)();
         let Some(due) = next_firing(&cron, now) else {
             return tracing::error!(cron = %cron.as_str(), "the price refresh cron never fires; no refresh scheduled");
         };
@@ -93,7 +94,7 @@ pub async fn run_price_refresh(app: App, cron: CronExpr, shutdown: CancellationT
             _ = shutdown.cancelled() => break,
         }
         let r = tokio::select! {
-            r = refresh_prices(&app.cfg, &app.prices) => r,
+            r = refresh_prices(&app.cfg, &app.prices, (app.clock)().date_naive()) => r,
             _ = shutdown.cancelled() => break,
         };
         match r {
@@ -130,7 +131,7 @@ pub async fn run_projection<C: CloudWatchApi + Clone + 'static>(
             }
         }
         let result = tokio::select! {
-            r = job.run_once(Utc::now()) => r,
+            r = job.run_once((job.app().clock)()) => r,
             _ = shutdown.cancelled() => break,
         };
         let wait = match result {

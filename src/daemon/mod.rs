@@ -5,16 +5,16 @@
 //! ([`jobs`]), the notification delivery worker and the web server until one
 //! shutdown token (ctrl-c or SIGTERM) fires.
 
+#[cfg(test)]
+mod fake_elb;
 pub mod jobs;
 pub mod projection;
 pub mod reconcile_loop;
 pub mod reconciler;
 
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use anyhow::Context;
-use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, Prices};
@@ -75,7 +75,7 @@ impl Daemon {
             app.store.clone(),
             elb,
             app.prices.clone(),
-            Arc::new(Utc::now),
+            app.clock.clone(),
         );
         let cw = if cfg.dry_run || !cfg.cloudwatch.enabled {
             None
@@ -124,7 +124,6 @@ impl Daemon {
             .refresh_cron
             .clone()
             .map(|cron| tokio::spawn(jobs::run_price_refresh(app.clone(), cron, shutdown.clone())));
-        let safety_net = StdDuration::from_secs(u64::from(cfg.reconcile.safety_net_seconds));
         let web_task = web.map(|a| tokio::spawn(a.run_until_stopped(shutdown.clone())));
         let delivery = crate::notify::Delivery::new(cfg.clone(), app.store.clone());
         let delivery_task = tokio::spawn(delivery.run(job.new_notifications.clone(), shutdown.clone()));
@@ -134,16 +133,7 @@ impl Daemon {
             app.changed.clone(),
             shutdown.clone(),
         ));
-        let result = reconcile_loop::run_loop(
-            reconciler,
-            app.store.clone(),
-            safety_net,
-            app.changed.clone(),
-            app.status.clone(),
-            app.kick.clone(),
-            shutdown,
-        )
-        .await;
+        let result = reconcile_loop::run_loop(reconciler, app.clone(), shutdown).await;
         let _ = projection_task.await;
         // The delivery in flight finishes (bounded by its webhook's timeout) before the process exits.
         let _ = delivery_task.await;

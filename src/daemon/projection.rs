@@ -121,6 +121,11 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
         }
     }
 
+    /// The shared state (its clock, config, store).
+    pub fn app(&self) -> &crate::app::App {
+        &self.app
+    }
+
     /// Creates, updates and deletes costd's alarms to match the budgets.
     pub async fn sync_alarms(&self) -> Result<(), JobError> {
         if let Some(cw) = &self.cw {

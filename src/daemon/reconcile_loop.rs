@@ -5,16 +5,13 @@
 //! process writing the store) wakes it at once. When it wakes is decided by
 //! [`next_wake`], a pure function.
 
-use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::reconciler::Reconciler;
 use crate::aws::elb::ElbApi;
-use crate::store::Store;
 
 /// Exponential backoff after failed runs: 1 s, 2 s, 4 s … capped at 30 s.
 #[derive(Debug, Default)]
@@ -75,16 +72,25 @@ pub fn next_wake(at: DateTime<Utc>, result: StepResult, safety_net: Duration) ->
     }
 }
 
-/// Runs the reconcile loop until `shutdown` is cancelled.
+/// Runs the reconcile loop until `shutdown` is cancelled: on `app`'s clock,
+/// with `[reconcile] safety_net_seconds`, woken by `app.kick`; it wakes
+/// `app.changed` (the projection) when it changed something and keeps
+/// `app.status` for `/readyz` and the dashboard.
 pub async fn run_loop<E: ElbApi>(
     reconciler: Reconciler<E>,
-    store: Arc<dyn Store>,
-    safety_net: StdDuration,
-    changed: Arc<Notify>,
-    status: crate::app::SharedStatus,
-    kick: Arc<Notify>,
+    app: crate::app::App,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let crate::app::App {
+        cfg,
+        store,
+        status,
+        kick,
+        changed,
+        clock,
+        ..
+    } = app;
+    let safety_net = StdDuration::from_secs(u64::from(cfg.reconcile.safety_net_seconds));
     {
         // `costd windows add` in another process: notice within a second, and
         // recompute the projection (the schedule changed).
@@ -114,7 +120,7 @@ pub async fn run_loop<E: ElbApi>(
     // The last edge logged; `None` until the first plan is logged.
     let mut announced: Option<Option<DateTime<Utc>>> = None;
     loop {
-        let at = Utc::now();
+        let at = clock();
         let result = tokio::select! {
             r = reconciler.run_once(at, edge) => r,
             _ = shutdown.cancelled() => {
@@ -130,7 +136,7 @@ pub async fn run_loop<E: ElbApi>(
             let mut s = status.write().await;
             match &result {
                 Ok(o) => {
-                    s.last_ok_at = Some(Utc::now());
+                    s.last_ok_at = Some(clock());
                     s.last_error = None;
                     s.last_error_summary = None;
                     s.plan = Some(o.plan.clone());
@@ -166,7 +172,7 @@ pub async fn run_loop<E: ElbApi>(
             }
         };
         let safety = Duration::from_std(safety_net).unwrap_or(Duration::seconds(60));
-        let sleep = (next_wake(at, step, safety) - Utc::now())
+        let sleep = (next_wake(at, step, safety) - clock())
             .to_std()
             .unwrap_or(StdDuration::ZERO);
         tokio::select! {
@@ -175,7 +181,7 @@ pub async fn run_loop<E: ElbApi>(
             _ = shutdown.cancelled() => break,
         }
         // Only a run that starts at or after its edge serves that edge.
-        if edge.is_some_and(|e| Utc::now() < e) {
+        if edge.is_some_and(|e| clock() < e) {
             edge = None;
         }
     }
@@ -205,7 +211,84 @@ fn log_plan(plan: &crate::schedule::planner::Plan) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
     use chrono::TimeZone;
+    use std::sync::Arc;
+
+    /// The whole loop on tokio's paused clock (its sleeps auto-advance): a
+    /// one-hour window ten minutes ahead. The ALB is created at the window's
+    /// start and deleted at its end, each on the second, in a handful of
+    /// runs: the loop sleeps until the edges, it does not poll.
+    #[tokio::test(start_paused = true)]
+    async fn on_paused_time_the_alb_follows_the_edges_without_polling() {
+        use crate::daemon::fake_elb::FakeElb;
+        use crate::store::sqlite::SqliteStore;
+        let path = std::env::temp_dir().join(format!("costd-loop-{}.db", std::process::id()));
+        for s in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{s}", path.display()));
+        }
+        let src = crate::config::EMBEDDED_DEFAULT
+            .replace("dry_run = true", "dry_run = false")
+            .replace("lead_minutes = 5", "lead_minutes = 0")
+            .replace("grace_minutes = 5", "grace_minutes = 0");
+        let mut cfg = crate::config::Config::parse("loop.toml", &src, std::path::Path::new("/")).unwrap();
+        assert_eq!(cfg.schedule.lead, Duration::zero());
+        // Only the stored window below.
+        cfg.schedule.windows.clear();
+        // The safety net far off: every run in this test is an edge or a wake-up.
+        cfg.reconcile.safety_net_seconds = 3600;
+        let cfg = Arc::new(cfg);
+        let store = Arc::new(SqliteStore::open(&path).unwrap());
+        let prices = crate::app::Prices::build(&cfg, crate::pricing::load::PriceBook::embedded().unwrap()).unwrap();
+        let mut app = crate::app::App::new(cfg.clone(), store.clone(), prices);
+        app.clock = crate::app::clock::tokio_time();
+        let clock = app.clock.clone();
+        let t0 = clock();
+        // Whole seconds (the store keeps milliseconds).
+        let start = chrono::DurationRound::duration_trunc(t0 + Duration::minutes(10), Duration::seconds(1)).unwrap();
+        let end = start + Duration::hours(1);
+        store
+            .add_window(crate::schedule::Interval::new(start, end).unwrap(), "", "test", t0)
+            .unwrap();
+        let elb = FakeElb::default();
+        let reconciler = Reconciler::new(
+            cfg.clone(),
+            store.clone(),
+            Some(elb.clone()),
+            app.prices.clone(),
+            clock.clone(),
+        );
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(run_loop(reconciler, app, shutdown.clone()));
+        let ledger = || store.lifetimes(&cfg.deployment, t0, t0 + Duration::hours(3)).unwrap();
+
+        tokio::time::sleep(StdDuration::from_secs(9 * 60 + 59)).await;
+        assert!(elb.w().lbs.is_empty(), "nothing before the window");
+        tokio::time::sleep(StdDuration::from_secs(2)).await;
+        assert_eq!(elb.w().lbs.len(), 1, "created at the start");
+        let created = ledger()[0].created_at;
+        assert!(
+            created >= start && created - start < Duration::seconds(1),
+            "{created} vs {start}"
+        );
+
+        tokio::time::sleep(StdDuration::from_secs(3600 - 3)).await;
+        assert_eq!(elb.w().lbs.len(), 1, "kept until the end");
+        tokio::time::sleep(StdDuration::from_secs(2)).await;
+        assert!(elb.w().lbs.is_empty(), "deleted at the end");
+        let deleted = ledger()[0].deleted_at.unwrap();
+        assert!(
+            deleted >= end && deleted - end < Duration::seconds(1),
+            "{deleted} vs {end}"
+        );
+
+        // 70 minutes: the first run, the two edges, the store watcher's wake-ups
+        // after the loop's own writes; polling every second would be 4,200.
+        let runs = elb.w().listings;
+        assert!((3..=12).contains(&runs), "{runs} runs");
+        shutdown.cancel();
+        task.await.unwrap().unwrap();
+    }
 
     #[test]
     fn backoff_doubles_to_a_cap_and_resets() {

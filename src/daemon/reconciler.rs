@@ -108,7 +108,7 @@ pub struct Outcome {
 const LOOKAHEAD_DAYS: i64 = 35;
 
 /// Reads the time at which AWS acted (a call returned), for the ledger.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use crate::app::Clock;
 
 /// One reconcile step over an [`ElbApi`].
 pub struct Reconciler<E> {
@@ -704,178 +704,15 @@ mod tests {
     //! (provisioning, name clashes, crashes between calls). The real SDK
     //! path is tested against moto in `tests/api/daemon.rs`.
     use super::*;
-    use crate::aws::elb::{ObservedLb, ObservedListener, ObservedTg, Owned};
+    use crate::aws::elb::ObservedLb;
     use crate::config::EMBEDDED_DEFAULT;
+    use crate::daemon::fake_elb::FakeElb;
     use crate::schedule::Interval;
     use crate::store::sqlite::SqliteStore;
     use chrono::TimeZone;
     use rust_decimal_macros::dec;
     use std::collections::HashMap;
     use std::sync::Mutex;
-
-    #[derive(Default)]
-    struct World {
-        lbs: Vec<ObservedLb>,
-        tgs: Vec<ObservedTg>,
-        listeners: HashMap<String, Vec<ObservedListener>>,
-        provisioning: bool,
-        /// The next this many listings leave out every load balancer (AWS's
-        /// listings lag behind its writes).
-        stale_listings: u32,
-        calls: Vec<String>,
-        next: u32,
-    }
-
-    #[derive(Default)]
-    struct FakeElb(Mutex<World>);
-
-    impl FakeElb {
-        fn w(&self) -> std::sync::MutexGuard<'_, World> {
-            self.0.lock().unwrap()
-        }
-        fn mutations(&self) -> Vec<String> {
-            self.w()
-                .calls
-                .iter()
-                .filter(|c| !c.starts_with("describe"))
-                .cloned()
-                .collect()
-        }
-    }
-
-    fn map(tags: &[(String, String)]) -> HashMap<String, String> {
-        tags.iter().cloned().collect()
-    }
-
-    impl ElbApi for FakeElb {
-        async fn list_owned(&self, prefix: &str, deployment: &str) -> Result<Owned, AwsError> {
-            let mut w = self.w();
-            let stale = w.stale_listings > 0;
-            w.stale_listings = w.stale_listings.saturating_sub(1);
-            let mine =
-                |n: &str, t: &HashMap<String, String>| n.starts_with(&format!("{prefix}-")) && owned_by(t, deployment);
-            Ok(Owned {
-                lbs: w
-                    .lbs
-                    .iter()
-                    .filter(|l| !stale && mine(&l.name, &l.tags))
-                    .cloned()
-                    .collect(),
-                tgs: w.tgs.iter().filter(|t| mine(&t.name, &t.tags)).cloned().collect(),
-            })
-        }
-        async fn find_lb(&self, name: &str) -> Result<Option<ObservedLb>, AwsError> {
-            Ok(self.w().lbs.iter().find(|l| l.name == name).cloned())
-        }
-        async fn find_tg(&self, name: &str) -> Result<Option<ObservedTg>, AwsError> {
-            Ok(self.w().tgs.iter().find(|t| t.name == name).cloned())
-        }
-        async fn create_tg(&self, spec: &TgSpec) -> Result<String, AwsError> {
-            let mut w = self.w();
-            w.next += 1;
-            let arn = format!("arn:tg/{}/{}", spec.name, w.next);
-            w.tgs.push(ObservedTg {
-                arn: arn.clone(),
-                name: spec.name.clone(),
-                lb_arns: vec![],
-                tags: map(&spec.tags),
-            });
-            w.calls.push(format!("create_tg {}", spec.name));
-            Ok(arn)
-        }
-        async fn register_targets(&self, _: &str, targets: &[(String, u16)]) -> Result<(), AwsError> {
-            self.w().calls.push(format!("register {}", targets.len()));
-            Ok(())
-        }
-        async fn create_lb(&self, spec: &LbSpec) -> Result<ObservedLb, AwsError> {
-            let mut w = self.w();
-            w.next += 1;
-            let lb = ObservedLb {
-                arn: format!("arn:lb/{}/{}", spec.name, w.next),
-                name: spec.name.clone(),
-                dns_name: format!("{}.elb.example", spec.name),
-                state: if w.provisioning {
-                    LbState::Provisioning
-                } else {
-                    LbState::Active
-                },
-                created_at: None,
-                tags: map(&spec.tags),
-            };
-            w.lbs.push(lb.clone());
-            w.calls.push(format!("create_lb {}", spec.name));
-            Ok(lb)
-        }
-        async fn describe_lb(&self, arn: &str) -> Result<Option<ObservedLb>, AwsError> {
-            let mut w = self.w();
-            w.calls.push("describe_lb".into());
-            let provisioning = w.provisioning;
-            Ok(w.lbs.iter_mut().find(|l| l.arn == arn).map(|l| {
-                if !provisioning {
-                    l.state = LbState::Active;
-                }
-                l.clone()
-            }))
-        }
-        async fn listeners(&self, lb_arn: &str) -> Result<Vec<ObservedListener>, AwsError> {
-            Ok(self.w().listeners.get(lb_arn).cloned().unwrap_or_default())
-        }
-        async fn create_listener(&self, spec: &ListenerSpec) -> Result<String, AwsError> {
-            let mut w = self.w();
-            w.next += 1;
-            let arn = format!("arn:listener/{}", w.next);
-            w.listeners
-                .entry(spec.lb_arn.clone())
-                .or_default()
-                .push(ObservedListener {
-                    arn: arn.clone(),
-                    port: spec.port,
-                });
-            if let ListenerAction::Forward { tg_arn } = &spec.action {
-                let lb = spec.lb_arn.clone();
-                if let Some(tg) = w.tgs.iter_mut().find(|t| &t.arn == tg_arn) {
-                    tg.lb_arns.push(lb);
-                }
-            }
-            w.calls.push(format!("create_listener {} {:?}", spec.port, spec.action));
-            Ok(arn)
-        }
-        async fn delete_listener(&self, arn: &str) -> Result<(), AwsError> {
-            let mut w = self.w();
-            for v in w.listeners.values_mut() {
-                v.retain(|l| l.arn != arn);
-            }
-            w.calls.push("delete_listener".into());
-            Ok(())
-        }
-        async fn delete_lb(&self, arn: &str) -> Result<(), AwsError> {
-            let mut w = self.w();
-            w.lbs.retain(|l| l.arn != arn);
-            for t in w.tgs.iter_mut() {
-                t.lb_arns.retain(|a| a != arn);
-            }
-            w.calls.push(format!("delete_lb {arn}"));
-            Ok(())
-        }
-        async fn delete_tg(&self, arn: &str) -> Result<(), AwsError> {
-            let mut w = self.w();
-            // In use only while a load balancer it names still exists (as in AWS).
-            let in_use = w
-                .tgs
-                .iter()
-                .any(|t| t.arn == arn && t.lb_arns.iter().any(|a| w.lbs.iter().any(|l| &l.arn == a)));
-            if in_use {
-                return Err(AwsError {
-                    op: "DeleteTargetGroup",
-                    kind: AwsErrorKind::InUse,
-                    message: "in use".into(),
-                });
-            }
-            w.tgs.retain(|t| t.arn != arn);
-            w.calls.push("delete_tg".into());
-            Ok(())
-        }
-    }
 
     fn t(h: u32, m: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 3, h, m, 0).unwrap()
@@ -904,10 +741,14 @@ mod tests {
             EMBEDDED_DEFAULT
                 .replace("dry_run = true", "dry_run = false")
                 .replace("lead_minutes = 5", "lead_minutes = 0")
-                .replace("grace_minutes = 5", "grace_minutes = 0")
-                .replace("[[schedule.windows]]\ncron = \"0 9 * * Mon-Fri\"\nduration = \"3h\"\ntimezone = \"Asia/Singapore\"\n", ""),
+                .replace("grace_minutes = 5", "grace_minutes = 0"),
         );
         let mut cfg = Config::parse("test.toml", &src, std::path::Path::new("/")).unwrap();
+        assert_eq!(
+            (cfg.schedule.lead, cfg.schedule.grace),
+            (Duration::zero(), Duration::zero())
+        );
+        cfg.schedule.windows.clear();
         cfg.store_path = path.clone();
         let store = Arc::new(SqliteStore::open(&path).unwrap());
         // ap-southeast-1: ALB $0.0252/h; two subnets hold 2 public IPv4 × $0.005/h = $0.01/h.

@@ -665,7 +665,11 @@ fn the_daemons_refresh_swaps_the_prices_in_whole_and_a_failure_keeps_the_old_one
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
     }
     let changes = rt
-        .block_on(costd::daemon::jobs::refresh_prices(&cfg, &app.prices))
+        .block_on(costd::daemon::jobs::refresh_prices(
+            &cfg,
+            &app.prices,
+            chrono::Utc::now().date_naive(),
+        ))
         .unwrap();
     assert_eq!(changes.len(), 2, "{changes:?}");
     let now = app.prices.get();
@@ -684,8 +688,12 @@ fn the_daemons_refresh_swaps_the_prices_in_whole_and_a_failure_keeps_the_old_one
     // The Price List unreachable: an error, and the prices in use stay.
     let dead = cfg_for(&format!("http://127.0.0.1:{}", crate::helpers::free_port()));
     assert!(
-        rt.block_on(costd::daemon::jobs::refresh_prices(&dead, &app.prices))
-            .is_err()
+        rt.block_on(costd::daemon::jobs::refresh_prices(
+            &dead,
+            &app.prices,
+            chrono::Utc::now().date_naive()
+        ))
+        .is_err()
     );
     assert_eq!(app.prices.get().table().alb.hour.usd, rust_decimal_macros::dec!(0.0252));
     assert!(page(&router).contains("$90.15"));

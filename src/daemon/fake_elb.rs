@@ -1,0 +1,180 @@
+//! An in-memory ELBv2 for the daemon's unit tests: states moto cannot
+//! produce (provisioning, lagging listings, a target group still in use).
+//! The SDK path is tested against moto in `tests/api/`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::aws::elb::{
+    ElbApi, LbSpec, LbState, ListenerAction, ListenerSpec, ObservedLb, ObservedListener, ObservedTg, Owned, TgSpec,
+    owned_by,
+};
+use crate::aws::{AwsError, AwsErrorKind};
+
+#[derive(Default)]
+pub struct World {
+    pub lbs: Vec<ObservedLb>,
+    pub tgs: Vec<ObservedTg>,
+    pub listeners: HashMap<String, Vec<ObservedListener>>,
+    pub provisioning: bool,
+    /// The next this many listings leave out every load balancer (AWS's
+    /// listings lag behind its writes).
+    pub stale_listings: u32,
+    pub calls: Vec<String>,
+    pub next: u32,
+    /// How many times the load balancers were listed (one per reconcile run).
+    pub listings: u32,
+}
+
+/// Clones share one world (a test keeps one to look at what the daemon did).
+#[derive(Default, Clone)]
+pub struct FakeElb(Arc<Mutex<World>>);
+
+impl FakeElb {
+    pub fn w(&self) -> std::sync::MutexGuard<'_, World> {
+        self.0.lock().unwrap()
+    }
+    pub fn mutations(&self) -> Vec<String> {
+        self.w()
+            .calls
+            .iter()
+            .filter(|c| !c.starts_with("describe"))
+            .cloned()
+            .collect()
+    }
+}
+
+fn map(tags: &[(String, String)]) -> HashMap<String, String> {
+    tags.iter().cloned().collect()
+}
+
+impl ElbApi for FakeElb {
+    async fn list_owned(&self, prefix: &str, deployment: &str) -> Result<Owned, AwsError> {
+        let mut w = self.w();
+        w.listings += 1;
+        let stale = w.stale_listings > 0;
+        w.stale_listings = w.stale_listings.saturating_sub(1);
+        let mine =
+            |n: &str, t: &HashMap<String, String>| n.starts_with(&format!("{prefix}-")) && owned_by(t, deployment);
+        Ok(Owned {
+            lbs: w
+                .lbs
+                .iter()
+                .filter(|l| !stale && mine(&l.name, &l.tags))
+                .cloned()
+                .collect(),
+            tgs: w.tgs.iter().filter(|t| mine(&t.name, &t.tags)).cloned().collect(),
+        })
+    }
+    async fn find_lb(&self, name: &str) -> Result<Option<ObservedLb>, AwsError> {
+        Ok(self.w().lbs.iter().find(|l| l.name == name).cloned())
+    }
+    async fn find_tg(&self, name: &str) -> Result<Option<ObservedTg>, AwsError> {
+        Ok(self.w().tgs.iter().find(|t| t.name == name).cloned())
+    }
+    async fn create_tg(&self, spec: &TgSpec) -> Result<String, AwsError> {
+        let mut w = self.w();
+        w.next += 1;
+        let arn = format!("arn:tg/{}/{}", spec.name, w.next);
+        w.tgs.push(ObservedTg {
+            arn: arn.clone(),
+            name: spec.name.clone(),
+            lb_arns: vec![],
+            tags: map(&spec.tags),
+        });
+        w.calls.push(format!("create_tg {}", spec.name));
+        Ok(arn)
+    }
+    async fn register_targets(&self, _: &str, targets: &[(String, u16)]) -> Result<(), AwsError> {
+        self.w().calls.push(format!("register {}", targets.len()));
+        Ok(())
+    }
+    async fn create_lb(&self, spec: &LbSpec) -> Result<ObservedLb, AwsError> {
+        let mut w = self.w();
+        w.next += 1;
+        let lb = ObservedLb {
+            arn: format!("arn:lb/{}/{}", spec.name, w.next),
+            name: spec.name.clone(),
+            dns_name: format!("{}.elb.example", spec.name),
+            state: if w.provisioning {
+                LbState::Provisioning
+            } else {
+                LbState::Active
+            },
+            created_at: None,
+            tags: map(&spec.tags),
+        };
+        w.lbs.push(lb.clone());
+        w.calls.push(format!("create_lb {}", spec.name));
+        Ok(lb)
+    }
+    async fn describe_lb(&self, arn: &str) -> Result<Option<ObservedLb>, AwsError> {
+        let mut w = self.w();
+        w.calls.push("describe_lb".into());
+        let provisioning = w.provisioning;
+        Ok(w.lbs.iter_mut().find(|l| l.arn == arn).map(|l| {
+            if !provisioning {
+                l.state = LbState::Active;
+            }
+            l.clone()
+        }))
+    }
+    async fn listeners(&self, lb_arn: &str) -> Result<Vec<ObservedListener>, AwsError> {
+        Ok(self.w().listeners.get(lb_arn).cloned().unwrap_or_default())
+    }
+    async fn create_listener(&self, spec: &ListenerSpec) -> Result<String, AwsError> {
+        let mut w = self.w();
+        w.next += 1;
+        let arn = format!("arn:listener/{}", w.next);
+        w.listeners
+            .entry(spec.lb_arn.clone())
+            .or_default()
+            .push(ObservedListener {
+                arn: arn.clone(),
+                port: spec.port,
+            });
+        if let ListenerAction::Forward { tg_arn } = &spec.action {
+            let lb = spec.lb_arn.clone();
+            if let Some(tg) = w.tgs.iter_mut().find(|t| &t.arn == tg_arn) {
+                tg.lb_arns.push(lb);
+            }
+        }
+        w.calls.push(format!("create_listener {} {:?}", spec.port, spec.action));
+        Ok(arn)
+    }
+    async fn delete_listener(&self, arn: &str) -> Result<(), AwsError> {
+        let mut w = self.w();
+        for v in w.listeners.values_mut() {
+            v.retain(|l| l.arn != arn);
+        }
+        w.calls.push("delete_listener".into());
+        Ok(())
+    }
+    async fn delete_lb(&self, arn: &str) -> Result<(), AwsError> {
+        let mut w = self.w();
+        w.lbs.retain(|l| l.arn != arn);
+        for t in w.tgs.iter_mut() {
+            t.lb_arns.retain(|a| a != arn);
+        }
+        w.calls.push(format!("delete_lb {arn}"));
+        Ok(())
+    }
+    async fn delete_tg(&self, arn: &str) -> Result<(), AwsError> {
+        let mut w = self.w();
+        // In use only while a load balancer it names still exists (as in AWS).
+        let in_use = w
+            .tgs
+            .iter()
+            .any(|t| t.arn == arn && t.lb_arns.iter().any(|a| w.lbs.iter().any(|l| &l.arn == a)));
+        if in_use {
+            return Err(AwsError {
+                op: "DeleteTargetGroup",
+                kind: AwsErrorKind::InUse,
+                message: "in use".into(),
+            });
+        }
+        w.tgs.retain(|t| t.arn != arn);
+        w.calls.push("delete_tg".into());
+        Ok(())
+    }
+}
