@@ -24,6 +24,18 @@ use crate::store::Store;
 pub use clock::Clock;
 pub use prices::{Prices, SharedPrices};
 
+/// Another store's ALB in this deployment, left alone until its planned end
+/// plus a margin (two daemons on different stores must not fight).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Conflict {
+    /// The ALB's name.
+    pub name: String,
+    /// The store that made it (`costd:store`).
+    pub store: String,
+    /// Its planned end (`costd:until`).
+    pub until: DateTime<Utc>,
+}
+
 /// What the reconcile loop last saw, for `/readyz` and the dashboard.
 #[derive(Debug, Clone, Default)]
 pub struct Status {
@@ -35,6 +47,8 @@ pub struct Status {
     pub last_error_summary: Option<&'static str>,
     /// The last plan.
     pub plan: Option<crate::schedule::planner::Plan>,
+    /// Other stores' ALBs seen in the last successful run.
+    pub conflicts: Vec<Conflict>,
 }
 
 /// Shared [`Status`].

@@ -23,6 +23,56 @@ pub const TAG_MANAGED: &str = "costd:managed";
 pub const TAG_DEPLOYMENT: &str = "costd:deployment";
 /// Tag key naming the ledger lifetime.
 pub const TAG_LIFETIME: &str = "costd:lifetime";
+/// Tag key naming the store that made the resource (its UUID).
+pub const TAG_STORE: &str = "costd:store";
+/// Tag key holding the lifetime's planned end (RFC 3339, UTC): until then
+/// another store's daemon leaves the resource alone.
+pub const TAG_UNTIL: &str = "costd:until";
+
+/// Whose a resource tagged as costd's is, seen from one store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// Made by this store.
+    Ours,
+    /// Made before resources carried their store (treated as this store's).
+    Unmarked,
+    /// Made by another store, planned to run until `until` (`None`: no
+    /// readable `costd:until`, so nothing protects it).
+    Foreign {
+        /// The other store's id.
+        store: String,
+        /// Its planned end.
+        until: Option<DateTime<Utc>>,
+    },
+}
+
+impl Owner {
+    /// Whether another store's resource is still protected at `at`: before
+    /// its `until` plus `margin` nobody else may touch it.
+    pub fn protected_at(&self, at: DateTime<Utc>, margin: chrono::Duration) -> bool {
+        matches!(self, Owner::Foreign { until: Some(u), .. } if at < *u + margin)
+    }
+}
+
+/// Whose the resource with these tags is, for the store `store_id`.
+pub fn owner_of(tags: &HashMap<String, String>, store_id: &str) -> Owner {
+    match tags.get(TAG_STORE) {
+        None => Owner::Unmarked,
+        Some(s) if s == store_id => Owner::Ours,
+        Some(s) => Owner::Foreign {
+            store: s.clone(),
+            until: tags
+                .get(TAG_UNTIL)
+                .and_then(|u| DateTime::parse_from_rfc3339(u).ok())
+                .map(|u| u.to_utc()),
+        },
+    }
+}
+
+/// The `costd:until` value for `t`.
+pub fn until_tag(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
 
 /// Every IAM action costd's ELBv2 calls need (shipped in `config/iam-policy.json`).
 pub const IAM_ACTIONS: &[&str] = &[
@@ -196,6 +246,8 @@ pub trait ElbApi: Send + Sync {
     fn delete_lb(&self, arn: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
     /// Deletes a target group (gone already is success; in use is an error to retry).
     fn delete_tg(&self, arn: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Adds or overwrites tags on a resource of costd's (e.g. a later `costd:until`).
+    fn add_tags(&self, arn: &str, tags: &[(String, String)]) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// [`ElbApi`] on the AWS SDK.
@@ -549,6 +601,17 @@ impl ElbApi for SdkElb {
             Ok(_) => Ok(()),
             Err(e) => AwsError::ok_if_not_found(err("DeleteTargetGroup", e)),
         }
+    }
+
+    async fn add_tags(&self, arn: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {
+        self.client
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(tags(pairs)))
+            .send()
+            .await
+            .map_err(|e| err("AddTags", e))?;
+        Ok(())
     }
 }
 

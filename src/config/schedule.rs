@@ -35,6 +35,9 @@ pub struct ScheduleConfig {
 pub struct ReconcileConfig {
     /// Safety-net reconcile every this many seconds (besides planned edges).
     pub safety_net_seconds: u32,
+    /// Another store's ALB is left alone until its `costd:until` plus this;
+    /// after that it is an orphan and is cleaned up.
+    pub foreign_margin: Duration,
 }
 
 impl Default for ScheduleConfig {
@@ -53,7 +56,10 @@ impl Default for ScheduleConfig {
 
 impl Default for ReconcileConfig {
     fn default() -> Self {
-        ReconcileConfig { safety_net_seconds: 60 }
+        ReconcileConfig {
+            safety_net_seconds: 60,
+            foreign_margin: Duration::minutes(15),
+        }
     }
 }
 
@@ -64,6 +70,9 @@ impl ReconcileConfig {
         let t = v.table()?;
         if let Some(s) = t.get("safety_net_seconds") {
             c.safety_net_seconds = s.u32_in(5, 3600)?;
+        }
+        if let Some(m) = t.get("foreign_margin_minutes") {
+            c.foreign_margin = Duration::minutes(i64::from(m.u32_in(0, 1440)?));
         }
         t.finish()?;
         Ok(c)

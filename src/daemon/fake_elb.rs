@@ -159,6 +159,19 @@ impl ElbApi for FakeElb {
         w.calls.push(format!("delete_lb {arn}"));
         Ok(())
     }
+    async fn add_tags(&self, arn: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        let mut w = self.w();
+        for (k, v) in tags {
+            if let Some(lb) = w.lbs.iter_mut().find(|l| l.arn == arn) {
+                lb.tags.insert(k.clone(), v.clone());
+            }
+            if let Some(tg) = w.tgs.iter_mut().find(|t| t.arn == arn) {
+                tg.tags.insert(k.clone(), v.clone());
+            }
+        }
+        w.calls.push(format!("add_tags {arn}"));
+        Ok(())
+    }
     async fn delete_tg(&self, arn: &str) -> Result<(), AwsError> {
         let mut w = self.w();
         // In use only while a load balancer it names still exists (as in AWS).

@@ -36,6 +36,8 @@ pub struct Daemon {
     reconciler: Reconciler<SdkElb>,
     job: Arc<ProjectionJob<SdkCloudWatch>>,
     web: Option<crate::web::Application>,
+    /// Held while the daemon runs: one daemon per store.
+    lock: crate::store::lock::StoreLock,
 }
 
 impl Daemon {
@@ -46,6 +48,8 @@ impl Daemon {
             None => PriceBook::embedded()?,
         };
         let prices = Prices::build(&cfg, book)?;
+        // Before anything else touches the store or AWS: one daemon per store.
+        let lock = crate::store::lock::StoreLock::acquire(&cfg.store_path, chrono::Utc::now())?;
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&cfg.store_path)
                 .with_context(|| format!("opening store {}", cfg.store_path.display()))?,
@@ -97,6 +101,7 @@ impl Daemon {
             reconciler,
             job,
             web,
+            lock,
         })
     }
 
@@ -117,6 +122,7 @@ impl Daemon {
             reconciler,
             job,
             web,
+            lock,
         } = self;
         let cfg = app.cfg.clone();
         let refresh_task = cfg
@@ -133,6 +139,7 @@ impl Daemon {
             app.changed.clone(),
             shutdown.clone(),
         ));
+        tracing::info!(lock = %lock.path.display(), "holding the store lock");
         let result = reconcile_loop::run_loop(reconciler, app.clone(), shutdown).await;
         let _ = projection_task.await;
         // The delivery in flight finishes (bounded by its webhook's timeout) before the process exits.

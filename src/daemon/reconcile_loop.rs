@@ -140,6 +140,7 @@ pub async fn run_loop<E: ElbApi>(
                     s.last_error = None;
                     s.last_error_summary = None;
                     s.plan = Some(o.plan.clone());
+                    s.conflicts = o.conflicts.clone();
                 }
                 Err(e) => {
                     s.last_error = Some(e.to_string());

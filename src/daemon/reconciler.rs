@@ -15,7 +15,8 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::aws::elb::{
-    ElbApi, LbSpec, LbState, ListenerAction, ListenerSpec, TAG_DEPLOYMENT, TAG_LIFETIME, TAG_MANAGED, TgSpec, owned_by,
+    ElbApi, LbSpec, LbState, ListenerAction, ListenerSpec, Owner, TAG_DEPLOYMENT, TAG_LIFETIME, TAG_MANAGED, TAG_STORE,
+    TAG_UNTIL, TgSpec, owned_by, owner_of, until_tag,
 };
 use crate::aws::{AwsError, AwsErrorKind};
 use crate::config::Config;
@@ -102,6 +103,8 @@ pub struct Outcome {
     pub actions: Vec<Action>,
     /// Something is in progress (provisioning, target group still in use): look again soon.
     pub pending: bool,
+    /// Other stores' ALBs left alone (and why no ALB was created, if one was due).
+    pub conflicts: Vec<crate::app::Conflict>,
 }
 
 /// How far back and ahead windows are expanded for planning.
@@ -117,6 +120,8 @@ pub struct Reconciler<E> {
     elb: Option<E>,
     prices: crate::app::SharedPrices,
     clock: Clock,
+    /// The store's id, read once.
+    store_id: std::sync::OnceLock<String>,
 }
 
 /// `<prefix>-<8 hex>`: deterministic from the deployment and the lifetime's first window.
@@ -143,7 +148,17 @@ impl<E: ElbApi> Reconciler<E> {
             elb,
             prices,
             clock,
+            store_id: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The store's id (`costd:store` on everything this reconciler creates).
+    fn store_id(&self) -> Result<&str, StoreError> {
+        if let Some(id) = self.store_id.get() {
+            return Ok(id);
+        }
+        let id = self.store.store_id()?;
+        Ok(self.store_id.get_or_init(|| id))
     }
 
     /// The planner settings in use now (they change when the price table is refreshed).
@@ -197,12 +212,15 @@ impl<E: ElbApi> Reconciler<E> {
         }
     }
 
-    fn tags(&self, lifetime_id: i64) -> Vec<(String, String)> {
-        vec![
+    /// The tags of everything made for lifetime `lifetime_id`, planned to run `until`.
+    fn tags(&self, lifetime_id: i64, until: DateTime<Utc>) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(vec![
             (TAG_MANAGED.into(), "true".into()),
             (TAG_DEPLOYMENT.into(), self.cfg.deployment.clone()),
             (TAG_LIFETIME.into(), lifetime_id.to_string()),
-        ]
+            (TAG_STORE.into(), self.store_id()?.to_string()),
+            (TAG_UNTIL.into(), until_tag(until)),
+        ])
     }
 
     /// Writes the plan's windows and coalescing reason onto the lifetime kept.
@@ -319,6 +337,7 @@ impl<E: ElbApi> Reconciler<E> {
             plan,
             actions,
             pending: false,
+            conflicts: Vec::new(),
         })
     }
 
@@ -370,8 +389,33 @@ impl<E: ElbApi> Reconciler<E> {
             .current
             .map(|c| c.window_ids)
             .unwrap_or_default();
+        let store_id = self.store_id()?.to_string();
+        let margin = self.cfg.reconcile.foreign_margin;
+        let mut conflicts = Vec::new();
         for lb in &owned.lbs {
             if open.iter().any(|l| l.lb_arn.as_deref() == Some(&lb.arn)) {
+                continue;
+            }
+            // Another store's ALB (a second daemon, a rolling deploy): never
+            // adopted or deleted before its planned end plus the margin.
+            let owner = owner_of(&lb.tags, &store_id);
+            if let (
+                true,
+                Owner::Foreign {
+                    store,
+                    until: Some(until),
+                },
+            ) = (owner.protected_at(at, margin), &owner)
+            {
+                tracing::warn!(
+                    alb = %lb.name, store = %store, until = %until.to_rfc3339(),
+                    "another costd store runs an ALB in this deployment; leaving it alone and creating none"
+                );
+                conflicts.push(crate::app::Conflict {
+                    name: lb.name.clone(),
+                    store: store.clone(),
+                    until: *until,
+                });
                 continue;
             }
             if let Some(mut closed) = self.store.lifetime_by_lb_arn(&lb.arn)? {
@@ -439,6 +483,14 @@ impl<E: ElbApi> Reconciler<E> {
         // 3. Converge.
         let mut kept_tg = None;
         match &plan.current {
+            Some(cur) if !conflicts.is_empty() && !open.iter().any(|l| l.lb_arn.is_some()) => {
+                // Another store's ALB is live in this deployment: a second one
+                // would be a fight (and a second bill). Reported, not created.
+                tracing::warn!(
+                    windows = %cur.window_ids.join(","),
+                    "a window is open but another costd store's ALB is live; not creating a second one"
+                );
+            }
             Some(cur) => {
                 let mut rest = open.into_iter();
                 let mut keep = match rest.next() {
@@ -446,7 +498,8 @@ impl<E: ElbApi> Reconciler<E> {
                     None => self.new_lifetime(at, cur, false)?,
                 };
                 self.annotate(at, &mut keep, cur, &plan)?;
-                pending |= self.ensure(elb, at, edge, &mut keep, &mut actions).await?;
+                pending |= self.ensure(elb, at, edge, &mut keep, cur.end, &mut actions).await?;
+                self.mark_until(elb, &keep, &owned, cur.end).await?;
                 kept_tg = keep.tg_arn.clone();
                 for mut extra in rest {
                     if extra.lb_arn.is_some() {
@@ -483,13 +536,21 @@ impl<E: ElbApi> Reconciler<E> {
         //    something else does use it, AWS answers ResourceInUse and we look again.
         let live: std::collections::HashSet<&str> = owned.lbs.iter().map(|l| l.arn.as_str()).collect();
         for tg in &owned.tgs {
+            if owner_of(&tg.tags, &store_id).protected_at(at, margin) {
+                continue;
+            }
             let unused = tg.lb_arns.iter().all(|a| !live.contains(a.as_str()));
             if unused && kept_tg.as_deref() != Some(&tg.arn) {
                 pending |= self.delete_tg(elb, &tg.arn).await?;
                 actions.push(Action::Delete(Resource::TargetGroup, tg.name.clone()));
             }
         }
-        Ok(Outcome { plan, actions, pending })
+        Ok(Outcome {
+            plan,
+            actions,
+            pending,
+            conflicts,
+        })
     }
 
     /// Closes a lifetime whose ALB was never created.
@@ -521,13 +582,49 @@ impl<E: ElbApi> Reconciler<E> {
         arn: &str,
         tags: &std::collections::HashMap<String, String>,
     ) -> Result<(), ReconcileError> {
-        if owned_by(tags, &self.cfg.deployment) {
+        let owner = owner_of(tags, self.store_id()?);
+        if let (true, Owner::Foreign { store, .. }) = (
+            owner.protected_at((self.clock)(), self.cfg.reconcile.foreign_margin),
+            &owner,
+        ) {
+            Err(ReconcileError::Conflict(format!(
+                "a {kind} named {name} ({arn}) belongs to another costd store ({store}); costd will not touch it before its costd:until"
+            )))
+        } else if owned_by(tags, &self.cfg.deployment) {
             Ok(())
         } else {
             Err(ReconcileError::Conflict(format!(
                 "a {kind} named {name} exists without costd's tags ({arn}); costd will not touch it"
             )))
         }
+    }
+
+    /// Keeps `costd:store` and `costd:until` on the kept ALB and its target
+    /// group in step with the plan: a window added to the lifetime moves its
+    /// end, and a resource made before stores were tagged gets this store's id.
+    async fn mark_until(
+        &self,
+        elb: &E,
+        l: &Lifetime,
+        owned: &crate::aws::elb::Owned,
+        until: DateTime<Utc>,
+    ) -> Result<(), ReconcileError> {
+        let want = [
+            (TAG_STORE.to_string(), self.store_id()?.to_string()),
+            (TAG_UNTIL.to_string(), until_tag(until)),
+        ];
+        let stale = |tags: &std::collections::HashMap<String, String>| want.iter().any(|(k, v)| tags.get(k) != Some(v));
+        if let Some(lb) = owned.lbs.iter().find(|o| Some(&o.arn) == l.lb_arn.as_ref())
+            && stale(&lb.tags)
+        {
+            elb.add_tags(&lb.arn, &want).await?;
+        }
+        if let Some(tg) = owned.tgs.iter().find(|o| Some(&o.arn) == l.tg_arn.as_ref())
+            && stale(&tg.tags)
+        {
+            elb.add_tags(&tg.arn, &want).await?;
+        }
+        Ok(())
     }
 
     /// Makes the lifetime's target group, ALB and listeners exist. `Ok(true)` while provisioning.
@@ -537,6 +634,7 @@ impl<E: ElbApi> Reconciler<E> {
         at: DateTime<Utc>,
         edge: Option<DateTime<Utc>>,
         l: &mut Lifetime,
+        until: DateTime<Utc>,
         actions: &mut Vec<Action>,
     ) -> Result<bool, ReconcileError> {
         let a = &self.cfg.alb;
@@ -554,7 +652,7 @@ impl<E: ElbApi> Reconciler<E> {
                             port: a.target_group.port,
                             health_check_path: a.target_group.health_check_path.clone(),
                             success_codes: a.target_group.success_codes.clone(),
-                            tags: self.tags(l.id),
+                            tags: self.tags(l.id, until)?,
                         })
                         .await?;
                     actions.push(Action::Create(Resource::TargetGroup, l.name.clone()));
@@ -583,7 +681,7 @@ impl<E: ElbApi> Reconciler<E> {
                             internet_facing: a.internet_facing,
                             subnets: a.subnets.clone(),
                             security_groups: a.security_groups.clone(),
-                            tags: self.tags(l.id),
+                            tags: self.tags(l.id, until)?,
                         })
                         .await?;
                     l.lb_arn = Some(lb.arn.clone());
@@ -632,7 +730,7 @@ impl<E: ElbApi> Reconciler<E> {
                     port,
                     certificate_arn: cert,
                     action,
-                    tags: self.tags(l.id),
+                    tags: self.tags(l.id, until)?,
                 })
                 .await?;
             actions.push(Action::Create(Resource::Listener, format!(":{port}")));
@@ -933,7 +1031,7 @@ mod tests {
                 created_at: t(9, 0),
             })
             .unwrap();
-        let tags = rig.r.tags(1);
+        let tags = rig.r.tags(1, t(10, 0)).unwrap();
         rig.elb()
             .create_lb(&LbSpec {
                 name: name.clone(),
@@ -985,7 +1083,7 @@ mod tests {
     #[tokio::test]
     async fn a_tagged_orphan_outside_any_window_is_deleted_and_ledgered() {
         let rig = rig("orphan", |s| s);
-        let tags = rig.r.tags(99);
+        let tags = rig.r.tags(99, t(10, 0)).unwrap();
         rig.elb()
             .create_lb(&LbSpec {
                 name: "mlops-demo-deadbeef".into(),
@@ -1006,10 +1104,103 @@ mod tests {
         );
     }
 
+    /// Tags as another store's daemon would put them, planned until `until`.
+    fn foreign_tags(until: DateTime<Utc>) -> Vec<(String, String)> {
+        vec![
+            (TAG_MANAGED.into(), "true".into()),
+            (TAG_DEPLOYMENT.into(), "seed-demo".into()),
+            (TAG_LIFETIME.into(), "1".into()),
+            (TAG_STORE.into(), "11111111-2222-4333-8444-555555555555".into()),
+            (TAG_UNTIL.into(), until_tag(until)),
+        ]
+    }
+
+    #[tokio::test]
+    async fn another_stores_alb_is_left_alone_until_its_end_plus_the_margin_and_never_doubled() {
+        let rig = rig("foreign", |s| s);
+        // Our store wants an ALB 9:00–10:00; another store's daemon runs one until 10:00.
+        rig.window(t(9, 0), t(10, 0));
+        rig.elb()
+            .create_tg(&TgSpec {
+                name: "mlops-demo-f0f0f0f0".into(),
+                vpc_id: "vpc-1".into(),
+                port: 80,
+                health_check_path: "/health".into(),
+                success_codes: "200".into(),
+                tags: foreign_tags(t(10, 0)),
+            })
+            .await
+            .unwrap();
+        rig.elb()
+            .create_lb(&LbSpec {
+                name: "mlops-demo-f0f0f0f0".into(),
+                internet_facing: true,
+                subnets: vec![],
+                security_groups: vec![],
+                tags: foreign_tags(t(10, 0)),
+            })
+            .await
+            .unwrap();
+        let before = rig.elb().mutations().len();
+        // In the window: no second ALB, nothing touched, the conflict reported.
+        let o = rig.run(t(9, 0), Some(t(9, 0))).await.unwrap();
+        assert!(o.plan.should_exist);
+        assert_eq!(rig.elb().mutations().len(), before, "{:?}", rig.elb().mutations());
+        assert_eq!(
+            o.conflicts,
+            [crate::app::Conflict {
+                name: "mlops-demo-f0f0f0f0".into(),
+                store: "11111111-2222-4333-8444-555555555555".into(),
+                until: t(10, 0),
+            }]
+        );
+        // After its end, within the 15-minute margin: still left alone.
+        let o = rig.run(t(10, 14), None).await.unwrap();
+        assert_eq!(o.conflicts.len(), 1);
+        assert_eq!(rig.elb().w().lbs.len(), 1);
+        assert_eq!(rig.elb().mutations().len(), before);
+        // Past the margin it is an orphan: cleaned up and ledgered as today.
+        let o = rig.run(t(10, 16), None).await.unwrap();
+        assert!(o.conflicts.is_empty());
+        assert!(rig.elb().w().lbs.is_empty(), "the orphan is deleted");
+        let all = rig.store.lifetimes("seed-demo", t(0, 0), t(23, 0)).unwrap();
+        assert_eq!(all.len(), 1, "only the orphan's lifetime: ours was never created");
+        assert_eq!(all[0].reason, LifetimeReason::OrphanCleanup);
+        // A foreign ALB without a readable `costd:until` is not protected.
+        let mut tags = foreign_tags(t(23, 0));
+        tags.retain(|(k, _)| k != TAG_UNTIL);
+        assert!(!owner_of(&tags.into_iter().collect(), "ours").protected_at(t(9, 0), Duration::hours(1)));
+    }
+
+    #[tokio::test]
+    async fn the_until_tag_follows_the_plan_and_names_this_store() {
+        let rig = rig("until", |s| s);
+        rig.window(t(9, 0), t(10, 0));
+        rig.run(t(9, 0), Some(t(9, 0))).await.unwrap();
+        let store_id = rig.store.store_id().unwrap();
+        let lb = rig.elb().w().lbs[0].clone();
+        assert_eq!(lb.tags.get(TAG_UNTIL).map(String::as_str), Some("2026-12-03T10:00:00Z"));
+        assert_eq!(lb.tags.get(TAG_STORE), Some(&store_id));
+        assert_eq!(rig.elb().w().tgs[0].tags.get(TAG_STORE), Some(&store_id));
+        // A second window right after joins the lifetime: its end moves to 11:00.
+        rig.window(t(10, 0), t(11, 0));
+        rig.run(t(9, 30), None).await.unwrap();
+        let w = rig.elb().w();
+        assert_eq!(
+            w.lbs[0].tags.get(TAG_UNTIL).map(String::as_str),
+            Some("2026-12-03T11:00:00Z")
+        );
+        assert_eq!(
+            w.tgs[0].tags.get(TAG_UNTIL).map(String::as_str),
+            Some("2026-12-03T11:00:00Z")
+        );
+        assert_eq!(w.lbs.len(), 1, "one ALB, retagged, not replaced");
+    }
+
     #[tokio::test]
     async fn a_target_group_naming_a_deleted_alb_is_swept() {
         let rig = rig("stale-tg", |s| s);
-        let tags = rig.r.tags(5);
+        let tags = rig.r.tags(5, t(10, 0)).unwrap();
         rig.elb()
             .create_tg(&TgSpec {
                 name: "mlops-demo-0badc0de".into(),

@@ -3,6 +3,7 @@
 //! interface callers use; [`sqlite::SqliteStore`] is the implementation
 //! (a Postgres one can be added without touching callers).
 
+pub mod lock;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -15,6 +16,24 @@ use crate::budget::{AlarmState, Evaluation, Transition};
 use crate::schedule::Interval;
 
 /// `n` random bytes as hex, from the OS (session ids, CSRF tokens, outbox claims).
+/// A random (version 4) UUID, `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`.
+pub fn random_uuid() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("OS randomness");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// `n` random bytes, hex.
 pub fn random_hex(n: usize) -> String {
     let mut buf = vec![0u8; n];
     getrandom::fill(&mut buf).expect("OS randomness");
@@ -410,6 +429,10 @@ pub trait Store: Send + Sync {
     fn quarantined_windows(&self) -> Result<Vec<QuarantinedWindow>, StoreError>;
     /// A number that changes whenever another process commits (e.g. `costd windows add`).
     fn external_change_marker(&self) -> Result<i64, StoreError>;
+    /// This store's identity: a UUID made once, when the store was created.
+    /// Every AWS resource costd creates carries it (`costd:store`), so a
+    /// daemon can tell its own resources from another store's.
+    fn store_id(&self) -> Result<String, StoreError>;
     /// The open (not deleted) lifetime of a deployment, newest first if several.
     fn open_lifetimes(&self, deployment: &str) -> Result<Vec<Lifetime>, StoreError>;
     /// Lifetimes of a deployment overlapping `[from, to)`.

@@ -115,6 +115,12 @@ CREATE INDEX notifications_open ON notifications (delivered_at, dead_at);
 CREATE INDEX decisions_at ON decisions (at);
 CREATE INDEX alarm_transitions_at ON alarm_transitions (at);
 "#,
+    r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
 ];
 
 /// Before migration 4, a webhook's channel was `webhook:<its URL>` and
@@ -234,6 +240,14 @@ impl SqliteStore {
             tx.execute_batch(sql)?;
             if i == 3 {
                 redact_legacy_notifications(&tx)?;
+            }
+            if i == 4 {
+                // The store's identity, made once (in the migration's transaction,
+                // so two processes opening a new file agree on it).
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('store_id', ?1)",
+                    params![super::random_uuid()],
+                )?;
             }
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
         }
@@ -410,6 +424,12 @@ const LIFETIME_COLUMNS: &str = "id, deployment, name, window_ids, reason, reason
      listener_arns, dns_name, created_at, active_at, deleted_at";
 
 impl Store for SqliteStore {
+    fn store_id(&self) -> Result<String, StoreError> {
+        Ok(self
+            .read()
+            .query_row("SELECT value FROM meta WHERE key = 'store_id'", [], |r| r.get(0))?)
+    }
+
     fn add_window(
         &self,
         interval: Interval,
