@@ -56,6 +56,12 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Print the IAM policy the daemon needs, pinned to the config's deployment (JSON).
+    IamPolicy {
+        /// Config file. Default: the embedded one.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// This month's spend by component: actual so far (ledger) + scheduled rest (plan), and the budgets.
     Projection {
         /// Config file. Default: the embedded one.
@@ -266,6 +272,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
                 Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
                 Format::Table => write!(out, "{}", render::table(&report))?,
             }
+            Ok(())
+        }
+        Command::IamPolicy { config } => {
+            let cfg = load_config(&config)?;
+            let p = crate::aws::iam::policy(&cfg.deployment, &cfg.cloudwatch.namespace);
+            writeln!(out, "{}", serde_json::to_string_pretty(&p)?)?;
             Ok(())
         }
         Command::Serve { config } => {

@@ -3,6 +3,7 @@
 
 pub mod cloudwatch;
 pub mod elb;
+pub mod iam;
 pub mod pricing;
 
 use std::time::Duration;

@@ -93,6 +93,14 @@ async fn readyz(State(s): State<AppState>, headers: HeaderMap) -> Response {
         Err(e) => tracing::error!(error = %e, "readiness: listing quarantined windows"),
     }
     let st = s.status.read().await;
+    for c in &st.conflicts {
+        warnings.push_str(&format!(
+            "warning: another costd store ({}) runs ALB {} until {}; this daemon leaves it alone and creates none\n",
+            c.store,
+            c.name,
+            c.until.to_rfc3339()
+        ));
+    }
     let max_age = Duration::seconds(i64::from(s.cfg.reconcile.safety_net_seconds) * 3 + 30);
     let error = if detail {
         st.last_error.as_deref()
@@ -214,6 +222,13 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Result<Respon
         alb.get_or_create(&label).set(i64::from(state.state == phase));
     }
     registry.register("costd_alb_state", "1 for the ALB's current state", alb);
+    let conflicts = Gauge::<i64>::default();
+    conflicts.set(s.status.read().await.conflicts.len() as i64);
+    registry.register(
+        "costd_conflicts",
+        "Other costd stores' ALBs in this deployment, left alone",
+        conflicts,
+    );
     Ok((
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         crate::metrics::encode(&registry),

@@ -147,6 +147,28 @@ async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
         );
     }
 
+    // Another store's ALB in this deployment: left alone, none created beside it.
+    let conflicts = s.status.read().await.conflicts.clone();
+    if !conflicts.is_empty() {
+        let list: Vec<String> = conflicts
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} (store {}, until {})",
+                    esc(&c.name),
+                    esc(&c.store),
+                    c.until.to_rfc3339()
+                )
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<div class=\"banner alarm\" id=conflict>Another costd store runs an ALB in this deployment: {}. \
+             This daemon leaves it alone and creates none beside it; run one daemon per store, or replicas on one PostgreSQL store.</div>",
+            list.join("; ")
+        );
+    }
+
     // Totals and the chart.
     let budget_usd: Option<Decimal> = s.cfg.budgets.iter().find(|b| b.scope.is_none()).map(|b| b.monthly_usd);
     let _ = write!(h, "<section id=spend><h2>This month</h2>");

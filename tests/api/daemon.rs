@@ -24,9 +24,9 @@ pub struct ElbView {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Lb {
-    arn: String,
-    name: String,
-    tags: HashMap<String, String>,
+    pub(crate) arn: String,
+    pub(crate) name: String,
+    pub(crate) tags: HashMap<String, String>,
     pub(crate) created: Option<DateTime<Utc>>,
     listeners: usize,
 }

@@ -13,6 +13,7 @@ mod helpers;
 mod model_cli;
 #[path = "../bench/open_loop.rs"]
 mod open_loop;
+mod ownership;
 mod pricing;
 mod web;
 mod windows_cli;
