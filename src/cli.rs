@@ -14,9 +14,20 @@ use crate::render;
 use crate::scenario::{EMBEDDED_SEED, Scenario, parse_instant};
 use crate::store::sqlite::SqliteStore;
 
+/// `costd --version`: the crate version, the git commit it was built from and
+/// the date of the newest embedded price.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("COSTD_GIT_COMMIT"),
+    ", price tables of ",
+    env!("COSTD_PRICES_DATE"),
+    ")"
+);
+
 /// costd: AWS networking spend — NAT vs VPC endpoints, demo-window ALBs, budgets.
 #[derive(Debug, Parser)]
-#[command(name = "costd", version, about)]
+#[command(name = "costd", version = VERSION, about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -56,6 +67,25 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Check a config without starting the daemon: the config, its scenario, the price tables, the store and, with --aws, the credentials and read permissions. Exit 0 when all is fine, 1 otherwise.
+    Check {
+        /// Config file. Default: the embedded one.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Also call AWS (one describe per API the daemon uses).
+        #[arg(long)]
+        aws: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `costd man | man -l -`).
+    Man,
     /// Print the IAM policy the daemon needs, pinned to the config's deployment (JSON).
     IamPolicy {
         /// Config file. Default: the embedded one.
@@ -176,6 +206,11 @@ pub enum WindowsCommand {
 }
 
 /// The config's price tables: its `pricing_dir`, else the embedded ones.
+/// `costd check` found problems (already printed): exit status 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} check(s) failed")]
+pub struct CheckFailed(pub usize);
+
 fn price_book(cfg: &Config) -> anyhow::Result<PriceBook> {
     Ok(match &cfg.pricing_dir {
         Some(d) => PriceBook::from_dir(d)?,
@@ -272,6 +307,50 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
                 Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
                 Format::Table => write!(out, "{}", render::table(&report))?,
             }
+            Ok(())
+        }
+        Command::Check { config, aws, format } => {
+            let (parsed, label) = match &config {
+                Some(p) => (Config::load(p), p.display().to_string()),
+                None => (
+                    Config::parse(
+                        "<embedded>/config/costd.toml",
+                        EMBEDDED_DEFAULT,
+                        std::path::Path::new("."),
+                    ),
+                    "<embedded>/config/costd.toml".to_string(),
+                ),
+            };
+            let (mut findings, cfg) = crate::app::check::local(parsed, &label);
+            if let (true, Some(cfg)) = (aws, &cfg) {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                findings.extend(rt.block_on(crate::app::check::aws(cfg)));
+            }
+            match format {
+                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&findings)?)?,
+                Format::Table => {
+                    for f in &findings {
+                        writeln!(out, "{:4}  {}: {}", if f.ok { "ok" } else { "FAIL" }, f.check, f.detail)?;
+                    }
+                }
+            }
+            let failed = findings.iter().filter(|f| !f.ok).count();
+            if failed > 0 {
+                return Err(CheckFailed(failed).into());
+            }
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "costd", &mut buf);
+            out.write_all(&buf)?;
+            Ok(())
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut buf)?;
+            out.write_all(&buf)?;
             Ok(())
         }
         Command::IamPolicy { config } => {

@@ -263,10 +263,12 @@ impl SdkElb {
     }
 }
 
-fn err<E, R>(op: &'static str, e: elbv2::error::SdkError<E, R>) -> AwsError
+fn err<E>(
+    op: &'static str,
+    e: elbv2::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     AwsError::from_sdk(op, e)
 }

@@ -40,16 +40,43 @@ pub enum AwsErrorKind {
 
 impl AwsError {
     /// Classifies an SDK error by its AWS error code.
-    pub fn from_sdk<E, R>(op: &'static str, e: aws_sdk_elasticloadbalancingv2::error::SdkError<E, R>) -> Self
+    pub fn from_sdk<E>(
+        op: &'static str,
+        e: aws_sdk_elasticloadbalancingv2::error::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    ) -> Self
     where
         E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         use aws_sdk_elasticloadbalancingv2::error::SdkError;
         let (kind, message) = match &e {
             SdkError::ServiceError(se) => {
-                let code = se.err().code().unwrap_or("Unknown");
-                let msg = se.err().message().unwrap_or("");
+                // A body the SDK could not read (another XML layout) may still
+                // name the code and message; failing that, a 403 is a refusal.
+                let body = se.raw().body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+                let tag = |t: &str| {
+                    let (open, close) = (format!("<{t}>"), format!("</{t}>"));
+                    let start = body.find(&open)? + open.len();
+                    let len = body[start..].find(&close)?;
+                    Some(body[start..start + len].to_string())
+                };
+                let fallback = tag("Code").unwrap_or_else(|| {
+                    if se.raw().status().as_u16() == 403 {
+                        "AccessDenied".into()
+                    } else {
+                        "Unknown".into()
+                    }
+                });
+                let code = se.err().code().map_or(fallback, str::to_string);
+                let msg = se
+                    .err()
+                    .message()
+                    .map(str::to_string)
+                    .or_else(|| tag("Message"))
+                    .unwrap_or_default();
+                let code = code.as_str();
                 let kind = match code {
                     c if c.ends_with("NotFound") || c.ends_with("NotFoundException") => AwsErrorKind::NotFound,
                     "ResourceInUse" | "ResourceInUseException" => AwsErrorKind::InUse,

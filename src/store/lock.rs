@@ -96,6 +96,21 @@ impl StoreLock {
     }
 }
 
+/// Who holds the lock of `store`, if anyone (`costd check`): takes nothing
+/// and writes nothing.
+pub fn holder(store: &Path) -> Option<String> {
+    let path = lock_path(store);
+    let mut file = std::fs::OpenOptions::new().read(true).open(&path).ok()?;
+    match file.try_lock_shared() {
+        Ok(()) => None,
+        Err(_) => {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            Some(text.trim().chars().take(200).collect())
+        }
+    }
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
@@ -128,7 +143,9 @@ mod tests {
             text.contains("costd.db") && text.contains("one daemon per store"),
             "{text}"
         );
+        assert!(holder(&store).unwrap().contains(&format!("pid {}", std::process::id())));
         drop(first);
+        assert_eq!(holder(&store), None, "released");
         let again = StoreLock::acquire(&store, now).unwrap();
         drop(again);
         std::fs::remove_dir_all(&dir).unwrap();

@@ -178,6 +178,17 @@ fn list(s: &str) -> Vec<String> {
     s.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()
 }
 
+/// The schema version of the store file at `path` (read only, nothing
+/// migrated) and the version this build migrates to; `None` if no file.
+pub fn schema_versions(path: &Path) -> Result<Option<(i64, i64)>, StoreError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(Some((found, MIGRATIONS.len() as i64)))
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {

@@ -91,9 +91,16 @@ pub struct Moto {
 impl Moto {
     /// Starts `moto_server` on a free port and waits until it answers.
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// Like [`Moto::start`], with environment variables (e.g.
+    /// `INITIAL_NO_AUTH_ACTION_COUNT`, after which moto enforces IAM).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let child = Command::new(emulator_bin("moto", "moto_server"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

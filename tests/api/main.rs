@@ -3,6 +3,7 @@
 
 mod architecture;
 mod browser;
+mod check;
 mod client;
 mod cloudwatch;
 mod crash;
