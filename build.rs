@@ -10,16 +10,26 @@ fn main() {
             println!("cargo:rerun-if-changed={git}");
         }
     }
-    let commit = Command::new("git")
+    // A build without .git (a container build context) can pass it in.
+    println!("cargo:rerun-if-env-changed=COSTD_GIT_COMMIT");
+    let from_env = std::env::var("COSTD_GIT_COMMIT").ok().filter(|c| !c.is_empty());
+    let commit = from_env.unwrap_or_else(|| git_commit());
+    println!("cargo:rustc-env=COSTD_GIT_COMMIT={commit}");
+    prices_date();
+}
+
+fn git_commit() -> String {
+    Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| "unknown".into());
-    println!("cargo:rustc-env=COSTD_GIT_COMMIT={commit}");
+        .unwrap_or_else(|| "unknown".into())
+}
 
+fn prices_date() {
     let mut newest = String::new();
     if let Ok(dir) = std::fs::read_dir("pricing") {
         for entry in dir.flatten() {

@@ -79,6 +79,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Ask a running daemon whether it is up (for container health checks): exit 0 on 200, else 1.
+    Health {
+        /// The URL to GET.
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080/healthz")]
+        url: url::Url,
+        /// Give up after this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60))]
+        timeout: u64,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
     Completions {
         /// The shell.
@@ -339,6 +348,26 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
                 return Err(CheckFailed(failed).into());
             }
             Ok(())
+        }
+        Command::Health { url, timeout } => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let status = rt.block_on(async {
+                reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(timeout))
+                    .build()?
+                    .get(url.clone())
+                    .send()
+                    .await
+                    .map(|r| r.status())
+            });
+            match status {
+                Ok(s) if s.is_success() => {
+                    writeln!(out, "{url}: {s}")?;
+                    Ok(())
+                }
+                Ok(s) => anyhow::bail!("{url}: {s}"),
+                Err(e) => anyhow::bail!("{url}: {e}"),
+            }
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 source tests/setup.sh
 apt_install chromium chromium
 apt_install openssl openssl   # the TLS test makes its certificates
+apt_install systemd-analyze systemd   # the systemd unit is checked with `systemd-analyze verify`
 install_emulators
 cargo test --all-targets --locked "$@"

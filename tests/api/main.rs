@@ -8,6 +8,7 @@ mod client;
 mod cloudwatch;
 mod crash;
 mod daemon;
+mod deploy;
 mod fuzz;
 mod hardening;
 mod helpers;
