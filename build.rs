@@ -13,7 +13,7 @@ fn main() {
     // A build without .git (a container build context) can pass it in.
     println!("cargo:rerun-if-env-changed=COSTD_GIT_COMMIT");
     let from_env = std::env::var("COSTD_GIT_COMMIT").ok().filter(|c| !c.is_empty());
-    let commit = from_env.unwrap_or_else(|| git_commit());
+    let commit = from_env.unwrap_or_else(git_commit);
     println!("cargo:rustc-env=COSTD_GIT_COMMIT={commit}");
     prices_date();
 }
