@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod projection;
 pub mod reconcile_loop;
 pub mod reconciler;
+pub mod sd_notify;
 
 use std::sync::Arc;
 
@@ -140,7 +141,10 @@ impl Daemon {
             shutdown.clone(),
         ));
         tracing::info!(lock = %lock.path.display(), "holding the store lock");
+        // The store is ours, the web port bound and every job started: ready.
+        sd_notify::notify("READY=1");
         let result = reconcile_loop::run_loop(reconciler, app.clone(), shutdown).await;
+        sd_notify::notify("STOPPING=1");
         let _ = projection_task.await;
         // The delivery in flight finishes (bounded by its webhook's timeout) before the process exits.
         let _ = delivery_task.await;

@@ -105,6 +105,30 @@ fn the_systemd_unit_verifies_without_a_warning() {
     assert!(warnings.contains("strictly"), "{warnings}");
 }
 
+/// Under systemd (`Type=notify`) the daemon says READY=1 once it serves, and
+/// STOPPING=1 on SIGTERM, on the socket `$NOTIFY_SOCKET` names.
+#[test]
+fn the_daemon_notifies_systemd_when_ready_and_when_stopping() {
+    let rig = crate::daemon::Rig::new("deploy-notify", true, None);
+    let sock_path = rig.dir.0.join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    let mut d = crate::helpers::Daemon::start_with_env(
+        &rig.config,
+        rig.dir.0.join("daemon.log"),
+        &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
+    );
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).expect("READY=1 within 20 s");
+    assert_eq!(&buf[..n], b"READY=1");
+    // Ready means serving.
+    let addr = crate::daemon::web_address(&d);
+    assert_eq!(crate::client::Api { addr }.healthz().0, 200);
+    d.terminate();
+    let n = sock.recv(&mut buf).expect("STOPPING=1");
+    assert_eq!(&buf[..n], b"STOPPING=1");
+}
+
 #[test]
 fn the_kubernetes_manifests_fit_the_api_and_their_config_checks() {
     let manifest = repo().join("deploy/kubernetes/costd-sqlite.yaml");
