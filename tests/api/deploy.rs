@@ -24,13 +24,11 @@ fn the_dockerfile_passes_hadolint_and_keeps_its_promises() {
         "Dockerfile",
         "FROM debian:bookworm\nRUN cd /tmp && apt-get install curl\n",
     );
-    assert!(
-        !Command::new(emulator_bin("checkers", "hadolint"))
-            .arg(bad)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let planted = Command::new(emulator_bin("checkers", "hadolint"))
+        .arg(bad)
+        .output()
+        .unwrap();
+    assert!(!planted.status.success() && String::from_utf8_lossy(&planted.stdout).contains("DL3003"));
 
     let d = read("Dockerfile");
     let froms: Vec<&str> = d.lines().filter(|l| l.starts_with("FROM ")).collect();
