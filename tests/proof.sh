@@ -70,6 +70,7 @@ proof_speed() {
   cargo bench --locked --bench model 2>&1 | grep -E "^[a-z].*|time:" | grep -v "%\|^Benchmarking\|^Found\|^Gnuplot\|^Warning" | tee -a "$log"
 
   cargo build --release --locked -q --bin costd --example loadgen
+  say "release binary (stripped, LTO): $(stat -c %s target/release/costd | awk '{printf "%.1f MB", $1/1048576}')"
   # Globals, not locals: the EXIT trap reads them after this function returns.
   token=proof-viewer-token-0123456789
   work=$(mktemp -d)
