@@ -121,7 +121,7 @@ impl Config {
             .get("pricing_dir")
             .map(|v| v.str().map(|s| base.join(s)))
             .transpose()?;
-        let projection = projection::parse(root.get("projection"), timezone, base)?;
+        let projection = projection::parse(root.get("projection"), base)?;
         let budgets = projection::parse_budgets(root.get("budgets"))?;
         let cloudwatch = cloudwatch::parse(root.get("cloudwatch"))?;
         let webhooks = notify::parse_webhooks(root.get("webhooks"))?;
@@ -268,7 +268,7 @@ mod tests {
             assert_eq!(c.retention, crate::store::Retention::default());
             assert_eq!(
                 format!("{:?}", c.projection),
-                format!("{:?}", ProjectionConfig::default_in(chrono_tz::UTC).unwrap())
+                format!("{:?}", ProjectionConfig::defaults().unwrap())
             );
         }
         // The defaults themselves, as docs/configuration.md states them.
@@ -276,6 +276,23 @@ mod tests {
         assert_eq!(none.reconcile.safety_net_seconds, 60);
         assert_eq!(none.retention.transitions, Duration::days(400));
         assert_eq!(none.pricing.api_region, "us-east-1");
+    }
+
+    /// AWS bills by the UTC calendar month: the projection's month is UTC
+    /// unless `[projection] timezone` says otherwise, whatever the
+    /// deployment's own zone (once it was the deployment's: with
+    /// Asia/Singapore, "December" ran 11-30 16:00Z → 12-31 16:00Z).
+    #[test]
+    fn the_projection_month_is_utc_unless_set() {
+        let sg = MINIMAL.replacen("timezone = \"UTC\"", "timezone = \"Asia/Singapore\"", 1);
+        assert_ne!(sg, MINIMAL);
+        assert_eq!(parse(&sg).unwrap().projection.timezone, chrono_tz::UTC);
+        assert_eq!(
+            parse(&format!("{sg}[projection]\nrecompute_seconds = 60\n")).unwrap().projection.timezone,
+            chrono_tz::UTC
+        );
+        let set = parse(&format!("{sg}[projection]\ntimezone = \"Asia/Singapore\"\n")).unwrap();
+        assert_eq!(set.projection.timezone, chrono_tz::Asia::Singapore);
     }
 
     #[test]

@@ -38,11 +38,11 @@ fn embedded_scenario() -> Result<Scenario, InputError> {
 }
 
 impl ProjectionConfig {
-    /// The defaults: the calendar month in `timezone`, the embedded seed
-    /// scenario, endpoints only, recomputed every 5 minutes.
-    pub fn default_in(timezone: Tz) -> Result<Self, InputError> {
+    /// The defaults: the UTC calendar month (AWS's invoice month), the
+    /// embedded seed scenario, endpoints only, recomputed every 5 minutes.
+    pub fn defaults() -> Result<Self, InputError> {
         Ok(ProjectionConfig {
-            timezone,
+            timezone: chrono_tz::UTC,
             scenario: embedded_scenario()?,
             network_option: OptionName::EndpointsOnly,
             recompute_seconds: 300,
@@ -50,8 +50,8 @@ impl ProjectionConfig {
     }
 }
 
-pub(super) fn parse(v: Option<Value>, default_tz: Tz, base: &Path) -> Result<ProjectionConfig, InputError> {
-    let d = ProjectionConfig::default_in(default_tz)?;
+pub(super) fn parse(v: Option<Value>, base: &Path) -> Result<ProjectionConfig, InputError> {
+    let d = ProjectionConfig::defaults()?;
     let Some(v) = v else { return Ok(d) };
     let regions = embedded_regions();
     let t = v.table()?;
