@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::cost::LineItem;
-use crate::cost::billing::{billed_hours, ipv4_billed_seconds};
+use crate::cost::billing::{billed_hours_in, ipv4_billed_seconds};
 use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, capacity_units};
 use crate::cost::monitoring::MonitoringSpec;
 use crate::cost::network::{self, NetworkSpec, OptionName};
@@ -249,15 +249,24 @@ fn alb_items(i: &ProjectionInputs, month: &Interval) -> Vec<ProjectedItem> {
     let mut actual = AlbTotals::default();
     let mut scheduled = AlbTotals::default();
     for l in i.lifetimes {
-        let Some(full) = Interval::new(l.start, l.end).and_then(|iv| iv.clip(month)) else {
+        let Some(whole) = Interval::new(l.start, l.end) else {
             continue;
         };
-        let total_billed = billed_hours(full.seconds());
+        let Some(full) = whole.clip(month) else {
+            continue;
+        };
+        // Billed hours count from the lifetime's start and belong to the month
+        // (and the side of `at`) in which each starts: never rounded up twice.
+        let total_billed = billed_hours_in(&whole, month);
         let total_ipv4 = ipv4_billed_seconds(full.seconds());
         // The part until `at` is actual; the rest is scheduled.
         let past = Interval::new(full.start, i.at.min(full.end));
         let (past_billed, past_ipv4, past_h) = match past {
-            Some(p) => (billed_hours(p.seconds()), ipv4_billed_seconds(p.seconds()), hours(&p)),
+            Some(p) => (
+                Interval::new(month.start, i.at.min(month.end)).map_or(0, |so_far| billed_hours_in(&whole, &so_far)),
+                ipv4_billed_seconds(p.seconds()),
+                hours(&p),
+            ),
             None => (0, 0, Decimal::ZERO),
         };
         if past.is_some() {
@@ -482,9 +491,11 @@ mod tests {
     #[test]
     fn a_dst_month_in_its_own_zone_and_a_lifetime_across_the_month_start() {
         // March 2027 in Europe/Berlin: 743 h (DST starts on the 28th).
-        // A lifetime from Feb 28 23:30 CET (22:30Z) to Mar 1 01:30 CET (00:30Z) is cut at local
-        // midnight (23:00Z): 1.5 h in March → 2 billed h; at = mid-month → all actual.
-        // us-east-1 internal ALB (no IPv4), no traffic: 2 × 0.0225 = 0.045.
+        // A lifetime from Feb 28 23:30 CET (22:30Z) to Mar 1 01:30 CET (00:30Z): 2 billed h,
+        // counted from its start: 22:30Z (February: March starts at local midnight, 23:00Z)
+        // and 23:30Z (March). March bills 1 h, not the 2 that rounding the 1.5 h after
+        // midnight up would give; at = mid-month → all actual.
+        // us-east-1 internal ALB (no IPv4), no traffic: 1 × 0.0225 = 0.0225.
         let p = prices("us-east-1");
         let mut spec = alb(TrafficProfile::default());
         spec.scheme = Scheme::Internal;
@@ -504,8 +515,37 @@ mod tests {
             monitoring: None,
         });
         assert_eq!(r.hours_in_month, dec!(743));
-        assert_eq!(comp(&r, Component::Alb).actual_usd, dec!(0.045));
+        assert_eq!(comp(&r, Component::Alb).actual_usd, dec!(0.0225));
         assert_eq!(comp(&r, Component::Alb).scheduled_usd, dec!(0));
+    }
+
+    #[test]
+    fn a_lifetime_ending_just_after_the_month_starts_bills_nothing_in_it() {
+        // Nov 30 23:30Z → Dec 1 00:20Z: its one billed hour starts in November, so
+        // December (UTC) bills 0 ALB-hours for it (once it billed 1 in each month).
+        // us-east-1 internal ALB (no IPv4), no traffic: December ALB = $0.
+        let p = prices("us-east-1");
+        let mut spec = alb(TrafficProfile::default());
+        spec.scheme = Scheme::Internal;
+        let l = [AlbLifetime {
+            start: utc(11, 30, 23, 30),
+            end: utc(12, 1, 0, 20),
+            consumed_lcu_hours: None,
+        }];
+        let inputs = |month, at| ProjectionInputs {
+            month,
+            timezone: chrono_tz::UTC,
+            at,
+            prices: &p,
+            network: None,
+            alb: &spec,
+            lifetimes: &l,
+            monitoring: None,
+        };
+        let dec_ = project(&inputs(Month { year: 2026, month: 12 }, utc(12, 15, 0, 0)));
+        assert_eq!(comp(&dec_, Component::Alb).projected_usd, dec!(0));
+        let nov = project(&inputs(Month { year: 2026, month: 11 }, utc(12, 15, 0, 0)));
+        assert_eq!(comp(&nov, Component::Alb).actual_usd, dec!(0.0225), "1 h × 0.0225");
     }
 
     #[test]

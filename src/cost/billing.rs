@@ -19,6 +19,20 @@ pub fn billed_hours(lifetime_seconds: i64) -> i64 {
     }
 }
 
+/// Billed hours of one lifetime that fall in `period`. The lifetime's hours
+/// count from its start (hour k is `[start + k h, start + (k + 1) h)`) and each
+/// belongs to the period in which it starts, so a lifetime across a period
+/// boundary is billed its own hours once, never rounded up on both sides.
+pub fn billed_hours_in(lifetime: &Interval, period: &Interval) -> i64 {
+    let total = billed_hours(lifetime.seconds());
+    // The first hour index k with start + k h >= t: ceil((t - start) / 1 h), within 0..=total.
+    let from = |t: chrono::DateTime<chrono::Utc>| {
+        let s = (t - lifetime.start).num_seconds();
+        (-((-s).div_euclid(SECONDS_PER_HOUR))).clamp(0, total)
+    };
+    from(period.end) - from(period.start)
+}
+
 /// Seconds billed for one public IPv4 address over one lifetime (60 s minimum).
 pub fn ipv4_billed_seconds(lifetime_seconds: i64) -> i64 {
     if lifetime_seconds <= 0 {
@@ -42,14 +56,15 @@ pub struct LifetimeTotals {
 }
 
 impl LifetimeTotals {
-    /// Totals over `lifetimes`, each clipped to `period` first (a bill covers one period).
+    /// Totals over `lifetimes` in `period` (a bill covers one period): running
+    /// time clipped to it, billed hours by [`billed_hours_in`].
     pub fn of(lifetimes: &[Interval], period: &Interval) -> Self {
         let mut t = LifetimeTotals::default();
-        for l in lifetimes.iter().filter_map(|l| l.clip(period)) {
+        for (whole, l) in lifetimes.iter().filter_map(|l| Some((l, l.clip(period)?))) {
             let s = l.seconds();
             t.lifetimes += 1;
             t.running_seconds += s;
-            t.billed_hours += billed_hours(s);
+            t.billed_hours += billed_hours_in(whole, period);
             t.ipv4_seconds_per_address += ipv4_billed_seconds(s);
         }
         t
@@ -85,6 +100,31 @@ mod tests {
         assert_eq!(ipv4_billed_seconds(0), 0);
         assert_eq!(ipv4_billed_seconds(10), 60);
         assert_eq!(ipv4_billed_seconds(61), 61);
+    }
+
+    /// A lifetime across a month boundary is billed once: its hours count
+    /// from its start, and each billed hour belongs to the month it starts in.
+    /// (Once it was rounded up in both months: 1 h + 1 h for 50 minutes.)
+    #[test]
+    fn a_lifetime_across_a_month_boundary_is_not_rounded_up_twice() {
+        let at = |m, d, h, min| Utc.with_ymd_and_hms(2026, m, d, h, min, 0).unwrap();
+        let nov = Interval::new(at(11, 1, 0, 0), at(12, 1, 0, 0)).unwrap();
+        let dec = Interval::new(at(12, 1, 0, 0), Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()).unwrap();
+        // 23:30 → 00:20 (50 min): one billed hour, starting 23:30 in November.
+        let short = [Interval::new(at(11, 30, 23, 30), at(12, 1, 0, 20)).unwrap()];
+        assert_eq!(LifetimeTotals::of(&short, &nov).billed_hours, 1);
+        assert_eq!(LifetimeTotals::of(&short, &dec).billed_hours, 0);
+        // 23:30 → 01:00 (90 min): hours starting 23:30 (November) and 00:30 (December).
+        let long = [Interval::new(at(11, 30, 23, 30), at(12, 1, 1, 0)).unwrap()];
+        assert_eq!(LifetimeTotals::of(&long, &nov).billed_hours, 1);
+        assert_eq!(LifetimeTotals::of(&long, &dec).billed_hours, 1);
+        // Running time is still split at the boundary (LCUs, IPv4 seconds).
+        assert_eq!(LifetimeTotals::of(&short, &dec).running_seconds, 20 * 60);
+        // Inside one period nothing changes: 3 h 10 min bills 4 h.
+        let inside = [Interval::new(at(11, 3, 8, 55), at(11, 3, 12, 5)).unwrap()];
+        assert_eq!(LifetimeTotals::of(&inside, &nov).billed_hours, 4);
+        assert_eq!(billed_hours_in(&inside[0], &nov), 4);
+        assert_eq!(billed_hours_in(&inside[0], &dec), 0);
     }
 
     #[test]
