@@ -288,7 +288,10 @@ mod tests {
         assert_ne!(sg, MINIMAL);
         assert_eq!(parse(&sg).unwrap().projection.timezone, chrono_tz::UTC);
         assert_eq!(
-            parse(&format!("{sg}[projection]\nrecompute_seconds = 60\n")).unwrap().projection.timezone,
+            parse(&format!("{sg}[projection]\nrecompute_seconds = 60\n"))
+                .unwrap()
+                .projection
+                .timezone,
             chrono_tz::UTC
         );
         let set = parse(&format!("{sg}[projection]\ntimezone = \"Asia/Singapore\"\n")).unwrap();
