@@ -401,17 +401,35 @@ fn kill_9_mid_window_then_restart_after_it_deletes_and_closes_the_ledger() {
 fn a_tagged_alb_the_store_lost_is_deleted_as_an_orphan() {
     let rig = Rig::new("daemon-orphan", false, None);
     let mut d = rig.daemon("1");
-    rig.window(1, 60);
-    wait_for(10, "the ALB", || rig.elb.owned().into_iter().next());
+    let iv = rig.window(1, 8);
+    let lb = wait_for(10, "the ALB", || rig.elb.owned().into_iter().next());
     d.kill9();
-    // The store is lost; the window with it. The ALB carries costd's tags.
+    // The store is lost; the window with it. The ALB carries costd's tags, the
+    // lost store's id and its planned end: the new store's daemon leaves it
+    // alone until then (plus the margin, 0 here), then deletes it as an orphan.
+    assert_eq!(
+        lb.tags.get("costd:until").map(String::as_str),
+        Some(iv.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).as_str())
+    );
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", rig.store_path.display()));
     }
-    let _d2 = rig.daemon("2");
-    wait_for(10, "the orphan to be deleted", || {
+    let config = std::fs::read_to_string(&rig.config).unwrap();
+    assert!(config.contains("safety_net_seconds = 5\n"));
+    std::fs::write(
+        &rig.config,
+        config.replace(
+            "safety_net_seconds = 5\n",
+            "safety_net_seconds = 5\nforeign_margin_minutes = 0\n",
+        ),
+    )
+    .unwrap();
+    let d2 = rig.daemon("2");
+    wait_for(20, "the orphan to be deleted", || {
         rig.elb.lbs().is_empty().then_some(())
     });
+    assert!(Utc::now() >= iv.end, "not before the lost store's planned end");
+    assert!(d2.logs().contains("another costd store runs an ALB"), "{}", d2.logs());
     let all = rig
         .store()
         .lifetimes(
