@@ -228,12 +228,23 @@ fn price_book(cfg: &Config) -> anyhow::Result<PriceBook> {
 }
 
 fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
+    load_config_with(path, crate::config::Secrets::Required)
+}
+
+/// For the commands that need no token and no webhook: they run where the
+/// daemon's secrets are not set.
+fn load_config_without_secrets(path: &Option<PathBuf>) -> anyhow::Result<Config> {
+    load_config_with(path, crate::config::Secrets::Optional)
+}
+
+fn load_config_with(path: &Option<PathBuf>, secrets: crate::config::Secrets) -> anyhow::Result<Config> {
     Ok(match path {
-        Some(p) => Config::load(p)?,
-        None => Config::parse(
+        Some(p) => Config::load_with(p, secrets)?,
+        None => Config::parse_with(
             "<embedded>/config/costd.toml",
             EMBEDDED_DEFAULT,
             std::path::Path::new("."),
+            secrets,
         )?,
     })
 }
@@ -383,7 +394,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             Ok(())
         }
         Command::IamPolicy { config } => {
-            let cfg = load_config(&config)?;
+            let cfg = load_config_without_secrets(&config)?;
             let p = crate::aws::iam::policy(&cfg.deployment, &cfg.cloudwatch.namespace);
             writeln!(out, "{}", serde_json::to_string_pretty(&p)?)?;
             Ok(())
@@ -396,10 +407,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
                 crate::daemon::serve(cfg, shutdown).await
             })
         }
-        Command::Windows { config, command } => windows(load_config(&config)?, command, out),
+        Command::Windows { config, command } => windows(load_config_without_secrets(&config)?, command, out),
         Command::Pricing { command } => pricing(command, out),
         Command::Projection { config, month, format } => {
-            let cfg = load_config(&config)?;
+            let cfg = load_config_without_secrets(&config)?;
             let prices = crate::app::Prices::build(&cfg, price_book(&cfg)?)?;
             let store = Arc::new(SqliteStore::open(&cfg.store_path)?);
             let now = Utc::now();

@@ -32,6 +32,18 @@ pub use projection::ProjectionConfig;
 pub use schedule::{ReconcileConfig, ScheduleConfig};
 pub use web::{ApiToken, Role, WebConfig};
 
+/// What a secret named by an unset environment variable (`token_env`,
+/// `url_env`, `secret_env`) means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// An error naming the variable: `costd serve` and `costd check`.
+    Required,
+    /// The token or webhook is left out: the commands that need neither
+    /// (`costd windows`, `costd projection`, `costd iam-policy`), so they run
+    /// where the daemon's secrets are not.
+    Optional,
+}
+
 /// The embedded default config: dry-run, no AWS account needed.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../../config/costd.toml");
 
@@ -76,8 +88,14 @@ pub struct Config {
 
 impl Config {
     /// Parses config text. `base` resolves relative paths (store, .ics, pricing);
-    /// [`Config::load`] uses the working directory, as most daemons do.
+    /// [`Config::load`] uses the working directory, as most daemons do. Every
+    /// secret named by an environment variable must be set.
     pub fn parse(file: &str, src: &str, base: &Path) -> Result<Self, InputError> {
+        Self::parse_with(file, src, base, Secrets::Required)
+    }
+
+    /// [`Config::parse`], with the choice of what a missing secret means.
+    pub fn parse_with(file: &str, src: &str, base: &Path, secrets: Secrets) -> Result<Self, InputError> {
         let doc = Document::parse(file, src)?;
         let root = doc.root();
 
@@ -124,9 +142,9 @@ impl Config {
         let projection = projection::parse(root.get("projection"), base)?;
         let budgets = projection::parse_budgets(root.get("budgets"))?;
         let cloudwatch = cloudwatch::parse(root.get("cloudwatch"))?;
-        let webhooks = notify::parse_webhooks(root.get("webhooks"))?;
+        let webhooks = notify::parse_webhooks(root.get("webhooks"), secrets)?;
         let retention = notify::parse_retention(root.get("retention"))?;
-        let web = web::parse(root.get("web"), base)?;
+        let web = web::parse(root.get("web"), base, secrets)?;
         let pricing = PricingConfig::parse(root.get("pricing"))?;
         root.finish()?;
         Ok(Config {
@@ -152,13 +170,18 @@ impl Config {
 
     /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<Self, InputError> {
+        Self::load_with(path, Secrets::Required)
+    }
+
+    /// [`Config::load`], with the choice of what a missing secret means.
+    pub fn load_with(path: &Path, secrets: Secrets) -> Result<Self, InputError> {
         let src = std::fs::read_to_string(path).map_err(|e| InputError {
             file: path.display().to_string(),
             line: 0,
             key: String::new(),
             message: format!("cannot read config: {e}"),
         })?;
-        Config::parse(&path.display().to_string(), &src, Path::new("."))
+        Config::parse_with(&path.display().to_string(), &src, Path::new("."), secrets)
     }
 }
 

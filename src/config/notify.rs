@@ -48,12 +48,14 @@ const DEFAULT_TIMEOUT_SECONDS: u32 = 5;
 const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 
 /// `[[webhooks]]`: each webhook, names unique.
-pub(super) fn parse_webhooks(v: Option<Value>) -> Result<Vec<WebhookConfig>, InputError> {
+pub(super) fn parse_webhooks(v: Option<Value>, secrets: super::Secrets) -> Result<Vec<WebhookConfig>, InputError> {
     let Some(v) = v else { return Ok(Vec::new()) };
     let items = v.items()?;
     let mut out: Vec<WebhookConfig> = Vec::new();
     for item in &items {
-        let w = webhook(item)?;
+        let Some(w) = webhook(item, secrets)? else {
+            continue;
+        };
         if out.iter().any(|o| o.name == w.name) {
             return Err(item.error(format!(
                 "two webhooks are named `{}` (by default a webhook is named after its scheme and host); give each a `name`",
@@ -65,27 +67,36 @@ pub(super) fn parse_webhooks(v: Option<Value>) -> Result<Vec<WebhookConfig>, Inp
     Ok(out)
 }
 
-fn webhook(w: &Value) -> Result<WebhookConfig, InputError> {
+/// One webhook; `None` when its URL's variable is unset and secrets are optional.
+fn webhook(w: &Value, secrets: super::Secrets) -> Result<Option<WebhookConfig>, InputError> {
     let t = w.table()?;
+    let env = |e: &Value| -> Result<Option<String>, InputError> {
+        let var = e.str()?;
+        match (std::env::var(&var), secrets) {
+            (Ok(v), _) => Ok(Some(v)),
+            (Err(_), super::Secrets::Optional) => Ok(None),
+            (Err(_), super::Secrets::Required) => Err(e.error(format!("environment variable {var} is not set"))),
+        }
+    };
     let url = match (t.get("url"), t.get("url_env")) {
         (Some(u), None) => http_url(&u)?,
         (None, Some(e)) => {
             let var = e.str()?;
-            let u = std::env::var(&var).map_err(|_| e.error(format!("environment variable {var} is not set")))?;
+            let Some(u) = env(&e)? else {
+                return Ok(None);
+            };
             // The URL is a secret: the error names the variable, never its value.
             parse_http_url(&u).map_err(|_| e.error(format!("{var} is not an http(s) URL")))?
         }
         _ => return Err(t.error("url", "give exactly one of `url` or `url_env`")),
     };
     let secret = match t.get("secret_env") {
-        Some(e) => {
-            let var = e.str()?;
-            let s = std::env::var(&var).map_err(|_| e.error(format!("environment variable {var} is not set")))?;
-            if s.len() < 16 {
-                return Err(e.error(format!("{var} must hold at least 16 characters")));
+        Some(e) => match env(&e)? {
+            Some(s) if s.len() < 16 => {
+                return Err(e.error(format!("{} must hold at least 16 characters", e.str()?)));
             }
-            Some(s)
-        }
+            s => s,
+        },
         None => None,
     };
     let name = match t.get("name") {
@@ -107,13 +118,13 @@ fn webhook(w: &Value) -> Result<WebhookConfig, InputError> {
         None => DEFAULT_MAX_ATTEMPTS,
     };
     t.finish()?;
-    Ok(WebhookConfig {
+    Ok(Some(WebhookConfig {
         name,
         url,
         secret,
         timeout_seconds,
         max_attempts,
-    })
+    }))
 }
 
 /// `[retention]`, over [`Retention::default`].

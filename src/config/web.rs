@@ -100,7 +100,7 @@ impl Default for WebConfig {
     }
 }
 
-pub(super) fn parse(v: Option<Value>, base: &Path) -> Result<WebConfig, InputError> {
+pub(super) fn parse(v: Option<Value>, base: &Path, secrets: super::Secrets) -> Result<WebConfig, InputError> {
     let mut w = WebConfig::default();
     let Some(v) = v else { return Ok(w) };
     let t = v.table()?;
@@ -161,7 +161,16 @@ pub(super) fn parse(v: Option<Value>, base: &Path) -> Result<WebConfig, InputErr
                 (Some(s), None) => s.str()?,
                 (None, Some(e)) => {
                     let var = e.str()?;
-                    std::env::var(&var).map_err(|_| e.error(format!("environment variable {var} is not set")))?
+                    match (std::env::var(&var), secrets) {
+                        (Ok(s), _) => s,
+                        (Err(_), super::Secrets::Optional) => {
+                            tt.finish()?;
+                            continue;
+                        }
+                        (Err(_), super::Secrets::Required) => {
+                            return Err(e.error(format!("environment variable {var} is not set")));
+                        }
+                    }
                 }
                 _ => return Err(tt.error("token", "give exactly one of `token` or `token_env`")),
             };

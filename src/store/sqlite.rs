@@ -1021,6 +1021,27 @@ mod tests {
     }
 
     #[test]
+    fn a_store_keeps_one_id_for_life_and_two_stores_differ() {
+        let (a, b) = (temp("id-a"), temp("id-b"));
+        let id = SqliteStore::open(&a).unwrap().store_id().unwrap();
+        // A version 4 UUID.
+        assert_eq!(id.len(), 36, "{id}");
+        assert_eq!((&id[14..15], id.matches('-').count()), ("4", 4), "{id}");
+        assert_eq!(
+            SqliteStore::open(&a).unwrap().store_id().unwrap(),
+            id,
+            "kept on reopening"
+        );
+        assert_ne!(SqliteStore::open(&b).unwrap().store_id().unwrap(), id);
+        // `costd check` reads the schema without migrating.
+        assert_eq!(
+            schema_versions(&a).unwrap(),
+            Some((MIGRATIONS.len() as i64, MIGRATIONS.len() as i64))
+        );
+        assert_eq!(schema_versions(&temp("id-none")).unwrap(), None);
+    }
+
+    #[test]
     fn windows_survive_reopening_and_can_be_cancelled_once() {
         let path = temp("windows");
         {

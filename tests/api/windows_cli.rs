@@ -193,3 +193,40 @@ fn exit_status_tells_usage_errors_from_runtime_failures() {
     let out = costd(&["windows", "--config", broken.to_str().unwrap(), "list"]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Ops add windows from a shell that does not hold the daemon's secrets:
+/// `costd windows` (and `costd projection`) run without the tokens' and
+/// webhooks' environment variables; `costd check` and `costd serve` still
+/// refuse, naming the variable.
+#[test]
+fn windows_runs_without_the_daemons_secrets_and_check_names_them() {
+    let dir = TempDir::new("windows-secrets");
+    let cfg = config(&dir);
+    let with_secrets = format!(
+        "{}\n[[web.tokens]]\nname = \"ops\"\nrole = \"operator\"\ntoken_env = \"COSTD_TEST_UNSET_TOKEN\"\n\n\
+         [[webhooks]]\nurl_env = \"COSTD_TEST_UNSET_HOOK\"\nsecret_env = \"COSTD_TEST_UNSET_SECRET\"\n",
+        std::fs::read_to_string(&cfg).unwrap()
+    );
+    let cfg = dir.write("secrets.toml", &with_secrets).display().to_string();
+    let (ok, out, err) = run(&cfg, &["add", "--start", "now", "--duration", "1h"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("added window 1"), "{out}");
+    assert!(run(&cfg, &["list"]).0);
+    let projection = costd(&["projection", "--config", &cfg]);
+    assert!(
+        projection.status.success(),
+        "{}",
+        String::from_utf8_lossy(&projection.stderr)
+    );
+    let check = costd(&["check", "--config", &cfg]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&check.stdout)
+            .contains("`webhooks[0].url_env`: environment variable COSTD_TEST_UNSET_HOOK is not set"),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let serve = costd(&["serve", "--config", &cfg]);
+    assert_eq!(serve.status.code(), Some(2), "bad config: a usage error");
+    assert!(String::from_utf8_lossy(&serve.stderr).contains("COSTD_TEST_UNSET_HOOK"));
+}
