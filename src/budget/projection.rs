@@ -557,6 +557,7 @@ mod tests {
             custom_metrics: dec!(6),
             alarms: dec!(3),
             api_requests_per_month: dec!(45000),
+            free_tier: false,
         };
         let r = project(&ProjectionInputs {
             month: Month { year: 2026, month: 11 },

@@ -16,7 +16,14 @@ pub struct MonitoringSpec {
     pub alarms: Decimal,
     /// CloudWatch API requests per month (PutMetricData, GetMetricData, …).
     pub api_requests_per_month: Decimal,
+    /// Take CloudWatch's always-free tier off first (10 custom metrics, 10
+    /// alarms, 1 M API requests a month). It is account-wide: off unless the
+    /// account's other workloads leave it to costd.
+    pub free_tier: bool,
 }
+
+/// CloudWatch's always-free tier per month: custom metrics, alarms, API requests.
+pub const FREE_TIER: (u32, u32, u32) = (10, 10, 1_000_000);
 
 /// costd's own CloudWatch metrics, alarms and API calls.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -30,12 +37,29 @@ pub struct MonitoringCost {
 /// costd's own CloudWatch use for a month: metrics, alarms, API requests.
 pub fn monitoring_items(m: &MonitoringSpec, prices: &PriceTable) -> Vec<LineItem> {
     let cw = &prices.cloudwatch;
+    let (free_metrics, free_alarms, free_requests) = if m.free_tier { FREE_TIER } else { (0, 0, 0) };
+    let beyond = |n: Decimal, free: u32| (n - Decimal::from(free)).max(Decimal::ZERO);
+    let label = |what: &str, free: u32| {
+        if m.free_tier {
+            format!("{what}, after the free tier's {free}")
+        } else {
+            what.to_string()
+        }
+    };
     vec![
-        LineItem::priced("Custom metrics", m.custom_metrics, &cw.metric_month),
-        LineItem::priced("Metric alarms (standard resolution)", m.alarms, &cw.alarm_month),
         LineItem::priced(
-            "API requests (PutMetricData, GetMetricData, …)",
-            m.api_requests_per_month / Decimal::from(1000),
+            label("Custom metrics", free_metrics),
+            beyond(m.custom_metrics, free_metrics),
+            &cw.metric_month,
+        ),
+        LineItem::priced(
+            label("Metric alarms (standard resolution)", free_alarms),
+            beyond(m.alarms, free_alarms),
+            &cw.alarm_month,
+        ),
+        LineItem::priced(
+            label("API requests (PutMetricData, GetMetricData, …)", free_requests),
+            beyond(m.api_requests_per_month, free_requests) / Decimal::from(1000),
             &cw.requests_1k,
         ),
     ]
@@ -46,5 +70,57 @@ pub fn price(m: &MonitoringSpec, prices: &PriceTable) -> MonitoringCost {
     MonitoringCost {
         monthly_usd: total(&items),
         line_items: items,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn table() -> PriceTable {
+        crate::pricing::load::PriceBook::embedded()
+            .unwrap()
+            .get("us-east-1")
+            .unwrap()
+            .clone()
+    }
+
+    fn spec(metrics: Decimal, alarms: Decimal, requests: Decimal, free_tier: bool) -> MonitoringSpec {
+        MonitoringSpec {
+            custom_metrics: metrics,
+            alarms,
+            api_requests_per_month: requests,
+            free_tier,
+        }
+    }
+
+    /// CloudWatch's always-free tier (10 custom metrics, 10 alarms, 1 M API
+    /// requests a month, account-wide) is an explicit choice: other workloads
+    /// in the account may already use it, so it is off unless the scenario
+    /// says `free_tier = true`. (Once it was never applied.)
+    #[test]
+    fn the_free_tier_is_applied_only_when_chosen() {
+        let t = table();
+        // us-east-1: $0.30 a metric-month, $0.10 an alarm-month, $0.01 per 1,000 requests.
+        // Without: 8 × 0.30 + 3 × 0.10 + 45 × 0.01 = 2.40 + 0.30 + 0.45 = 3.15.
+        assert_eq!(
+            price(&spec(dec!(8), dec!(3), dec!(45000), false), &t).monthly_usd,
+            dec!(3.15)
+        );
+        // With: all inside the free tier → 0.
+        assert_eq!(
+            price(&spec(dec!(8), dec!(3), dec!(45000), true), &t).monthly_usd,
+            dec!(0)
+        );
+        // With, beyond it: (12 − 10) × 0.30 + (12 − 10) × 0.10 + (1,500,000 − 1,000,000) / 1,000 × 0.01
+        //   = 0.60 + 0.20 + 5.00 = 5.80.
+        let c = price(&spec(dec!(12), dec!(12), dec!(1500000), true), &t);
+        assert_eq!(c.monthly_usd, dec!(5.80));
+        assert!(
+            c.line_items[0].item.contains("after the free tier's 10"),
+            "{:?}",
+            c.line_items[0]
+        );
     }
 }
