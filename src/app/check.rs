@@ -135,7 +135,7 @@ pub async fn aws(cfg: &Config) -> Vec<Finding> {
         let cw = crate::aws::cloudwatch::SdkCloudWatch::new(
             crate::aws::cloudwatch_client(&cfg.region, &cfg.aws.for_cloudwatch()).await,
         );
-        let prefix = format!("costd-{}-", cfg.deployment);
+        let prefix = crate::aws::cloudwatch::alarm_prefix(&cfg.deployment);
         out.push(aws_finding(
             &["cloudwatch:DescribeAlarms"],
             cw.alarms(&prefix)

@@ -145,6 +145,12 @@ where
     AwsError { op, kind, message }
 }
 
+/// The name prefix of a deployment's alarms (`costd-<deployment>-`): what
+/// costd manages, lists, and grants itself in the IAM policy.
+pub fn alarm_prefix(deployment: &str) -> String {
+    format!("costd-{deployment}-")
+}
+
 fn dims(pairs: &[(String, String)]) -> Vec<Dimension> {
     pairs
         .iter()

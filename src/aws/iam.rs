@@ -108,7 +108,7 @@ pub fn policy(deployment: &str, namespace: &str) -> Value {
                     "cloudwatch:DeleteAlarms",
                     "cloudwatch:TagResource"
                 ],
-                "Resource": format!("arn:aws:cloudwatch:*:*:alarm:costd-{deployment}-*")
+                "Resource": format!("arn:aws:cloudwatch:*:*:alarm:{}*", super::cloudwatch::alarm_prefix(deployment))
             },
             {
                 "Sid": "CostdReadPriceList",

@@ -60,7 +60,7 @@ pub fn metric_data(cfg: &Config, p: &Projection) -> Vec<Datum> {
 
 /// Alarm name prefix of a deployment.
 pub fn alarm_prefix(cfg: &Config) -> String {
-    format!("costd-{}-", cfg.deployment)
+    cloudwatch::alarm_prefix(&cfg.deployment)
 }
 
 /// One metric alarm per budget threshold.
