@@ -322,6 +322,16 @@ mod tests {
     }
 
     #[test]
+    fn the_foreign_margin_is_bounded_to_a_day() {
+        let at = |m: &str| parse(&format!("{MINIMAL}[reconcile]\nforeign_margin_minutes = {m}\n"));
+        assert_eq!(at("1440").unwrap().reconcile.foreign_margin, chrono::Duration::days(1));
+        assert_eq!(at("0").unwrap().reconcile.foreign_margin, chrono::Duration::zero());
+        let e = at("1441").unwrap_err();
+        assert_eq!(e.key, "reconcile.foreign_margin_minutes");
+        assert!(e.message.contains("from 0 to 1440"), "{e}");
+    }
+
+    #[test]
     fn urls_are_typed_and_checked() {
         let c = parse(&format!("{MINIMAL}[aws]\nendpoint_url = \"http://127.0.0.1:5000\"\n")).unwrap();
         let u = c.aws.endpoint_url.unwrap();

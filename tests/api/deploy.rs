@@ -248,6 +248,14 @@ fn health_answers_0_for_a_running_daemon_and_1_otherwise() {
     let closed = format!("http://127.0.0.1:{}/healthz", crate::helpers::free_port());
     let down = costd(&["health", "--url", &closed, "--timeout", "2"]);
     assert_eq!(down.status.code(), Some(1));
-    let bad = costd(&["health", "--timeout", "0"]);
-    assert_eq!(bad.status.code(), Some(2), "the timeout's bound is a usage error");
+    for out_of_bounds in ["0", "61"] {
+        let bad = costd(&["health", "--timeout", out_of_bounds]);
+        assert_eq!(
+            bad.status.code(),
+            Some(2),
+            "the timeout's bounds (1–60 s) are a usage error"
+        );
+    }
+    let at_the_limit = costd(&["health", "--url", &url, "--timeout", "60"]);
+    assert!(at_the_limit.status.success());
 }
