@@ -8,5 +8,7 @@ source tests/setup.sh
 apt_install chromium chromium
 apt_install openssl openssl   # the TLS test makes its certificates
 apt_install systemd-analyze systemd   # the systemd unit is checked with `systemd-analyze verify`
+# PostgreSQL's server binaries: the store tests and the replica tests start throw-away clusters.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql-server-binaries-missing postgresql
 install_emulators
 cargo test --all-targets --locked "$@"

@@ -3,7 +3,10 @@
 //! interface callers use; [`sqlite::SqliteStore`] is the implementation
 //! (a Postgres one can be added without touching callers).
 
+#[cfg(test)]
+mod conformance;
 pub mod lock;
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -15,7 +18,6 @@ use serde::Serialize;
 use crate::budget::{AlarmState, Evaluation, Transition};
 use crate::schedule::Interval;
 
-/// `n` random bytes as hex, from the OS (session ids, CSRF tokens, outbox claims).
 /// A random (version 4) UUID, `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`.
 pub fn random_uuid() -> String {
     let mut b = [0u8; 16];
@@ -33,11 +35,16 @@ pub fn random_uuid() -> String {
     )
 }
 
-/// `n` random bytes, hex.
+/// `n` random bytes as hex, from the OS (session ids, CSRF tokens, outbox claims).
 pub fn random_hex(n: usize) -> String {
     let mut buf = vec![0u8; n];
     getrandom::fill(&mut buf).expect("OS randomness");
     buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A comma-separated list as stored (window ids, listener ARNs).
+fn list(s: &str) -> Vec<String> {
+    s.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()
 }
 
 /// A store failure.
@@ -46,6 +53,22 @@ pub enum StoreError {
     /// The database said no.
     #[error("store: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL said no (or the connection failed).
+    #[error("store: PostgreSQL: {}", postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
+    /// The store did not answer in time, or cannot be reached.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A ledger write by a replica that does not hold the leader lease.
+    #[error("store: this replica is not the leader; ledger writes are refused")]
+    NotLeader,
+    /// A ledger write with a fencing token that is no longer the lease's:
+    /// another replica has taken over since.
+    #[error("store: fencing token {token} is stale (another replica holds the leader lease); write refused")]
+    Fenced {
+        /// The stale token.
+        token: i64,
+    },
     /// No window with this id.
     #[error("no window with id {0}")]
     WindowNotFound(i64),

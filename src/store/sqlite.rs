@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 use super::{
     CancelledWindow, Decision, DecisionAction, DeliveryOutcome, Lifetime, LifetimeReason, NewLifetime,
     NotificationRecord, NotificationState, PendingNotification, Pruned, QuarantinedWindow, Retention, Store,
-    StoreError, StoredAlarm, StoredSession, StoredTransition, StoredWindow,
+    StoreError, StoredAlarm, StoredSession, StoredTransition, StoredWindow, list,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
 use crate::schedule::Interval;
@@ -172,10 +172,6 @@ fn parse_ts(column: &'static str, s: String) -> Result<DateTime<Utc>, StoreError
 
 fn opt_ts(column: &'static str, s: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> {
     s.map(|s| parse_ts(column, s)).transpose()
-}
-
-fn list(s: &str) -> Vec<String> {
-    s.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()
 }
 
 /// The schema version of the store file at `path` (read only, nothing
@@ -1006,7 +1002,6 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use rust_decimal_macros::dec;
 
     fn t(h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 3, h, 0, 0).unwrap()
@@ -1018,6 +1013,17 @@ mod tests {
             let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
         }
         p
+    }
+
+    /// A new store file; the opener opens it (again).
+    fn opener(name: &str) -> impl Fn() -> std::sync::Arc<dyn Store> + Sync + use<> {
+        let path = temp(name);
+        move || std::sync::Arc::new(SqliteStore::open(&path).unwrap()) as std::sync::Arc<dyn Store>
+    }
+
+    mod contract {
+        use super::opener;
+        crate::store::conformance::conformance!(opener(&format!("contract-{}", line!())));
     }
 
     #[test]
@@ -1039,31 +1045,6 @@ mod tests {
             Some((MIGRATIONS.len() as i64, MIGRATIONS.len() as i64))
         );
         assert_eq!(schema_versions(&temp("id-none")).unwrap(), None);
-    }
-
-    #[test]
-    fn windows_survive_reopening_and_can_be_cancelled_once() {
-        let path = temp("windows");
-        {
-            let s = SqliteStore::open(&path).unwrap();
-            let w = s
-                .add_window(Interval::new(t(9), t(12)).unwrap(), "customer demo", "cli", t(1))
-                .unwrap();
-            assert_eq!(w.id, 1);
-            s.add_window(Interval::new(t(14), t(15)).unwrap(), "", "cli", t(1))
-                .unwrap();
-        }
-        let s = SqliteStore::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
-        let all = s.windows(false).unwrap();
-        assert_eq!(all.len(), 2);
-        assert_eq!(all[0].note, "customer demo");
-        assert_eq!(all[0].interval, Interval::new(t(9), t(12)).unwrap());
-        s.cancel_window(1, t(2)).unwrap();
-        assert_eq!(s.windows(false).unwrap().len(), 1);
-        assert_eq!(s.windows(true).unwrap()[0].cancelled_at, Some(t(2)));
-        assert!(matches!(s.cancel_window(1, t(2)), Err(StoreError::AlreadyCancelled(1))));
-        assert!(matches!(s.cancel_window(99, t(2)), Err(StoreError::WindowNotFound(99))));
     }
 
     #[test]
@@ -1128,284 +1109,6 @@ mod tests {
     }
 
     #[test]
-    fn the_ledger_round_trips_and_knows_what_is_open() {
-        let s = SqliteStore::open(&temp("ledger")).unwrap();
-        let mut l = s
-            .insert_lifetime(&NewLifetime {
-                deployment: "d".into(),
-                name: "demo-0123abcd".into(),
-                window_ids: vec!["cfg0@20261203T0900Z".into(), "w3".into()],
-                reason: LifetimeReason::CoalescedGap,
-                reason_detail: "kept through the 30 min gap".into(),
-                dry_run: false,
-                created_at: t(9),
-            })
-            .unwrap();
-        assert_eq!(s.open_lifetimes("d").unwrap(), [l.clone()]);
-        assert_eq!(s.lifetime_by_lb_arn("arn:lb").unwrap(), None);
-        assert!(s.open_lifetimes("other").unwrap().is_empty());
-        l.lb_arn = Some("arn:lb".into());
-        l.listener_arns = vec!["arn:l1".into(), "arn:l2".into()];
-        l.active_at = Some(t(10));
-        l.deleted_at = Some(t(12));
-        s.update_lifetime(&l).unwrap();
-        assert!(s.open_lifetimes("d").unwrap().is_empty());
-        assert_eq!(s.lifetime_by_lb_arn("arn:lb").unwrap(), Some(l.clone()));
-        assert_eq!(s.lifetimes("d", t(11), t(13)).unwrap(), [l.clone()]);
-        assert!(
-            s.lifetimes("d", t(12), t(13)).unwrap().is_empty(),
-            "deleted at 12: not in [12, 13)"
-        );
-    }
-
-    #[test]
-    fn decisions_are_kept_newest_first() {
-        let s = SqliteStore::open(&temp("decisions")).unwrap();
-        for (i, action) in [DecisionAction::Create, DecisionAction::Delete].into_iter().enumerate() {
-            s.record_decision(&Decision {
-                at: t(i as u32),
-                action,
-                window_ids: vec!["w1".into()],
-                arn: None,
-                detail: String::new(),
-                dry_run: true,
-                edge_at: Some(t(0)),
-            })
-            .unwrap();
-        }
-        let d = s.decisions(10).unwrap();
-        assert_eq!(
-            d.iter().map(|d| d.action.as_str()).collect::<Vec<_>>(),
-            ["delete", "create"]
-        );
-        assert_eq!(d[0].edge_at, Some(t(0)));
-    }
-
-    /// Budget `b` (threshold $`percent` of $100) in ALARM at `value_usd`.
-    fn alarm(kind: ThresholdKind, percent: Decimal, value_usd: Decimal) -> Evaluation {
-        Evaluation {
-            key: format!("b/{}/{}", kind.as_str(), percent.normalize()),
-            budget: "b".into(),
-            scope: "all".into(),
-            kind,
-            percent,
-            value_usd,
-            threshold_usd: percent,
-            state: AlarmState::Alarm,
-        }
-    }
-
-    #[test]
-    fn alarm_states_transitions_and_the_notification_outbox() {
-        use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
-        let s = SqliteStore::open(&temp("alarms")).unwrap();
-        let e = alarm(ThresholdKind::Forecast, dec!(80), dec!(85.5));
-        let tr = Transition {
-            at: t(3),
-            month: "2026-12".into(),
-            from: AlarmState::Ok,
-            to: AlarmState::Alarm,
-            evaluation: e.clone(),
-        };
-        let stored = s
-            .apply_evaluations(
-                std::slice::from_ref(&e),
-                std::slice::from_ref(&tr),
-                &["webhook:http://a".into(), "webhook:http://b".into()],
-                t(3),
-            )
-            .unwrap();
-        assert_eq!(stored[0].transition, tr);
-        let states = s.alarm_states().unwrap();
-        assert_eq!(
-            (states["b/forecast/80"].state, states["b/forecast/80"].since),
-            (AlarmState::Alarm, t(3))
-        );
-        // A later evaluation in the same state keeps `since`.
-        s.apply_evaluations(
-            &[Evaluation {
-                value_usd: dec!(90),
-                ..e
-            }],
-            &[],
-            &[],
-            t(4),
-        )
-        .unwrap();
-        let a = &s.alarm_states().unwrap()["b/forecast/80"];
-        assert_eq!((a.since, a.value_usd, a.evaluated_at), (t(3), dec!(90), t(4)));
-        // Two pending notifications, claimed together; one delivered, one failed once.
-        let lease = chrono::Duration::minutes(2);
-        let (claim, due) = s.claim_notifications(t(5), lease, 10).unwrap();
-        assert_eq!(due.len(), 2);
-        assert_eq!(due[0].transition.transition, tr);
-        // Claimed rows are nobody else's until the lease ends.
-        assert!(s.claim_notifications(t(5), lease, 10).unwrap().1.is_empty());
-        assert!(
-            s.finish_notification(
-                stored[0].id,
-                "webhook:http://a",
-                &claim,
-                &DeliveryOutcome::Delivered,
-                t(5)
-            )
-            .unwrap()
-        );
-        let retry = DeliveryOutcome::Failed {
-            error: "timeout".into(),
-            retry_at: t(6),
-        };
-        assert!(
-            s.finish_notification(stored[0].id, "webhook:http://b", &claim, &retry, t(5))
-                .unwrap()
-        );
-        // Not due again before its retry time; due after it, with one attempt counted.
-        assert!(s.claim_notifications(t(5), lease, 10).unwrap().1.is_empty());
-        let (claim2, p) = s.claim_notifications(t(6), lease, 10).unwrap();
-        assert_eq!(
-            (p.len(), p[0].channel.as_str(), p[0].attempts),
-            (1, "webhook:http://b", 1)
-        );
-        // A claim that was lost (its lease ran out and someone else took the row) records nothing.
-        let (claim3, p3) = s.claim_notifications(t(6) + lease, lease, 10).unwrap();
-        assert_eq!(p3.len(), 1);
-        assert!(
-            !s.finish_notification(
-                stored[0].id,
-                "webhook:http://b",
-                &claim2,
-                &DeliveryOutcome::Delivered,
-                t(7)
-            )
-            .unwrap()
-        );
-        let dead = DeliveryOutcome::Dead {
-            error: "HTTP 500 Internal Server Error".into(),
-        };
-        assert!(
-            s.finish_notification(stored[0].id, "webhook:http://b", &claim3, &dead, t(8))
-                .unwrap()
-        );
-        let letters = s.notifications(NotificationState::Dead, 10).unwrap();
-        assert_eq!(letters.len(), 1);
-        assert_eq!((letters[0].attempts, letters[0].dead_at), (2, Some(t(8))));
-        assert_eq!(letters[0].summary, "b/forecast/80 → ALARM");
-        assert_eq!(s.notifications(NotificationState::Delivered, 10).unwrap().len(), 1);
-        assert!(s.notifications(NotificationState::Pending, 10).unwrap().is_empty());
-        assert!(
-            s.claim_notifications(t(20), lease, 10).unwrap().1.is_empty(),
-            "dead letters are not retried"
-        );
-        assert_eq!(s.delete_dead_notifications().unwrap(), 1);
-        assert!(s.notifications(NotificationState::Dead, 10).unwrap().is_empty());
-        assert_eq!(s.transitions(10).unwrap()[0].transition, tr);
-    }
-
-    #[test]
-    fn concurrent_claimers_never_share_a_row() {
-        // Two handles on one file (two processes), claiming at once: every row goes to exactly one.
-        let path = temp("claims");
-        let a = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
-        let b = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
-        let e = alarm(ThresholdKind::Forecast, dec!(80), dec!(85));
-        let trs: Vec<Transition> = (0..50)
-            .map(|i| Transition {
-                at: t(3) + chrono::Duration::seconds(i),
-                month: "2026-12".into(),
-                from: AlarmState::Ok,
-                to: AlarmState::Alarm,
-                evaluation: e.clone(),
-            })
-            .collect();
-        a.apply_evaluations(&[], &trs, &["webhook:x".into()], t(3)).unwrap();
-        let claimed: Vec<Vec<i64>> = std::thread::scope(|sc| {
-            [a.clone(), b.clone()]
-                .into_iter()
-                .map(|st| {
-                    sc.spawn(move || {
-                        let mut mine = Vec::new();
-                        for _ in 0..10 {
-                            let (_, rows) = st.claim_notifications(t(4), chrono::Duration::minutes(5), 3).unwrap();
-                            mine.extend(rows.iter().map(|r| r.transition.id));
-                        }
-                        mine
-                    })
-                })
-                .collect::<Vec<_>>()
-                .into_iter()
-                .map(|h| h.join().unwrap())
-                .collect()
-        });
-        let mut all: Vec<i64> = claimed.concat();
-        let n = all.len();
-        all.sort();
-        all.dedup();
-        assert_eq!(all.len(), n, "no row claimed twice");
-        assert_eq!(n, 50, "every row claimed");
-    }
-
-    #[test]
-    fn history_is_pruned_past_its_retention_but_undelivered_notifications_stay() {
-        let s = SqliteStore::open(&temp("prune")).unwrap();
-        let e = alarm(ThresholdKind::Actual, dec!(100), dec!(120));
-        let tr = |day: u32| Transition {
-            at: Utc.with_ymd_and_hms(2026, 1, day, 0, 0, 0).unwrap(),
-            month: "2026-01".into(),
-            from: AlarmState::Ok,
-            to: AlarmState::Alarm,
-            evaluation: e.clone(),
-        };
-        // Day 1: delivered. Day 2: still pending (never pruned). Day 3: dead.
-        let old = s
-            .apply_evaluations(&[], &[tr(1), tr(2), tr(3)], &["webhook:x".into()], t(1))
-            .unwrap();
-        let lease = chrono::Duration::minutes(1);
-        let at = Utc.with_ymd_and_hms(2026, 1, 4, 0, 0, 0).unwrap();
-        let (claim, _) = s.claim_notifications(at, lease, 10).unwrap();
-        s.finish_notification(old[0].id, "webhook:x", &claim, &DeliveryOutcome::Delivered, at)
-            .unwrap();
-        s.finish_notification(
-            old[2].id,
-            "webhook:x",
-            &claim,
-            &DeliveryOutcome::Dead { error: "gone".into() },
-            at,
-        )
-        .unwrap();
-        for d in 0..3 {
-            s.record_decision(&Decision {
-                at: Utc.with_ymd_and_hms(2026, 1, 1 + d, 0, 0, 0).unwrap(),
-                action: DecisionAction::Coalesce,
-                window_ids: vec![],
-                arn: None,
-                detail: String::new(),
-                dry_run: false,
-                edge_at: None,
-            })
-            .unwrap();
-        }
-        let keep = Retention {
-            decisions: chrono::Duration::days(90),
-            transitions: chrono::Duration::days(400),
-            notifications: chrono::Duration::days(30),
-        };
-        // Ten days on: nothing is old enough.
-        let ten = Utc.with_ymd_and_hms(2026, 1, 11, 0, 0, 0).unwrap();
-        assert_eq!(s.prune(ten, &keep).unwrap(), Pruned::default());
-        // 100 days on: the decisions and the delivered/dead notifications go; transitions stay (400 days).
-        let hundred = Utc.with_ymd_and_hms(2026, 4, 11, 0, 0, 0).unwrap();
-        let p = s.prune(hundred, &keep).unwrap();
-        assert_eq!((p.decisions, p.transitions, p.notifications), (3, 0, 2));
-        assert_eq!(s.transitions(10).unwrap().len(), 3);
-        // Two years on: the transitions go too, except the one still waiting to be delivered.
-        let later = Utc.with_ymd_and_hms(2028, 1, 11, 0, 0, 0).unwrap();
-        let p = s.prune(later, &keep).unwrap();
-        assert_eq!(p.transitions, 2);
-        assert_eq!(s.transitions(10).unwrap()[0].id, old[1].id);
-        assert_eq!(s.notifications(NotificationState::Pending, 10).unwrap().len(), 1);
-    }
-
-    #[test]
     fn migrating_redacts_webhook_urls_kept_by_older_versions() {
         let path = temp("legacy-urls");
         {
@@ -1446,41 +1149,6 @@ mod tests {
     }
 
     #[test]
-    fn sessions_survive_reopening_expire_and_end_on_sign_out() {
-        let path = temp("sessions");
-        let s = SqliteStore::open(&path).unwrap();
-        let session = StoredSession {
-            token_name: "ops".into(),
-            token_sha256: "ab12".into(),
-            csrf: "c0ffee".into(),
-            created_at: t(9),
-            expires_at: t(21),
-        };
-        s.put_session("hash-a", &session, t(9)).unwrap();
-        drop(s);
-        let s = SqliteStore::open(&path).unwrap();
-        assert_eq!(s.session("hash-a", t(10)).unwrap(), Some(session.clone()));
-        assert_eq!(s.session("hash-b", t(10)).unwrap(), None, "an unknown id");
-        assert_eq!(s.session("hash-a", t(21)).unwrap(), None, "expired at 21:00");
-        // A later sign-in drops expired rows.
-        let later = StoredSession {
-            created_at: t(22),
-            expires_at: t(23),
-            ..session
-        };
-        s.put_session("hash-b", &later, t(22)).unwrap();
-        let rows: i64 = s
-            .conn
-            .lock()
-            .unwrap()
-            .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(rows, 1);
-        s.delete_session("hash-b").unwrap();
-        assert_eq!(s.session("hash-b", t(22)).unwrap(), None, "signed out");
-    }
-
-    #[test]
     fn reads_see_the_last_commit_without_waiting_for_the_writer() {
         let path = temp("readers");
         let s = SqliteStore::open(&path).unwrap();
@@ -1502,22 +1170,6 @@ mod tests {
         // Once committed, the next read sees it.
         assert_eq!(s.windows(true).unwrap().len(), 2);
     }
-
-    #[test]
-    fn another_connection_committing_changes_the_marker() {
-        let path = temp("marker");
-        let daemon = SqliteStore::open(&path).unwrap();
-        let before = daemon.external_change_marker().unwrap();
-        let cli = SqliteStore::open(&path).unwrap();
-        cli.add_window(Interval::new(t(9), t(10)).unwrap(), "", "cli", t(1))
-            .unwrap();
-        assert_ne!(daemon.external_change_marker().unwrap(), before);
-    }
-}
-
-#[cfg(test)]
-mod race_tests {
-    use super::*;
 
     #[test]
     fn concurrent_first_opens_all_succeed() {
