@@ -12,7 +12,6 @@ use crate::config::{Config, EMBEDDED_DEFAULT};
 use crate::pricing::load::PriceBook;
 use crate::render;
 use crate::scenario::{EMBEDDED_SEED, Scenario, parse_instant};
-use crate::store::sqlite::SqliteStore;
 
 /// `costd --version`: the crate version, the git commit it was built from and
 /// the date of the newest embedded price.
@@ -412,7 +411,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Projection { config, month, format } => {
             let cfg = load_config_without_secrets(&config)?;
             let prices = crate::app::Prices::build(&cfg, price_book(&cfg)?)?;
-            let store = Arc::new(SqliteStore::open(&cfg.store_path)?);
+            let store = crate::app::open_store(&cfg.store)?;
             let now = Utc::now();
             let month = month.unwrap_or_else(|| crate::schedule::Month::containing(now, cfg.projection.timezone));
             let app = crate::app::App::new(Arc::new(cfg), store, prices);
@@ -536,7 +535,7 @@ fn pricing(command: PricingCommand, out: &mut dyn Write) -> anyhow::Result<()> {
 fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     // Priced before anything is stored: a missing price table refuses the window.
     let prices = crate::app::Prices::build(&cfg, price_book(&cfg)?)?;
-    let store: std::sync::Arc<dyn crate::store::Store> = std::sync::Arc::new(SqliteStore::open(&cfg.store_path)?);
+    let store = crate::app::open_store(&cfg.store)?;
     let app = crate::app::App::new(std::sync::Arc::new(cfg), store, prices);
     let cfg = app.cfg.clone();
     let now = Utc::now();
@@ -606,7 +605,7 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
                             .format("%a %Y-%m-%d %H:%M %Z")
                             .to_string()
                     };
-                    writeln!(out, "Stored windows ({}):", cfg.store_path.display())?;
+                    writeln!(out, "Stored windows ({}):", cfg.store.describe())?;
                     if list.windows.is_empty() {
                         writeln!(out, "  none")?;
                     }

@@ -80,8 +80,48 @@ pub fn local(config: Result<Config, crate::input::InputError>, label: &str) -> (
         },
         Err(e) => out.push(Finding::fail("price tables", e.to_string())),
     }
-    out.push(store(&cfg.store_path));
+    out.push(match &cfg.store {
+        crate::config::StoreConfig::Sqlite { path } => store(path),
+        crate::config::StoreConfig::Postgres { settings, .. } => postgres_store(settings, &cfg.deployment),
+    });
     (out, Some(cfg))
+}
+
+fn postgres_store(settings: &crate::store::postgres::PgSettings, deployment: &str) -> Finding {
+    let name = settings.display_url();
+    match crate::store::postgres::PgStore::inspect(settings) {
+        Ok(i) if i.schema_version > i.current_version => Finding::fail(
+            "store",
+            format!(
+                "{name} has schema version {}, newer than this costd's {}: run the newer costd",
+                i.schema_version, i.current_version
+            ),
+        ),
+        Ok(i) => {
+            let pending = i.current_version - i.schema_version;
+            let mut detail = if i.schema_version == 0 {
+                format!("{name}: reachable; costd's tables are made at the first start")
+            } else if pending == 0 {
+                format!("{name}: schema version {}, current", i.schema_version)
+            } else {
+                format!(
+                    "{name}: schema version {}; {pending} migration(s) pending, applied at the next start",
+                    i.schema_version
+                )
+            };
+            let lease = super::leadership::lease_name(deployment);
+            if let Some((_, l)) = i.leases.iter().find(|(n, _)| *n == lease) {
+                detail.push_str(&format!(
+                    "; leader {} (token {}, lease until {})",
+                    l.holder,
+                    l.token,
+                    l.expires_at.to_rfc3339()
+                ));
+            }
+            Finding::ok("store", detail)
+        }
+        Err(e) => Finding::fail("store", format!("{name}: {e}")),
+    }
 }
 
 fn store(path: &Path) -> Finding {

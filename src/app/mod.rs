@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod clock;
+pub mod leadership;
 pub mod prices;
 pub mod projection;
 pub mod views;
@@ -83,6 +84,19 @@ pub struct App {
     pub changed: Arc<Notify>,
     /// Where the loops read the time ([`clock::wall`] unless a test swaps it).
     pub clock: Clock,
+    /// Whether this process leads (always, for a single daemon on SQLite).
+    pub leadership: Arc<leadership::Leadership>,
+}
+
+/// Opens the configured store (a new SQLite file or PostgreSQL database is
+/// created and migrated).
+pub fn open_store(store: &crate::config::StoreConfig) -> Result<Arc<dyn Store>, crate::store::StoreError> {
+    Ok(match store {
+        crate::config::StoreConfig::Sqlite { path } => Arc::new(crate::store::sqlite::SqliteStore::open(path)?),
+        crate::config::StoreConfig::Postgres { settings, .. } => {
+            Arc::new(crate::store::postgres::PgStore::open(settings.clone())?)
+        }
+    })
 }
 
 impl App {
@@ -97,6 +111,10 @@ impl App {
             kick: Arc::default(),
             changed: Arc::default(),
             clock: clock::wall(),
+            leadership: Arc::new(leadership::Leadership::single(
+                leadership::identity(),
+                chrono::Utc::now(),
+            )),
         }
     }
 

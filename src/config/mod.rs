@@ -11,6 +11,7 @@ mod notify;
 mod pricing;
 mod projection;
 mod schedule;
+mod store;
 mod web;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ pub use notify::WebhookConfig;
 pub use pricing::{API_REGIONS, PricingConfig};
 pub use projection::ProjectionConfig;
 pub use schedule::{ReconcileConfig, ScheduleConfig};
+pub use store::{LeaseConfig, StoreConfig};
 pub use web::{ApiToken, Role, WebConfig};
 
 /// What a secret named by an unset environment variable (`token_env`,
@@ -60,8 +62,8 @@ pub struct Config {
     pub dry_run: bool,
     /// AWS client settings.
     pub aws: AwsConfig,
-    /// Where the SQLite store lives.
-    pub store_path: PathBuf,
+    /// Where the store is: a SQLite file or a PostgreSQL database.
+    pub store: StoreConfig,
     /// The load balancer to create in windows.
     pub alb: AlbConfig,
     /// Windows, blackouts, lead and grace.
@@ -123,15 +125,7 @@ impl Config {
         d.finish()?;
 
         let aws = AwsConfig::parse(root.get("aws"))?;
-        let store_path = match root.get("store") {
-            Some(v) => {
-                let t = v.table()?;
-                let p = base.join(t.require("path")?.str()?);
-                t.finish()?;
-                p
-            }
-            None => base.join("costd.db"),
-        };
+        let store = store::parse(root.get("store"), base, secrets)?;
         let alb = AlbConfig::parse(&root.require("alb")?.table()?)?;
         let schedule = schedule::parse(&root.require("schedule")?.table()?, timezone, base)?;
         let reconcile = ReconcileConfig::parse(root.get("reconcile"))?;
@@ -153,7 +147,7 @@ impl Config {
             timezone,
             dry_run,
             aws,
-            store_path,
+            store,
             alb,
             schedule,
             reconcile,
@@ -244,7 +238,7 @@ mod tests {
         let c = parse(EMBEDDED_DEFAULT).unwrap();
         assert!(c.dry_run);
         assert_eq!(c.deployment, "seed-demo");
-        assert_eq!(c.store_path, Path::new("/base/costd.db"));
+        assert_eq!(c.store.sqlite_path(), Some(Path::new("/base/costd.db")));
         assert_eq!(c.alb.subnets.len(), 2);
         assert_eq!(c.schedule.windows.len(), 1);
         assert_eq!(c.schedule.blackouts.len(), 2);

@@ -121,7 +121,7 @@ pub async fn run_projection<C: CloudWatchApi + Clone + 'static>(
     let mut backoff = Backoff::default();
     loop {
         // AWS calls can take a while to fail (retries, timeouts); shutdown abandons them.
-        if !alarms_synced {
+        if !alarms_synced && job.app().leadership.may_mutate() {
             tokio::select! {
                 r = job.sync_alarms() => match r {
                     Ok(()) => alarms_synced = true,

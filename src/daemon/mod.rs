@@ -8,6 +8,7 @@
 #[cfg(test)]
 mod fake_elb;
 pub mod jobs;
+pub mod leader;
 pub mod projection;
 pub mod reconcile_loop;
 pub mod reconciler;
@@ -18,13 +19,17 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::leadership::{self, Leadership};
 use crate::app::{App, Prices};
 use crate::aws::cloudwatch::SdkCloudWatch;
 use crate::aws::elb::SdkElb;
 use crate::config::Config;
+use crate::config::StoreConfig;
 use crate::pricing::load::PriceBook;
 use crate::store::Store;
+use crate::store::postgres::{Fence, PgStore};
 use crate::store::sqlite::SqliteStore;
+use leader::Fenced;
 use projection::ProjectionJob;
 use reconciler::Reconciler;
 
@@ -34,11 +39,21 @@ use reconciler::Reconciler;
 /// server, which know nothing of each other.
 pub struct Daemon {
     app: App,
-    reconciler: Reconciler<SdkElb>,
+    reconciler: Reconciler<Fenced<SdkElb>>,
     job: Arc<ProjectionJob<SdkCloudWatch>>,
     web: Option<crate::web::Application>,
-    /// Held while the daemon runs: one daemon per store.
-    lock: crate::store::lock::StoreLock,
+    hold: Hold,
+}
+
+/// What makes this daemon the one that acts.
+enum Hold {
+    /// SQLite: the store's file lock, held while the daemon runs (one daemon per file).
+    Lock(crate::store::lock::StoreLock),
+    /// PostgreSQL: the leader lease, won and renewed by the elector.
+    Lease {
+        store: Arc<PgStore>,
+        lease: crate::config::LeaseConfig,
+    },
 }
 
 impl Daemon {
@@ -49,30 +64,53 @@ impl Daemon {
             None => PriceBook::embedded()?,
         };
         let prices = Prices::build(&cfg, book)?;
-        // Before anything else touches the store or AWS: one daemon per store.
-        let lock = crate::store::lock::StoreLock::acquire(&cfg.store_path, chrono::Utc::now())?;
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&cfg.store_path)
-                .with_context(|| format!("opening store {}", cfg.store_path.display()))?,
-        );
+        let me = leadership::identity();
+        let now = chrono::Utc::now();
+        let (store, hold, leadership): (Arc<dyn Store>, Hold, Leadership) = match &cfg.store {
+            StoreConfig::Sqlite { path } => {
+                // Before anything else touches the store or AWS: one daemon per store.
+                let lock = crate::store::lock::StoreLock::acquire(path, now)?;
+                let store = SqliteStore::open(path).with_context(|| format!("opening store {}", path.display()))?;
+                (Arc::new(store), Hold::Lock(lock), Leadership::single(me, now))
+            }
+            StoreConfig::Postgres { settings, lease } => {
+                let pg = Arc::new(
+                    PgStore::open(settings.clone())
+                        .with_context(|| format!("opening store {}", settings.display_url()))?,
+                );
+                // A standby until the elector wins the lease: no ledger write before that.
+                pg.set_fence(Fence::Required {
+                    lease: leadership::lease_name(&cfg.deployment),
+                    token: None,
+                });
+                let hold = Hold::Lease {
+                    store: pg.clone(),
+                    lease: *lease,
+                };
+                (pg, hold, Leadership::replica(me, lease.margin()))
+            }
+        };
         if cfg.dry_run {
             refuse_dry_run_over_a_live_alb(&cfg, store.as_ref())?;
         }
         tracing::info!(
             deployment = %cfg.deployment,
             region = %cfg.region,
-            store = %cfg.store_path.display(),
+            store = %cfg.store.describe(),
+            me = %leadership.view().me,
             dry_run = cfg.dry_run,
             endpoint = cfg.aws.endpoint_url.as_ref().map_or("AWS", url::Url::as_str),
             "costd starting"
         );
-        let app = App::new(Arc::new(cfg), store, prices);
+        let mut app = App::new(Arc::new(cfg), store, prices);
+        app.leadership = Arc::new(leadership);
         let cfg = app.cfg.clone();
         let elb = if cfg.dry_run {
             None
         } else {
-            Some(SdkElb::new(
-                crate::aws::elb_client(&cfg.region, &cfg.aws.for_elb()).await,
+            Some(Fenced::new(
+                SdkElb::new(crate::aws::elb_client(&cfg.region, &cfg.aws.for_elb()).await),
+                app.leadership.clone(),
             ))
         };
         let reconciler = Reconciler::new(
@@ -102,7 +140,7 @@ impl Daemon {
             reconciler,
             job,
             web,
-            lock,
+            hold,
         })
     }
 
@@ -123,7 +161,7 @@ impl Daemon {
             reconciler,
             job,
             web,
-            lock,
+            hold,
         } = self;
         let cfg = app.cfg.clone();
         let refresh_task = cfg
@@ -132,7 +170,7 @@ impl Daemon {
             .clone()
             .map(|cron| tokio::spawn(jobs::run_price_refresh(app.clone(), cron, shutdown.clone())));
         let web_task = web.map(|a| tokio::spawn(a.run_until_stopped(shutdown.clone())));
-        let delivery = crate::notify::Delivery::new(cfg.clone(), app.store.clone());
+        let delivery = crate::notify::Delivery::new(cfg.clone(), app.store.clone()).gated_by(app.leadership.clone());
         let delivery_task = tokio::spawn(delivery.run(job.new_notifications.clone(), shutdown.clone()));
         let projection_task = tokio::spawn(jobs::run_projection(
             job,
@@ -140,11 +178,47 @@ impl Daemon {
             app.changed.clone(),
             shutdown.clone(),
         ));
-        tracing::info!(lock = %lock.path.display(), "holding the store lock");
-        // The store is ours, the web port bound and every job started: ready.
+        let (elector, _lock) = match hold {
+            Hold::Lock(lock) => {
+                tracing::info!(lock = %lock.path.display(), "holding the store lock");
+                (None, Some(lock))
+            }
+            Hold::Lease { store, lease } => (
+                Some(tokio::spawn(leader::run_elector(
+                    store,
+                    leadership::lease_name(&cfg.deployment),
+                    lease,
+                    app.leadership.clone(),
+                    shutdown.clone(),
+                ))),
+                None,
+            ),
+        };
+        // The store is open, the web port bound and every job started: ready
+        // (a standby replica is ready too: it serves the dashboard and the API).
         sd_notify::notify("READY=1");
-        let result = reconcile_loop::run_loop(reconciler, app.clone(), shutdown).await;
+        let result = if elector.is_some() {
+            // Reconcile only while leading; stand by, and take over, otherwise.
+            loop {
+                if !leader::until_leading(&app.leadership, &shutdown).await {
+                    break Ok(());
+                }
+                tracing::info!("leading: reconciling AWS with the store");
+                let term = leader::term(&app.leadership, &shutdown);
+                let r = reconcile_loop::run_loop(&reconciler, app.clone(), term).await;
+                if r.is_err() || shutdown.is_cancelled() {
+                    break r;
+                }
+                tracing::warn!("no longer leading: stopped reconciling; standing by");
+            }
+        } else {
+            reconcile_loop::run_loop(&reconciler, app.clone(), shutdown.clone()).await
+        };
         sd_notify::notify("STOPPING=1");
+        if let Some(e) = elector {
+            // Gives the lease up, so a standby takes over at once.
+            let _ = e.await;
+        }
         let _ = projection_task.await;
         // The delivery in flight finishes (bounded by its webhook's timeout) before the process exits.
         let _ = delivery_task.await;
@@ -174,7 +248,7 @@ pub fn refuse_dry_run_over_a_live_alb(cfg: &Config, store: &dyn Store) -> anyhow
              windows {windows}). In dry-run costd makes no AWS calls and would leave it running and billing. \
              Start once with dry_run = false: costd deletes it when no window wants it (at once if none does), \
              or notices that it is gone if you deleted it yourself; then switch dry-run back on.",
-            store = cfg.store_path.display(),
+            store = cfg.store.describe(),
             name = l.name,
             arn = l.lb_arn.as_deref().unwrap_or("ARN not recorded yet"),
             since = l.created_at.to_rfc3339(),

@@ -172,6 +172,14 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
             .map(|(k, v)| (k, v.state))
             .collect();
         let (evaluations, transitions) = budget::evaluate(&self.app.cfg.budgets, &p, &previous, at);
+        // A standby replica shows the projection; only the leader records and publishes.
+        if !self.app.leadership.may_mutate() {
+            *self.app.latest.write().await = crate::app::Latest {
+                projection: Some(p.clone()),
+                evaluations,
+            };
+            return Ok(p);
+        }
         let channels: Vec<String> = self.app.cfg.webhooks.iter().map(|w| w.channel()).collect();
         let stored = self
             .app

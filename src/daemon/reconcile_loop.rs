@@ -77,7 +77,7 @@ pub fn next_wake(at: DateTime<Utc>, result: StepResult, safety_net: Duration) ->
 /// `app.changed` (the projection) when it changed something and keeps
 /// `app.status` for `/readyz` and the dashboard.
 pub async fn run_loop<E: ElbApi>(
-    reconciler: Reconciler<E>,
+    reconciler: &Reconciler<E>,
     app: crate::app::App,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -260,7 +260,10 @@ mod tests {
             clock.clone(),
         );
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(run_loop(reconciler, app, shutdown.clone()));
+        let task = {
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move { run_loop(&reconciler, app, shutdown).await })
+        };
         let ledger = || store.lifetimes(&cfg.deployment, t0, t0 + Duration::hours(3)).unwrap();
 
         tokio::time::sleep(StdDuration::from_secs(9 * 60 + 59)).await;

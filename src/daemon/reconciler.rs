@@ -847,7 +847,7 @@ mod tests {
             (Duration::zero(), Duration::zero())
         );
         cfg.schedule.windows.clear();
-        cfg.store_path = path.clone();
+        cfg.store = crate::config::StoreConfig::Sqlite { path: path.clone() };
         let store = Arc::new(SqliteStore::open(&path).unwrap());
         // ap-southeast-1: ALB $0.0252/h; two subnets hold 2 public IPv4 × $0.005/h = $0.01/h.
         let prices = crate::app::Prices::build(&cfg, crate::pricing::load::PriceBook::embedded().unwrap()).unwrap();

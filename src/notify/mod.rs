@@ -86,6 +86,8 @@ pub struct Delivery {
     cfg: Arc<Config>,
     store: Arc<dyn Store>,
     http: reqwest::Client,
+    /// Delivers and prunes only while this is leading (replicas).
+    leadership: Option<Arc<crate::app::leadership::Leadership>>,
 }
 
 impl Delivery {
@@ -98,7 +100,14 @@ impl Delivery {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("an HTTP client"),
+            leadership: None,
         }
+    }
+
+    /// Delivers (and prunes) only while `leadership` leads: one replica sends.
+    pub fn gated_by(mut self, leadership: Arc<crate::app::leadership::Leadership>) -> Self {
+        self.leadership = Some(leadership);
+        self
     }
 
     fn lease(&self) -> Duration {
@@ -190,6 +199,13 @@ impl Delivery {
         }
         let mut last_prune: Option<std::time::Instant> = None;
         loop {
+            if self.leadership.as_ref().is_some_and(|l| !l.may_mutate()) {
+                // A standby: the leader delivers.
+                tokio::select! {
+                    _ = tokio::time::sleep(TICK) => continue,
+                    _ = shutdown.cancelled() => break,
+                }
+            }
             if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
                 last_prune = Some(std::time::Instant::now());
                 match self.store.prune(Utc::now(), &self.cfg.retention) {

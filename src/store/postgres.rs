@@ -225,6 +225,17 @@ pub struct LeaseRecord {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What [`PgStore::inspect`] read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// The database's schema version (0: costd never ran on it).
+    pub schema_version: i64,
+    /// The version this build migrates to.
+    pub current_version: i64,
+    /// The leases by name.
+    pub leases: Vec<(String, LeaseRecord)>,
+}
+
 /// What [`PgStore::try_lead`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeadOutcome {
@@ -335,17 +346,52 @@ impl PgStore {
         self.settings.display_url()
     }
 
-    /// The schema version of the database at `settings` (nothing migrated),
-    /// and the version this build migrates to.
-    pub fn schema_versions(settings: &PgSettings) -> Result<(i64, i64), StoreError> {
-        let mut c = settings.client_config()?.connect(NoTls)?;
-        let found = match c.query_opt("SELECT to_regclass('costd_schema') IS NOT NULL", &[])? {
-            Some(r) if r.get::<_, bool>(0) => c
-                .query_opt("SELECT version FROM costd_schema", &[])?
-                .map_or(0, |r| i64::from(r.get::<_, i32>(0))),
-            _ => 0,
-        };
-        Ok((found, MIGRATIONS.len() as i64))
+    /// Reads the database at `settings` without changing it: its schema
+    /// version, the version this build migrates to, and the leases held.
+    /// Runs on a thread of its own (callable from anywhere).
+    pub fn inspect(settings: &PgSettings) -> Result<Inspection, StoreError> {
+        let config = settings.client_config()?;
+        std::thread::spawn(move || -> Result<Inspection, StoreError> {
+            let mut c = config.connect(NoTls)?;
+            let has = |c: &mut Client, table: &str| -> Result<bool, StoreError> {
+                Ok(c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])?.get(0))
+            };
+            let found = if has(&mut c, "costd_schema")? {
+                c.query_opt("SELECT version FROM costd_schema", &[])?
+                    .map_or(0, |r| i64::from(r.get::<_, i32>(0)))
+            } else {
+                0
+            };
+            let leases = if has(&mut c, "leases")? {
+                c.query(
+                    "SELECT name, holder, token, acquired_at, renewed_at, expires_at FROM leases ORDER BY name",
+                    &[],
+                )?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get(0)?,
+                        LeaseRecord {
+                            holder: r.try_get(1)?,
+                            token: r.try_get(2)?,
+                            acquired_at: r.try_get(3)?,
+                            renewed_at: r.try_get(4)?,
+                            expires_at: r.try_get(5)?,
+                        },
+                    ))
+                })
+                .collect::<Result<_, StoreError>>()?
+            } else {
+                Vec::new()
+            };
+            Ok(Inspection {
+                schema_version: found,
+                current_version: MIGRATIONS.len() as i64,
+                leases,
+            })
+        })
+        .join()
+        .map_err(|_| StoreError::Unavailable("the inspecting thread panicked".into()))?
     }
 
     /// Runs `f` on a pooled connection, within the call time limit.

@@ -92,6 +92,15 @@ async fn readyz(State(s): State<AppState>, headers: HeaderMap) -> Response {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "readiness: listing quarantined windows"),
     }
+    let leader = s.leadership.view();
+    if leader.mode == crate::app::leadership::Mode::Replicated && !leader.leading {
+        // A standby serves the dashboard and the API; the leader reconciles.
+        return (
+            StatusCode::OK,
+            format!("ready (standby)\n{}{warnings}", leader_line(&leader)),
+        )
+            .into_response();
+    }
     let st = s.status.read().await;
     for c in &st.conflicts {
         warnings.push_str(&format!(
@@ -107,9 +116,23 @@ async fn readyz(State(s): State<AppState>, headers: HeaderMap) -> Response {
     } else {
         st.last_error_summary
     };
+    if leader.mode == crate::app::leadership::Mode::Replicated {
+        warnings.insert_str(0, &leader_line(&leader));
+    }
     match readiness(st.last_ok_at, error, Utc::now(), max_age) {
         Ok(()) => (StatusCode::OK, format!("ready\n{warnings}")).into_response(),
         Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}{warnings}")).into_response(),
+    }
+}
+
+/// `leader: NAME (token N) since T` or `leader: none known`, one line.
+fn leader_line(v: &crate::app::leadership::LeaderView) -> String {
+    match (&v.leader, v.token, v.since) {
+        (Some(l), Some(t), Some(since)) => {
+            let me = if v.leading { " (this replica)" } else { "" };
+            format!("leader: {l}{me} (token {t}) since {}\n", since.to_rfc3339())
+        }
+        _ => "leader: none known yet\n".to_string(),
     }
 }
 
@@ -229,6 +252,32 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Result<Respon
         "Other costd stores' ALBs in this deployment, left alone",
         conflicts,
     );
+    let leader = s.leadership.view();
+    let leading = Gauge::<i64>::default();
+    leading.set(i64::from(leader.leading));
+    registry.register(
+        "costd_leader",
+        "1 while this process leads (reconciles, publishes, delivers); 0 on a standby replica",
+        leading,
+    );
+    if let Some(token) = leader.token {
+        let g = Gauge::<i64>::default();
+        g.set(token);
+        registry.register(
+            "costd_lease_token",
+            "The leader lease's fencing token (grows at each change of leader)",
+            g,
+        );
+    }
+    if let Some(since) = leader.since {
+        let g = Gauge::<i64>::default();
+        g.set(since.timestamp());
+        registry.register(
+            "costd_leader_since_timestamp_seconds",
+            "When the current leader took over (Unix time)",
+            g,
+        );
+    }
     Ok((
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         crate::metrics::encode(&registry),

@@ -147,6 +147,24 @@ async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
         );
     }
 
+    // Replicas: who leads, and since when.
+    let leader = s.leadership.view();
+    if leader.mode == crate::app::leadership::Mode::Replicated {
+        let text = match (&leader.leader, leader.since) {
+            (Some(l), Some(since)) if leader.leading => {
+                format!("This replica ({}) leads since {}.", esc(l), since.to_rfc3339())
+            }
+            (Some(l), Some(since)) => format!(
+                "Standby replica ({}): {} leads since {} and runs the schedule.",
+                esc(&leader.me),
+                esc(l),
+                since.to_rfc3339()
+            ),
+            _ => format!("Standby replica ({}): no leader known yet.", esc(&leader.me)),
+        };
+        let _ = write!(h, "<p id=leader>{text}</p>");
+    }
+
     // Another store's ALB in this deployment: left alone, none created beside it.
     let conflicts = s.status.read().await.conflicts.clone();
     if !conflicts.is_empty() {

@@ -169,7 +169,7 @@ mod api_bodies {
         ) + &format!("[[web.tokens]]\nname = \"ops\"\nrole = \"operator\"\ntoken = \"{OPERATOR}\"\n");
         let cfg = costd::config::Config::parse("fuzz.toml", &src, std::path::Path::new(".")).unwrap();
         let store: Arc<dyn costd::store::Store> =
-            Arc::new(costd::store::sqlite::SqliteStore::open(&cfg.store_path).unwrap());
+            Arc::new(costd::store::sqlite::SqliteStore::open(cfg.store.sqlite_path().unwrap()).unwrap());
         let prices = costd::app::Prices::build(&cfg, costd::pricing::load::PriceBook::embedded().unwrap()).unwrap();
         let state = costd::web::AppState::new(costd::app::App::new(Arc::new(cfg), store, prices));
         (costd::web::router(state), dir)
