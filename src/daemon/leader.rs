@@ -27,11 +27,41 @@ pub async fn run_elector(
 ) {
     let me = leadership.view().me;
     let mut held: Option<i64> = None;
+    // The local deadline passed without a renewal: stop acting, at once.
+    let lapse = |held: &mut Option<i64>| {
+        tracing::warn!(lease = %lease_name, "the lease's local deadline passed without a renewal: stopped acting");
+        *held = None;
+        store.set_fence(Fence::Required {
+            lease: lease_name.clone(),
+            token: None,
+        });
+        leadership.lapse();
+    };
     loop {
         let sent = Instant::now();
-        let attempt = {
+        let renewal = {
             let (store, name, me) = (store.clone(), lease_name.clone(), me.clone());
-            tokio::task::spawn_blocking(move || store.try_lead(&name, &me, lease.ttl)).await
+            // A renewal that takes longer than the renewal interval counts as failed
+            // (a database cut off without a reset would otherwise hold the elector).
+            tokio::time::timeout(
+                lease.renew_every(),
+                tokio::task::spawn_blocking(move || store.try_lead(&name, &me, lease.ttl)),
+            )
+        };
+        tokio::pin!(renewal);
+        let attempt = loop {
+            let deadline = leadership.act_until();
+            tokio::select! {
+                r = &mut renewal => break r,
+                _ = tokio::time::sleep_until(deadline.unwrap_or(sent)), if deadline.is_some() => lapse(&mut held),
+            }
+        };
+        let attempt = match attempt {
+            Ok(joined) => joined,
+            Err(_) => Ok(Err(crate::store::StoreError::Unavailable(format!(
+                "no answer within {} ms",
+                lease.renew_every().as_millis()
+            )))),
         };
         match attempt {
             Ok(Ok(LeadOutcome::Leading(rec))) => {
@@ -74,13 +104,7 @@ pub async fn run_elector(
             _ = shutdown.cancelled() => break,
         }
         if leadership.act_until().is_some_and(|d| Instant::now() >= d) {
-            tracing::warn!(lease = %lease_name, "the lease's local deadline passed without a renewal: stopped acting");
-            held = None;
-            store.set_fence(Fence::Required {
-                lease: lease_name.clone(),
-                token: None,
-            });
-            leadership.lapse();
+            lapse(&mut held);
         }
     }
     if let Some(token) = held {

@@ -405,7 +405,17 @@ impl PgStore {
         });
         let gone = || StoreError::Unavailable(format!("{}: the connection threads are gone", self.display_url()));
         self.jobs.lock().map_err(|_| gone())?.send(job).map_err(|_| gone())?;
-        match rx.recv_timeout(self.settings.call_timeout) {
+        // On tokio's multi-thread runtime the wait hands this worker's other
+        // tasks to another thread first: a slow database never stalls the
+        // web server or the lease's timers.
+        let wait = || rx.recv_timeout(self.settings.call_timeout);
+        let answer = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            _ => wait(),
+        };
+        match answer {
             Ok(r) => r,
             Err(mpsc::RecvTimeoutError::Timeout) => Err(StoreError::Unavailable(format!(
                 "{}: no answer within {} s",
@@ -790,7 +800,7 @@ impl Store for PgStore {
             tx.execute(
                 "UPDATE lifetimes SET name = $2, window_ids = $3, reason = $4, reason_detail = $5, lb_arn = $6, \
                  tg_arn = $7, listener_arns = $8, dns_name = $9, created_at = $10, active_at = $11, deleted_at = $12, \
-                 lease_token = COALESCE($13, lease_token) WHERE id = $1",
+                 lease_token = COALESCE(lease_token, $13) WHERE id = $1",
                 &[
                     &l.id,
                     &l.name,

@@ -9,6 +9,7 @@ mod cloudwatch;
 mod crash;
 mod daemon;
 mod deploy;
+mod failover;
 mod fuzz;
 mod hardening;
 mod helpers;
