@@ -65,6 +65,13 @@ pub enum Command {
         /// Config file. Default: the embedded config/costd.toml (dry-run, no AWS account needed).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// The store, instead of the config's `[store]`: a SQLite file, or
+        /// postgres://user@host:5432/database for replicas (password from COSTD_STORE_PASSWORD).
+        #[arg(long, value_name = "PATH|URL", value_parser = crate::config::StoreConfig::from_flag)]
+        store: Option<crate::config::StoreConfig>,
+        /// Where the dashboard and API listen, instead of the config's `[web] listen`.
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Check a config without starting the daemon: the config, its scenario, the price tables, the store and, with --aws, the credentials and read permissions. Exit 0 when all is fine, 1 otherwise.
     Check {
@@ -123,6 +130,9 @@ pub enum Command {
         /// Config file (for the store path, time zone, limits and blackouts). Default: the embedded one.
         #[arg(long, value_name = "FILE", global = true)]
         config: Option<PathBuf>,
+        /// The store, instead of the config's `[store]` (as for `costd serve --store`).
+        #[arg(long, value_name = "PATH|URL", global = true, value_parser = crate::config::StoreConfig::from_flag)]
+        store: Option<crate::config::StoreConfig>,
         /// What to do.
         #[command(subcommand)]
         command: WindowsCommand,
@@ -398,15 +408,27 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             writeln!(out, "{}", serde_json::to_string_pretty(&p)?)?;
             Ok(())
         }
-        Command::Serve { config } => {
-            let cfg = load_config(&config)?;
+        Command::Serve { config, store, listen } => {
+            let mut cfg = load_config(&config)?;
+            if let Some(store) = store {
+                cfg.store = store;
+            }
+            if let Some(listen) = listen {
+                cfg.web.listen = listen;
+            }
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let shutdown = crate::daemon::shutdown_on_signals();
                 crate::daemon::serve(cfg, shutdown).await
             })
         }
-        Command::Windows { config, command } => windows(load_config_without_secrets(&config)?, command, out),
+        Command::Windows { config, store, command } => {
+            let mut cfg = load_config_without_secrets(&config)?;
+            if let Some(store) = store {
+                cfg.store = store;
+            }
+            windows(cfg, command, out)
+        }
         Command::Pricing { command } => pricing(command, out),
         Command::Projection { config, month, format } => {
             let cfg = load_config_without_secrets(&config)?;

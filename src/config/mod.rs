@@ -326,6 +326,81 @@ mod tests {
     }
 
     #[test]
+    fn a_postgres_store_is_bounded_and_keeps_its_password_out_of_the_file() {
+        let pg = |extra: &str| {
+            parse(&format!(
+                "{MINIMAL}[store]\nurl = \"postgres://costd@db.internal:5432/costd\"\n{extra}"
+            ))
+        };
+        let c = pg("").unwrap();
+        let StoreConfig::Postgres { settings, lease } = &c.store else {
+            panic!("{:?}", c.store)
+        };
+        assert_eq!(settings.display_url(), "postgres://costd@db.internal:5432/costd");
+        assert_eq!((settings.connections, settings.call_timeout.as_secs()), (4, 10));
+        // TTL 10 s: renewed every 2.5 s, acting stops 2 s before it could run out.
+        assert_eq!(lease.ttl.as_secs(), 10);
+        assert_eq!(
+            (lease.renew_every().as_millis(), lease.margin().as_millis()),
+            (2500, 2000)
+        );
+        // Every bound at its limits.
+        for (key, ok, bad, valid) in [
+            ("connections", ["1", "32"], ["0", "33"], "from 1 to 32"),
+            ("call_timeout_seconds", ["1", "60"], ["0", "61"], "from 1 to 60"),
+            ("lease_ttl_seconds", ["3", "300"], ["2", "301"], "from 3 to 300"),
+        ] {
+            for v in ok {
+                pg(&format!("{key} = {v}\n")).unwrap_or_else(|e| panic!("{key} = {v}: {e}"));
+            }
+            for v in bad {
+                let e = pg(&format!("{key} = {v}\n")).unwrap_err();
+                assert_eq!(e.key, format!("store.{key}"));
+                assert!(e.message.contains(valid), "{key} = {v}: {e}");
+            }
+        }
+        // A password in the URL is refused (it would sit in the file and the logs).
+        let e = parse(&format!(
+            "{MINIMAL}[store]\nurl = \"postgres://costd:hunter2@db/costd\"\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.key, "store.url");
+        assert!(
+            e.message.contains("password_env") && !e.message.contains("hunter2"),
+            "{e}"
+        );
+        for bad in ["mysql://db/costd", "postgres:///costd", "db.internal:5432"] {
+            let e = parse(&format!("{MINIMAL}[store]\nurl = \"{bad}\"\n")).unwrap_err();
+            assert_eq!(e.key, "store.url", "{bad}: {e}");
+        }
+        // The password comes from the environment; a missing variable is named.
+        let e = pg("password_env = \"COSTD_TEST_NO_SUCH_VARIABLE\"\n").unwrap_err();
+        assert!(e.message.contains("COSTD_TEST_NO_SUCH_VARIABLE is not set"), "{e}");
+        // Exactly one of path and url; PostgreSQL's keys do not go with a file.
+        let e = parse(&format!(
+            "{MINIMAL}[store]\npath = \"a.db\"\nurl = \"postgres://db/c\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("exactly one of `path`"), "{e}");
+        let e = parse(&format!("{MINIMAL}[store]\npath = \"a.db\"\nlease_ttl_seconds = 5\n")).unwrap_err();
+        assert_eq!(e.key, "store.lease_ttl_seconds");
+    }
+
+    #[test]
+    fn the_store_flag_takes_a_file_or_a_postgres_url() {
+        assert_eq!(
+            StoreConfig::from_flag("/var/lib/costd/costd.db").unwrap().sqlite_path(),
+            Some(Path::new("/var/lib/costd/costd.db"))
+        );
+        let c = StoreConfig::from_flag("postgresql://costd@127.0.0.1:5432/costd").unwrap();
+        assert_eq!(c.describe(), "postgresql://costd@127.0.0.1:5432/costd");
+        assert!(StoreConfig::from_flag("postgres://costd:pw@db/costd").is_err());
+        assert!(StoreConfig::from_flag("").is_err());
+        assert!(StoreConfig::from_flag(&"x".repeat(4097)).is_err());
+        assert!(StoreConfig::from_flag(&"x".repeat(4096)).is_ok());
+    }
+
+    #[test]
     fn urls_are_typed_and_checked() {
         let c = parse(&format!("{MINIMAL}[aws]\nendpoint_url = \"http://127.0.0.1:5000\"\n")).unwrap();
         let u = c.aws.endpoint_url.unwrap();

@@ -72,6 +72,52 @@ impl StoreConfig {
     }
 }
 
+/// A PostgreSQL URL as costd takes it: `postgres://` or `postgresql://`, a
+/// host, and no password (that comes from the environment).
+pub fn parse_url(s: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(s).map_err(|e| format!("`{s}` is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "postgres" | "postgresql") {
+        return Err(format!("the scheme is `{}`, not postgres", url.scheme()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("it names no host".into());
+    }
+    if url.password().is_some() {
+        return Err(
+            "it holds a password; put it in the environment (`password_env`, or COSTD_STORE_PASSWORD with --store)"
+                .into(),
+        );
+    }
+    Ok(url)
+}
+
+/// The environment variable `--store` reads a PostgreSQL password from.
+pub const STORE_PASSWORD_ENV: &str = "COSTD_STORE_PASSWORD";
+
+impl StoreConfig {
+    /// `--store`: a `postgres://…` URL (password from `COSTD_STORE_PASSWORD`
+    /// when set; defaults for the rest) or a SQLite file path.
+    pub fn from_flag(value: &str) -> Result<StoreConfig, String> {
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            Ok(StoreConfig::Postgres {
+                settings: PgSettings {
+                    url: parse_url(value)?,
+                    password: std::env::var(STORE_PASSWORD_ENV).ok(),
+                    connections: DEFAULT_CONNECTIONS as usize,
+                    call_timeout: Duration::from_secs(u64::from(DEFAULT_CALL_TIMEOUT_SECONDS)),
+                },
+                lease: LeaseConfig::default(),
+            })
+        } else if value.is_empty() || value.len() > 4096 {
+            Err("a postgres:// URL or a file path of 1–4096 characters".into())
+        } else {
+            Ok(StoreConfig::Sqlite {
+                path: PathBuf::from(value),
+            })
+        }
+    }
+}
+
 const DEFAULT_CONNECTIONS: u32 = 4;
 const DEFAULT_CALL_TIMEOUT_SECONDS: u32 = 10;
 
@@ -91,21 +137,9 @@ pub(super) fn parse(v: Option<Value>, base: &Path, secrets: super::Secrets) -> R
             path: base.join(p.str()?),
         },
         (None, Some(u)) => {
-            let url = u.r().parse_with("a postgres://user@host:5432/database URL", |s| {
-                let url = url::Url::parse(s).map_err(|e| format!("`{s}` is not a URL ({e})"))?;
-                if !matches!(url.scheme(), "postgres" | "postgresql") {
-                    return Err(format!("the scheme is `{}`, not postgres", url.scheme()));
-                }
-                if url.host_str().is_none_or(str::is_empty) {
-                    return Err("it names no host".into());
-                }
-                if url.password().is_some() {
-                    return Err(
-                        "it holds a password; put it in the environment variable named by `password_env`".into(),
-                    );
-                }
-                Ok(url)
-            })?;
+            let url = u
+                .r()
+                .parse_with("a postgres://user@host:5432/database URL", parse_url)?;
             let password = match t.get("password_env") {
                 Some(p) => {
                     let var = p.str()?;
