@@ -515,7 +515,7 @@ fn a_leader_cut_off_from_postgres_stops_acting_before_another_takes_over() {
     // Cut A off mid-window.
     hole.cut.store(true, Ordering::SeqCst);
     let cut_at = Utc::now();
-    let (holder_b, token_b) = wait_for(u64::from(ttl_s) * 3 + 10, "B takes over", || {
+    let (holder_b, token_b) = wait_for(ttl_s * 3 + 10, "B takes over", || {
         lease(url.as_str(), "cut").filter(|(h, _)| *h != holder_a)
     });
     assert_eq!(pid_of(&holder_b), b.pid());
