@@ -193,6 +193,73 @@ fn the_kubernetes_manifests_fit_the_api_and_their_config_checks() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
+/// Two replicas on PostgreSQL: the manifests fit the API, roll one pod at a
+/// time, keep one up through disruptions, and the config checks against a
+/// real (throw-away) database.
+#[test]
+fn the_kubernetes_replica_manifests_fit_the_api_and_their_config_checks() {
+    let manifest = repo().join("deploy/kubernetes/costd-postgres.yaml");
+    let python = emulator_bin("checkers", "python");
+    let out = Command::new(&python)
+        .arg(repo().join("tests/k8s_check.py"))
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().lines().collect::<Vec<_>>(),
+        [
+            "ServiceAccount/costd",
+            "ConfigMap/costd-config",
+            "Deployment/costd",
+            "PodDisruptionBudget/costd",
+            "Service/costd"
+        ]
+    );
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    for needle in [
+        "replicas: 2",
+        "maxUnavailable: 0",
+        "minAvailable: 1",
+        "path: /readyz",
+        "terminationGracePeriodSeconds: 20",
+        "password_env = \"COSTD_STORE_PASSWORD\"",
+    ] {
+        assert!(text.contains(needle), "{needle}");
+    }
+    assert!(
+        !text.contains("PersistentVolumeClaim"),
+        "replicas keep nothing on a volume"
+    );
+    // The ConfigMap's config checks against a database (the throw-away cluster's, in place of the example host).
+    let toml: String = text
+        .split("  costd.toml: |\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or("")))
+        .collect();
+    let example = "postgres://costd@costd-db.example.internal:5432/costd";
+    assert!(toml.contains(example), "{toml}");
+    let db = costd::store::postgres::testing::shared().fresh_database();
+    let dir = TempDir::new("deploy-k8s-pg");
+    let cfg = dir.write("costd.toml", &toml.replace(example, db.as_str()));
+    let out = Command::new(env!("CARGO_BIN_EXE_costd"))
+        .args(["check", "--config", cfg.to_str().unwrap()])
+        .env("COSTD_STORE_PASSWORD", "unused-with-trust-auth")
+        .env("COSTD_VIEWER_TOKEN", "viewer-token-0123456789")
+        .env("COSTD_OPERATOR_TOKEN", "operator-token-0123456789")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains("reachable; costd's tables are made at the first start"),
+        "{report}"
+    );
+}
+
 #[test]
 fn version_completions_and_the_man_page() {
     let v = String::from_utf8(costd(&["--version"]).stdout).unwrap();

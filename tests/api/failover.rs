@@ -583,5 +583,15 @@ fn a_leader_cut_off_from_postgres_stops_acting_before_another_takes_over() {
         ),
         a.logs()
     );
+    // `costd check` names the leader and its token.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_costd"))
+        .args(["check", "--config", config_b.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains(&format!("leader {holder_b} (token {token_b}")),
+        "{report}"
+    );
     drop(b);
 }
