@@ -14,8 +14,8 @@
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::run`].
 //! - [`app`]: the use cases (add/list/cancel a window, …) that the CLI, the API and the dashboard share; [`app::App`], the shared state; [`app::Prices`].
 //! - [`config`]: the daemon's config file → [`config::Config`].
-//! - [`store`]: what costd must not forget (windows, ledger, decisions, alarm states, the notification outbox).
-//! - [`daemon`]: `costd serve`: the reconcile loop, the reconciler, the projection job.
+//! - [`store`]: what costd must not forget (windows, ledger, decisions, alarm states, the notification outbox), in SQLite or PostgreSQL (with the replicas' leader lease).
+//! - [`daemon`]: `costd serve`: the reconcile loop, the reconciler, the projection job, the leader elector of replicas.
 //! - [`aws`]: adapters for ELBv2, CloudWatch and the Price List API.
 //! - [`budget`]: PURE projection and the budget alarm state machine.
 //! - [`notify`]: the outbox delivery worker: claims, signed webhooks, retries, dead letters, retention.

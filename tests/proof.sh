@@ -10,6 +10,8 @@
 #   bash tests/proof.sh hostile    hostile input and clients (release build): far-future window, slowloris,
 #                                  connection cap, worst-case model body (time, RSS), CSRF, sign-in limit,
 #                                  webhooks once/signed/redacted, lagging listings, dry-run over a live ALB
+#   bash tests/proof.sh failover   three replicas on PostgreSQL, the leader killed 20 times (lease TTL 10 s):
+#                                  takeover times, one ALB per window, fencing tokens in order
 #   bash tests/proof.sh all        all of the above, in that order
 #
 # Each exits non-zero when its proof fails; `all` runs every proof and exits
@@ -46,6 +48,14 @@ proof_hostile() {
   install_emulators
   cargo test --release --locked --test api hardening -- --nocapture --test-threads 1 2>&1 | tee "$out/hostile.txt"
   cargo test --release --locked --lib -- reconciler::tests::a_lagging_listing reconciler::tests::an_alb_whose_lifetime 2>&1 | tee -a "$out/hostile.txt"
+}
+
+proof_failover() {
+  install_emulators
+  install_postgres
+  COSTD_FAILOVER_KILLS="${COSTD_FAILOVER_KILLS:-20}" COSTD_FAILOVER_TTL="${COSTD_FAILOVER_TTL:-10}" \
+    COSTD_FAILOVER_REPORT="$PWD/$out/failover.json" \
+    cargo test --locked --test api failover -- --nocapture --test-threads 1 2>&1 | tee "$out/failover.txt"
 }
 
 proof_shutdown() {
@@ -151,13 +161,14 @@ run_one() {
     shutdown) proof_shutdown ;;
     speed) proof_speed ;;
     hostile) proof_hostile ;;
-    *) echo "usage: bash tests/proof.sh crash|outage|fuzz|shutdown|speed|hostile|all" >&2; return 2 ;;
+    failover) proof_failover ;;
+    *) echo "usage: bash tests/proof.sh crash|outage|fuzz|shutdown|speed|hostile|failover|all" >&2; return 2 ;;
   esac
 }
 
 if [ "${1:-}" = all ]; then
   failed=()
-  for p in crash outage fuzz shutdown speed hostile; do
+  for p in crash outage fuzz shutdown speed hostile failover; do
     echo "######## proof: $p"
     # A process of its own, so `set -e` holds inside each proof.
     bash "$0" "$p" || failed+=("$p")

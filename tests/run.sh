@@ -8,7 +8,6 @@ source tests/setup.sh
 apt_install chromium chromium
 apt_install openssl openssl   # the TLS test makes its certificates
 apt_install systemd-analyze systemd   # the systemd unit is checked with `systemd-analyze verify`
-# PostgreSQL's server binaries: the store tests and the replica tests start throw-away clusters.
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql-server-binaries-missing postgresql
+install_postgres   # the store and replica tests start throw-away clusters
 install_emulators
 cargo test --all-targets --locked "$@"

@@ -28,3 +28,13 @@ install_emulators() {
   done
   export COSTD_EMULATORS_VENV="$base"
 }
+
+# PostgreSQL's server binaries (Debian's layout): the store tests and the
+# replica tests start throw-away clusters from them.
+install_postgres() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && return
+  echo "== installing postgresql (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+}

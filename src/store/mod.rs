@@ -1,7 +1,8 @@
 //! The store: what costd must not forget. Windows added at run time, the
 //! ledger of ALB lifetimes, and every reconcile decision. [`Store`] is the
-//! interface callers use; [`sqlite::SqliteStore`] is the implementation
-//! (a Postgres one can be added without touching callers).
+//! interface callers use; [`sqlite::SqliteStore`] (one daemon per file) and
+//! [`postgres::PgStore`] (replicas sharing a database) implement it, and
+//! pass one contract (`conformance.rs`).
 
 #[cfg(test)]
 mod conformance;
