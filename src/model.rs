@@ -13,6 +13,7 @@ use crate::cost::monitoring::{self, MonitoringCost};
 use crate::cost::network::{self, NetworkModel};
 use crate::pricing::PriceTable;
 use crate::scenario::{LoadBalancerScenario, Period, Scenario};
+use crate::schedule::planner::{self, DemoWindow, PlannerSettings};
 use crate::schedule::{self, Interval, Month};
 
 /// Everything `costd model` prints.
@@ -64,7 +65,13 @@ pub struct LoadBalancerReport {
 pub struct ScheduledCost {
     /// How the month was taken: a calendar month, or a year averaged to one month.
     pub basis: String,
-    /// Lifetimes per month (merged windows).
+    /// The ALB is created this long before each window opens.
+    pub lead_minutes: i64,
+    /// And deleted this long after it closes.
+    pub grace_minutes: i64,
+    /// Whether it is kept through gaps when that is not dearer.
+    pub coalesce: bool,
+    /// Lifetimes per month (windows with lead and grace, merged and coalesced as the daemon does).
     pub lifetimes: Decimal,
     /// Billed hours per month (partial hours billed as full, per lifetime).
     pub billed_hours: Decimal,
@@ -145,16 +152,60 @@ pub fn evaluate(scenario: &Scenario, prices: &PriceTable, as_of: DateTime<Utc>) 
     }
 }
 
+/// The lifetimes the daemon would run for the scenario's windows in `span`:
+/// the same planner, lead, grace and coalescing (at the scenario's rates).
+/// Windows just outside `span` are planned too, as their lead or grace (or
+/// a coalesced gap) can reach into it; the caller clips to `span`.
+fn scheduled_lifetimes(lb: &LoadBalancerScenario, prices: &PriceTable, span: &Interval) -> Vec<Interval> {
+    let reach = lb.rules.lead + lb.rules.grace + chrono::Duration::days(1);
+    let wide = Interval {
+        start: span.start - reach,
+        end: span.end + reach,
+    };
+    let windows: Vec<DemoWindow> = schedule::expand(&lb.schedule, wide)
+        .into_iter()
+        .enumerate()
+        .map(|(i, interval)| DemoWindow {
+            id: format!("s{i}"),
+            interval,
+        })
+        .collect();
+    let addresses = match lb.spec.scheme {
+        Scheme::InternetFacing => Decimal::from(lb.spec.azs),
+        Scheme::Internal => Decimal::ZERO,
+    };
+    let settings = PlannerSettings {
+        lead: lb.rules.lead,
+        grace: lb.rules.grace,
+        coalesce: lb.rules.coalesce,
+        lb_usd_per_hour: match lb.spec.kind {
+            LbKind::Application => prices.alb.hour.usd,
+            LbKind::Network => prices.nlb.hour.usd,
+        },
+        ipv4_usd_per_hour: prices.public_ipv4.address_hour.usd * addresses,
+    };
+    planner::lifetimes(&windows, &settings)
+        .into_iter()
+        .map(|l| Interval {
+            start: l.start,
+            end: l.end,
+        })
+        .collect()
+}
+
 fn price_load_balancer(lb: &LoadBalancerScenario, prices: &PriceTable, b: &Basis) -> LoadBalancerReport {
     let cu = load_balancer::capacity_units(&lb.spec);
     let always_on = load_balancer::price(&lb.spec, prices, &Usage::always_on(b.hours_per_month));
     let scheduled = (!lb.schedule.is_empty()).then(|| {
-        let lifetimes = schedule::merge(schedule::expand(&lb.schedule, b.span));
+        let lifetimes = scheduled_lifetimes(lb, prices, &b.span);
         let totals = LifetimeTotals::of(&lifetimes, &b.span);
         let usage = Usage::from_lifetimes(&totals, b.scale_num, b.scale_den);
         let c = load_balancer::price(&lb.spec, prices, &usage);
         ScheduledCost {
             basis: b.label.clone(),
+            lead_minutes: lb.rules.lead.num_minutes(),
+            grace_minutes: lb.rules.grace.num_minutes(),
+            coalesce: lb.rules.coalesce,
             lifetimes: usage.lifetimes,
             billed_hours: c.billed_hours,
             running_hours: c.running_hours,
@@ -192,8 +243,9 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap()
     }
 
-    /// The seed's demo-usage table, with 720-hour (30-day) months as the seed used:
-    /// only the ALB-hour line is compared, since the seed left out LCUs and IPv4.
+    /// The seed's demo-usage table, with 720-hour (30-day) months as the seed used,
+    /// and no lead or grace (the seed's table has none): only the ALB-hour line is
+    /// compared, since the seed left out LCUs and IPv4.
     #[test]
     fn seed_demo_table_alb_hours_are_reproducible() {
         // us-east-1 ALB $0.0225/h. Daily windows over any 12 months: d × 24 h-days …
@@ -209,7 +261,7 @@ mod tests {
             ("0 0 * * *", "24h", dec!(720), dec!(16.20)),
         ] {
             let src = format!(
-                "region = \"us-east-1\"\nhours_per_month = 720\n[load_balancer]\nkind = \"application\"\nscheme = \"internet-facing\"\nazs = 2\ntarget_type = \"ip\"\n[[load_balancer.schedule]]\ncron = \"{cron}\"\nduration = \"{dur}\"\ntimezone = \"UTC\"\n"
+                "region = \"us-east-1\"\nhours_per_month = 720\n[load_balancer]\nkind = \"application\"\nscheme = \"internet-facing\"\nazs = 2\ntarget_type = \"ip\"\nlead_minutes = 0\ngrace_minutes = 0\n[[load_balancer.schedule]]\ncron = \"{cron}\"\nduration = \"{dur}\"\ntimezone = \"UTC\"\n"
             );
             let r = run(&src, at());
             let s = r.load_balancer.unwrap().scheduled.unwrap();
@@ -220,29 +272,78 @@ mod tests {
 
     #[test]
     fn seed_scenario_scheduled_alb_in_a_real_month() {
-        // December 2026 (744 h), ap-southeast-1, "0 9 * * Mon-Fri" for 3 h in Asia/Singapore (UTC+8):
-        // weekdays in Dec 2026: 23 (Tue 1 … Thu 31) → 23 lifetimes × 3 h = 69 billed hours.
-        // ALB: 69 × 0.0252 = 1.7388. LCU: max(1/25 = 0.04, 1 × 120 / 3,000 = 0.04, 0.1 GB/h = 0.1,
-        //   5 req/s × 0 paid rules = 0) = 0.1 → 0.1 × 69 = 6.9 LCU-h × 0.008 = 0.0552.
-        // IPv4: 2 × 69 = 138 address-h × 0.005 = 0.69. Total 1.7388 + 0.0552 + 0.69 = 2.484.
+        // December 2026 (744 h), ap-southeast-1, "0 9 * * Mon-Fri" for 3 h in Asia/Singapore (UTC+8),
+        // with the daemon's default lead and grace (5 + 5 min): each lifetime runs 08:55–12:05,
+        // 3 h 10 min = 190 min → 4 billed hours. Weekdays in Dec 2026: 23 (Tue 1 … Thu 31)
+        // → 23 lifetimes × 4 h = 92 billed hours; running 23 × 190 min = 4,370 min = 72.8333… h.
+        // ALB: 92 × 0.0252 = 2.3184. LCU: max(1/25 = 0.04, 1 × 120 / 3,000 = 0.04, 0.1 GB/h = 0.1,
+        //   5 req/s × 0 paid rules = 0) = 0.1 → 0.1 × 4,370/60 = 7.2833… LCU-h × 0.008 = 0.0582666….
+        // IPv4: 2 × 4,370/60 = 145.666… address-h × 0.005 = 0.728333….
+        // LCU + IPv4 = (3.496 + 43.7) / 60 = 47.196 / 60 = 0.7866. Total 2.3184 + 0.7866 = 3.105.
         let src = EMBEDDED_SEED.replace("hours_per_month = 730", "month = \"2026-12\"");
         let r = run(&src, at());
         assert_eq!(r.hours_per_month, dec!(744));
         let lb = r.load_balancer.unwrap();
         assert_eq!(lb.lcu_per_hour, dec!(0.1));
         let s = lb.scheduled.unwrap();
-        assert_eq!((s.lifetimes, s.billed_hours), (dec!(23), dec!(69)));
-        assert_eq!(s.monthly_usd, dec!(2.484));
+        assert_eq!((s.lead_minutes, s.grace_minutes, s.coalesce), (5, 5, true));
+        assert_eq!((s.lifetimes, s.billed_hours), (dec!(23), dec!(92)));
+        assert_eq!(s.monthly_usd.round_dp(10), dec!(3.105));
         // Always on for 744 h: 744 × 0.0252 = 18.7488; 74.4 × 0.008 = 0.5952; 1,488 × 0.005 = 7.44 → 26.784.
         assert_eq!(lb.always_on.monthly_usd, dec!(26.784));
-        assert_eq!(lb.schedule_saves_usd, Some(dec!(24.300)));
+        // Saves 26.784 − 3.105 = 23.679.
+        assert_eq!(lb.schedule_saves_usd.unwrap().round_dp(10), dec!(23.679));
+        // Without lead and grace the same month bills 23 × 3 = 69 hours: the model used to say so.
+        let bare = src.replace(
+            "[[load_balancer.schedule]]",
+            "lead_minutes = 0\ngrace_minutes = 0\n[[load_balancer.schedule]]",
+        );
+        let s = run(&bare, at()).load_balancer.unwrap().scheduled.unwrap();
+        assert_eq!(s.billed_hours, dec!(69));
+    }
+
+    #[test]
+    fn close_windows_are_coalesced_as_the_daemon_does() {
+        // Two one-off windows 09:00–09:20 and 09:40–10:00 UTC with 5 + 5 min lead and grace:
+        // needs 08:55–09:25 and 09:35–10:05. us-east-1, internal (no public IPv4):
+        // one lifetime 08:55–10:05 (70 min) bills 2 h × 0.0225 = 0.045; two of 30 min bill
+        // 1 h + 1 h = 0.045. Keeping is not dearer, so the daemon keeps it: one lifetime, 2 h.
+        let src = "region = \"us-east-1\"\nmonth = \"2026-12\"\n[load_balancer]\nkind = \"application\"\nscheme = \"internal\"\nazs = 2\ntarget_type = \"ip\"\n[[load_balancer.schedule]]\nstart = \"2026-12-03T09:00:00Z\"\nend = \"2026-12-03T09:20:00Z\"\n[[load_balancer.schedule]]\nstart = \"2026-12-03T09:40:00Z\"\nend = \"2026-12-03T10:00:00Z\"\n";
+        let s = run(src, at()).load_balancer.unwrap().scheduled.unwrap();
+        assert_eq!((s.lifetimes, s.billed_hours), (dec!(1), dec!(2)));
+        // Running 70 min.
+        assert_eq!(s.running_hours.round_dp(6), dec!(1.166667));
+        // With coalescing off: two lifetimes of 30 min, 1 h each.
+        let apart = src.replace("target_type = \"ip\"\n", "target_type = \"ip\"\ncoalesce = false\n");
+        let s = run(&apart, at()).load_balancer.unwrap().scheduled.unwrap();
+        assert_eq!((s.lifetimes, s.billed_hours), (dec!(2), dec!(2)));
+        assert_eq!(s.running_hours, dec!(1));
+    }
+
+    #[test]
+    fn lead_and_grace_are_bounded_like_the_daemons() {
+        let book = PriceBook::embedded().unwrap();
+        let base = "region = \"us-east-1\"\n[load_balancer]\nkind = \"application\"\nscheme = \"internal\"\nazs = 2\ntarget_type = \"ip\"\n";
+        for (extra, ok) in [
+            ("lead_minutes = 120", true),
+            ("lead_minutes = 121", false),
+            ("grace_minutes = 0", true),
+            ("grace_minutes = 121", false),
+            ("coalesce = \"yes\"", false),
+        ] {
+            let r = Scenario::parse("s.toml", &format!("{base}{extra}\n"), &book.regions());
+            assert_eq!(r.is_ok(), ok, "{extra}: {r:?}");
+            if let Err(e) = r {
+                assert!(e.key.starts_with("load_balancer."), "{e}");
+            }
+        }
     }
 
     #[test]
     fn partial_hour_windows_bill_full_hours() {
-        // One-off 09:00–10:01 UTC: 61 minutes → 2 billed ALB-hours; IPv4 per second: 2 × 3,660 s.
+        // One-off 09:00–10:01 UTC, no lead or grace: 61 minutes → 2 billed ALB-hours; IPv4 per second: 2 × 3,660 s.
         // us-east-1: 2 × 0.0225 = 0.045; IPv4 2 × 3,660 / 3,600 = 2.0333… h × 0.005 = 0.010166…
-        let src = "region = \"us-east-1\"\nmonth = \"2026-12\"\n[load_balancer]\nkind = \"application\"\nscheme = \"internet-facing\"\nazs = 2\ntarget_type = \"ip\"\n[[load_balancer.schedule]]\nstart = \"2026-12-03T09:00:00Z\"\nend = \"2026-12-03T10:01:00Z\"\n";
+        let src = "region = \"us-east-1\"\nmonth = \"2026-12\"\n[load_balancer]\nkind = \"application\"\nscheme = \"internet-facing\"\nazs = 2\ntarget_type = \"ip\"\nlead_minutes = 0\ngrace_minutes = 0\n[[load_balancer.schedule]]\nstart = \"2026-12-03T09:00:00Z\"\nend = \"2026-12-03T10:01:00Z\"\n";
         let s = run(src, at()).load_balancer.unwrap().scheduled.unwrap();
         assert_eq!(s.billed_hours, dec!(2));
         assert_eq!(s.line_items[0].cost_usd, dec!(0.045));
@@ -254,8 +355,8 @@ mod tests {
         // March 2027 (UTC month, 744 h). "0 9 * * Mon-Fri" in America/New_York for 8 h:
         // 23 weekdays in March 2027 (Mon 1 … Wed 31); DST starts Sun 14 Mar, so local 09:00 is
         // 14:00 UTC before and 13:00 UTC after — every window is still 8 real hours.
-        // 23 × 8 = 184 billed hours × 0.0225 = 4.14.
-        let src = "region = \"us-east-1\"\nmonth = \"2027-03\"\n[load_balancer]\nkind = \"application\"\nscheme = \"internal\"\nazs = 2\ntarget_type = \"ip\"\n[[load_balancer.schedule]]\ncron = \"0 9 * * Mon-Fri\"\nduration = \"8h\"\ntimezone = \"America/New_York\"\n";
+        // No lead or grace: 23 × 8 = 184 billed hours × 0.0225 = 4.14.
+        let src = "region = \"us-east-1\"\nmonth = \"2027-03\"\n[load_balancer]\nkind = \"application\"\nscheme = \"internal\"\nazs = 2\ntarget_type = \"ip\"\nlead_minutes = 0\ngrace_minutes = 0\n[[load_balancer.schedule]]\ncron = \"0 9 * * Mon-Fri\"\nduration = \"8h\"\ntimezone = \"America/New_York\"\n";
         let s = run(src, at()).load_balancer.unwrap().scheduled.unwrap();
         assert_eq!(s.billed_hours, dec!(184));
         assert_eq!(s.monthly_usd, dec!(4.14));

@@ -96,12 +96,20 @@ pub fn table(r: &ModelReport) -> String {
         if let Some(sc) = &lb.scheduled {
             let _ = writeln!(
                 s,
-                "\n  scheduled  {}/month ({} lifetimes, {} billed hours, {} running hours)\n  basis: {}",
+                "\n  scheduled  {}/month ({} lifetimes, {} billed hours, {} running hours)\n  basis: {}\n  \
+                 lifetimes as the daemon runs them: each window from {} min before to {} min after, {}",
                 format_usd(sc.monthly_usd),
                 format_quantity(sc.lifetimes, 2),
                 format_quantity(sc.billed_hours, 2),
                 format_quantity(sc.running_hours, 2),
-                sc.basis
+                sc.basis,
+                sc.lead_minutes,
+                sc.grace_minutes,
+                if sc.coalesce {
+                    "kept through gaps where that is not dearer"
+                } else {
+                    "never kept through gaps"
+                }
             );
             items(&mut s, &sc.line_items);
         }

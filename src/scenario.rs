@@ -1,6 +1,7 @@
 //! Scenario files (`config/scenarios/*.toml`): what to price. Parsed into
 //! typed specs for the cost model; every error names the file, line and key.
 
+use crate::schedule::planner::{LifetimeRules, MAX_LEAD_OR_GRACE_MINUTES};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -27,6 +28,9 @@ pub struct LoadBalancerScenario {
     pub spec: LoadBalancerSpec,
     /// When it runs (empty: only always-on is priced).
     pub schedule: Vec<WindowSpec>,
+    /// How the windows become lifetimes (`lead_minutes`, `grace_minutes`,
+    /// `coalesce`; the daemon's defaults).
+    pub rules: LifetimeRules,
 }
 
 /// Which month the figures are for.
@@ -243,8 +247,21 @@ fn load_balancer(v: &Value) -> Result<LoadBalancerScenario, InputError> {
         }
         None => Vec::new(),
     };
+    let d = LifetimeRules::default();
+    let minutes = |key: &str, default: chrono::Duration| -> Result<chrono::Duration, InputError> {
+        Ok(match t.get(key) {
+            Some(v) => chrono::Duration::minutes(i64::from(v.u32_in(0, MAX_LEAD_OR_GRACE_MINUTES)?)),
+            None => default,
+        })
+    };
+    let rules = LifetimeRules {
+        lead: minutes("lead_minutes", d.lead)?,
+        grace: minutes("grace_minutes", d.grace)?,
+        coalesce: t.get("coalesce").map(|v| v.bool()).transpose()?.unwrap_or(d.coalesce),
+    };
     t.finish()?;
     Ok(LoadBalancerScenario {
+        rules,
         spec: LoadBalancerSpec {
             kind,
             scheme,

@@ -102,3 +102,51 @@ impl SharedPrices {
         *self.0.write().expect("prices lock") = Arc::new(prices);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::billing::billed_hours_in;
+    use crate::schedule::blackout::Blackouts;
+    use crate::schedule::planner::{plan, windows_in};
+    use crate::schedule::{Interval, Month};
+
+    /// `costd model` of a scenario and the daemon's plan for the same windows
+    /// give the same billed hours: one lifetime path (lead, grace, coalescing).
+    #[test]
+    fn the_model_bills_the_lifetimes_the_daemon_plans() {
+        let cfg = Config::parse(
+            "<embedded>/config/costd.toml",
+            crate::config::EMBEDDED_DEFAULT,
+            std::path::Path::new("."),
+        )
+        .unwrap();
+        let book = PriceBook::embedded().unwrap();
+        let settings = planner_settings(&cfg, &book).unwrap();
+        let december = Month::parse("2026-12").unwrap().span(chrono_tz::UTC);
+        let around = Interval {
+            start: december.start - chrono::Duration::days(1),
+            end: december.end + chrono::Duration::days(1),
+        };
+        // The daemon's windows (the config's cron; scenarios have no blackout dates, so none here).
+        let windows = windows_in(&cfg.schedule.windows, &[], &Blackouts::default(), around);
+        let daemon_hours: i64 = plan(around.start, &windows, None, &settings)
+            .upcoming
+            .iter()
+            .map(|l| Interval {
+                start: l.start,
+                end: l.end,
+            })
+            .filter(|l| l.clip(&december).is_some())
+            .map(|l| billed_hours_in(&l, &december))
+            .sum();
+        // The seed scenario has the same windows: "0 9 * * Mon-Fri", 3 h, Asia/Singapore.
+        let src = crate::scenario::EMBEDDED_SEED.replace("hours_per_month = 730", "month = \"2026-12\"");
+        let scenario = crate::scenario::Scenario::parse("seed.toml", &src, &book.regions()).unwrap();
+        let report = crate::model::evaluate(&scenario, book.get(&scenario.region).unwrap(), december.start);
+        let model_hours = report.load_balancer.unwrap().scheduled.unwrap().billed_hours;
+        // 23 weekdays × (5 min + 3 h + 5 min = 190 min → 4 billed hours) = 92.
+        assert_eq!(daemon_hours, 92);
+        assert_eq!(model_hours, Decimal::from(daemon_hours));
+    }
+}

@@ -1,6 +1,7 @@
 //! `[schedule]` and `[reconcile]`: the demo windows, blackouts, lead and
 //! grace, and how often the safety-net reconcile runs.
 
+use crate::schedule::planner::{LifetimeRules, MAX_LEAD_OR_GRACE_MINUTES};
 use std::path::Path;
 
 use chrono::{Duration, NaiveDate};
@@ -43,11 +44,11 @@ pub struct ReconcileConfig {
 impl Default for ScheduleConfig {
     fn default() -> Self {
         ScheduleConfig {
-            lead: Duration::minutes(5),
-            grace: Duration::minutes(5),
+            lead: LifetimeRules::default().lead,
+            grace: LifetimeRules::default().grace,
             max_window: Duration::hours(12),
             max_ahead: Duration::days(366),
-            coalesce: true,
+            coalesce: LifetimeRules::default().coalesce,
             windows: Vec::new(),
             blackouts: Blackouts::default(),
         }
@@ -99,8 +100,8 @@ fn minutes(t: &TableReader, key: &str, default: Duration, max: u32) -> Result<Du
 
 pub(super) fn parse(t: &TableReader, tz: Tz, base: &Path) -> Result<ScheduleConfig, InputError> {
     let d = ScheduleConfig::default();
-    let lead = minutes(t, "lead_minutes", d.lead, 120)?;
-    let grace = minutes(t, "grace_minutes", d.grace, 120)?;
+    let lead = minutes(t, "lead_minutes", d.lead, MAX_LEAD_OR_GRACE_MINUTES)?;
+    let grace = minutes(t, "grace_minutes", d.grace, MAX_LEAD_OR_GRACE_MINUTES)?;
     let max_hours = match t.get("max_window_hours") {
         Some(v) => v.u32_in(1, 24 * 7)?,
         None => d.max_window.num_hours() as u32,

@@ -30,6 +30,32 @@ pub struct DemoWindow {
     pub interval: Interval,
 }
 
+/// How windows become ALB lifetimes: lead, grace and gap coalescing. The
+/// daemon's `[schedule]` and a scenario's `[load_balancer]` both hold one,
+/// with the same defaults, so `costd model` prices what the daemon runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifetimeRules {
+    /// Create this long before a window opens (default 5 min).
+    pub lead: Duration,
+    /// Delete this long after it closes (default 5 min).
+    pub grace: Duration,
+    /// Keep the ALB through a gap when that is not dearer (default on).
+    pub coalesce: bool,
+}
+
+impl Default for LifetimeRules {
+    fn default() -> Self {
+        LifetimeRules {
+            lead: Duration::minutes(5),
+            grace: Duration::minutes(5),
+            coalesce: true,
+        }
+    }
+}
+
+/// The most lead or grace a schedule may have, in minutes.
+pub const MAX_LEAD_OR_GRACE_MINUTES: u32 = 120;
+
 /// What the planner needs besides the windows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannerSettings {
@@ -253,6 +279,15 @@ pub fn plan(
         next_edge,
         upcoming,
     }
+}
+
+/// Every lifetime `windows` need, as the daemon runs them: planned from
+/// before the first window's lead, with the same merging and coalescing.
+pub fn lifetimes(windows: &[DemoWindow], s: &PlannerSettings) -> Vec<PlannedLifetime> {
+    let Some(first) = windows.iter().map(|w| w.interval.start).min() else {
+        return Vec::new();
+    };
+    plan(first - s.lead - Duration::seconds(1), windows, None, s).upcoming
 }
 
 /// The concrete windows overlapping `span`: config windows (recurring ones

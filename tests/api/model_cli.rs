@@ -45,15 +45,20 @@ fn seed_scenario_file_as_json() {
     assert_eq!(v["region"], "ap-southeast-1");
     assert_eq!(option(&v, "endpoints_only")["monthly_usd"], "59.49");
     assert_eq!(option(&v, "nat_per_az")["monthly_usd"], "137.985");
-    // Scheduled ALB, Nov 2026–Oct 2027: 260 weekdays × 3 h = 780 h a year; × 730 / 8,760 = 65 h a month.
-    // 65 × 0.0252 = 1.638; 6.5 LCU-h × 0.008 = 0.052; 130 address-h × 0.005 = 0.65 → 2.34.
+    // Scheduled ALB, Nov 2026–Oct 2027, with the daemon's 5 min lead and 5 min grace: each
+    // lifetime runs 3 h 10 min and bills 4 h. 260 weekdays × 4 h = 1,040 h a year;
+    // × 730 / 8,760 = 86.666… h a month. Running 260 × 190 min = 823.333… h a year → 68.6111… h.
+    // 86.666… × 0.0252 = 2.184; LCU 0.1 × 68.6111… × 0.008 + IPv4 2 × 68.6111… × 0.005
+    // = 68.6111… × 0.0108 = 0.741 → 2.925.
     let s = &v["load_balancer"]["scheduled"];
     assert_eq!(
-        s["billed_hours"].as_str().unwrap().parse::<f64>().unwrap().round(),
-        65.0
+        (s["lead_minutes"].as_i64(), s["grace_minutes"].as_i64()),
+        (Some(5), Some(5))
     );
+    let hours: rust_decimal::Decimal = s["billed_hours"].as_str().unwrap().parse().unwrap();
+    assert_eq!(hours.round_dp(6), rust_decimal_macros::dec!(86.666667));
     let usd: rust_decimal::Decimal = s["monthly_usd"].as_str().unwrap().parse().unwrap();
-    assert_eq!(usd.round_dp(6), rust_decimal_macros::dec!(2.34));
+    assert_eq!(usd.round_dp(6), rust_decimal_macros::dec!(2.925));
 }
 
 #[test]
