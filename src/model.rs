@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::cost::LineItem;
-use crate::cost::billing::LifetimeTotals;
+use crate::cost::billing::{LifetimeTotals, PartialHour};
 use crate::cost::load_balancer::{self, CapacityUnits, LbKind, LoadBalancerCost, Scheme, Usage};
 use crate::cost::monitoring::{self, MonitoringCost};
 use crate::cost::network::{self, NetworkModel};
@@ -65,6 +65,13 @@ pub struct LoadBalancerReport {
 pub struct ScheduledCost {
     /// How the month was taken: a calendar month, or a year averaged to one month.
     pub basis: String,
+    /// How partial hours are billed in these figures.
+    pub partial_hour: PartialHour,
+    /// The same schedule under the other rule, when that bills differently.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub under_other_rule: Option<OtherRule>,
+    /// The period's first lifetimes, with their billed hours under each rule.
+    pub first_lifetimes: Vec<ScheduledLifetime>,
     /// The ALB is created this long before each window opens.
     pub lead_minutes: i64,
     /// And deleted this long after it closes.
@@ -81,6 +88,29 @@ pub struct ScheduledCost {
     pub monthly_usd: Decimal,
     /// What is paid for.
     pub line_items: Vec<LineItem>,
+}
+
+/// The scheduled figures under the rule not chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct OtherRule {
+    /// That rule.
+    pub partial_hour: PartialHour,
+    /// Billed hours per month under it.
+    pub billed_hours: Decimal,
+    /// The month's total under it.
+    pub monthly_usd: Decimal,
+}
+
+/// One planned lifetime (window with lead and grace, merged or coalesced).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ScheduledLifetime {
+    /// Created.
+    pub start: DateTime<Utc>,
+    /// Deleted.
+    pub end: DateTime<Utc>,
+    /// Billed hours by rule (`lifetime`, `clock_hour`).
+    #[schema(value_type = std::collections::BTreeMap<String, i64>)]
+    pub billed_hours: std::collections::BTreeMap<PartialHour, i64>,
 }
 
 /// The span priced and how to turn its totals into one month.
@@ -147,7 +177,7 @@ pub fn evaluate(scenario: &Scenario, prices: &PriceTable, as_of: DateTime<Utc>) 
         load_balancer: scenario
             .load_balancer
             .as_ref()
-            .map(|lb| price_load_balancer(lb, prices, &b)),
+            .map(|lb| price_load_balancer(lb, prices, &b, scenario.partial_hour)),
         monitoring: scenario.monitoring.as_ref().map(|m| monitoring::price(m, prices)),
     }
 }
@@ -156,7 +186,12 @@ pub fn evaluate(scenario: &Scenario, prices: &PriceTable, as_of: DateTime<Utc>) 
 /// the same planner, lead, grace and coalescing (at the scenario's rates).
 /// Windows just outside `span` are planned too, as their lead or grace (or
 /// a coalesced gap) can reach into it; the caller clips to `span`.
-fn scheduled_lifetimes(lb: &LoadBalancerScenario, prices: &PriceTable, span: &Interval) -> Vec<Interval> {
+fn scheduled_lifetimes(
+    lb: &LoadBalancerScenario,
+    prices: &PriceTable,
+    span: &Interval,
+    rule: PartialHour,
+) -> Vec<Interval> {
     let reach = lb.rules.lead + lb.rules.grace + chrono::Duration::days(1);
     let wide = Interval {
         start: span.start - reach,
@@ -183,6 +218,7 @@ fn scheduled_lifetimes(lb: &LoadBalancerScenario, prices: &PriceTable, span: &In
             LbKind::Network => prices.nlb.hour.usd,
         },
         ipv4_usd_per_hour: prices.public_ipv4.address_hour.usd * addresses,
+        partial_hour: rule,
     };
     planner::lifetimes(&windows, &settings)
         .into_iter()
@@ -193,16 +229,48 @@ fn scheduled_lifetimes(lb: &LoadBalancerScenario, prices: &PriceTable, span: &In
         .collect()
 }
 
-fn price_load_balancer(lb: &LoadBalancerScenario, prices: &PriceTable, b: &Basis) -> LoadBalancerReport {
+/// How many lifetimes the report lists (the first ones of the period).
+const LIFETIMES_SHOWN: usize = 5;
+
+fn price_load_balancer(
+    lb: &LoadBalancerScenario,
+    prices: &PriceTable,
+    b: &Basis,
+    rule: PartialHour,
+) -> LoadBalancerReport {
     let cu = load_balancer::capacity_units(&lb.spec);
     let always_on = load_balancer::price(&lb.spec, prices, &Usage::always_on(b.hours_per_month));
     let scheduled = (!lb.schedule.is_empty()).then(|| {
-        let lifetimes = scheduled_lifetimes(lb, prices, &b.span);
-        let totals = LifetimeTotals::of(&lifetimes, &b.span);
-        let usage = Usage::from_lifetimes(&totals, b.scale_num, b.scale_den);
-        let c = load_balancer::price(&lb.spec, prices, &usage);
+        let priced = |rule: PartialHour| {
+            let lifetimes = scheduled_lifetimes(lb, prices, &b.span, rule);
+            let totals = LifetimeTotals::of(&lifetimes, &b.span, rule);
+            let usage = Usage::from_lifetimes(&totals, b.scale_num, b.scale_den, rule);
+            (lifetimes, usage, load_balancer::price(&lb.spec, prices, &usage))
+        };
+        let (lifetimes, usage, c) = priced(rule);
+        // The other rule, shown when it bills differently.
+        let other = PartialHour::ALL.into_iter().find(|r| *r != rule).expect("two rules");
+        let (_, _, alt) = priced(other);
+        let under_other_rule = (alt.billed_hours != c.billed_hours).then_some(OtherRule {
+            partial_hour: other,
+            billed_hours: alt.billed_hours,
+            monthly_usd: alt.monthly_usd,
+        });
+        let first = lifetimes
+            .iter()
+            .filter(|l| l.clip(&b.span).is_some())
+            .take(LIFETIMES_SHOWN)
+            .map(|l| ScheduledLifetime {
+                start: l.start,
+                end: l.end,
+                billed_hours: PartialHour::ALL.map(|r| (r, r.billed_hours(l))).into_iter().collect(),
+            })
+            .collect();
         ScheduledCost {
             basis: b.label.clone(),
+            partial_hour: rule,
+            under_other_rule,
+            first_lifetimes: first,
             lead_minutes: lb.rules.lead.num_minutes(),
             grace_minutes: lb.rules.grace.num_minutes(),
             coalesce: lb.rules.coalesce,
@@ -280,6 +348,14 @@ mod tests {
         //   5 req/s × 0 paid rules = 0) = 0.1 → 0.1 × 4,370/60 = 7.2833… LCU-h × 0.008 = 0.0582666….
         // IPv4: 2 × 4,370/60 = 145.666… address-h × 0.005 = 0.728333….
         // LCU + IPv4 = (3.496 + 43.7) / 60 = 47.196 / 60 = 0.7866. Total 2.3184 + 0.7866 = 3.105.
+        // Capacity units are billed per LCU-hour "or partial hour", for the billed hours:
+        // 0.1 LCU/h (max(1/25 = 0.04, 1 × 120 / 3,000 = 0.04, 0.1 GB/h = 0.1, 5 req/s × 0 paid rules = 0)).
+        // Per lifetime: ALB 92 × 0.0252 = 2.3184; LCU 0.1 × 92 = 9.2 × 0.008 = 0.0736;
+        //   IPv4 (per second, either rule): 2 × 4,370/60 = 145.666… × 0.005 = 0.728333…
+        //   → 3.120333….
+        // Per clock hour (the default): 08:55–12:05 SGT = 00:55–04:05 UTC touches 00–04, 5 hours:
+        //   23 × 5 = 115 h. ALB 115 × 0.0252 = 2.898; LCU 11.5 × 0.008 = 0.092; IPv4 0.728333…
+        //   → 3.718333….
         let src = EMBEDDED_SEED.replace("hours_per_month = 730", "month = \"2026-12\"");
         let r = run(&src, at());
         assert_eq!(r.hours_per_month, dec!(744));
@@ -287,18 +363,44 @@ mod tests {
         assert_eq!(lb.lcu_per_hour, dec!(0.1));
         let s = lb.scheduled.unwrap();
         assert_eq!((s.lead_minutes, s.grace_minutes, s.coalesce), (5, 5, true));
-        assert_eq!((s.lifetimes, s.billed_hours), (dec!(23), dec!(92)));
-        assert_eq!(s.monthly_usd.round_dp(10), dec!(3.105));
+        assert_eq!(s.partial_hour, PartialHour::ClockHour);
+        assert_eq!((s.lifetimes, s.billed_hours), (dec!(23), dec!(115)));
+        assert_eq!(s.monthly_usd.round_dp(6), dec!(3.718333));
+        let other = s.under_other_rule.clone().expect("the rules differ for this schedule");
+        assert_eq!(
+            (other.partial_hour, other.billed_hours),
+            (PartialHour::Lifetime, dec!(92))
+        );
+        assert_eq!(other.monthly_usd.round_dp(6), dec!(3.120333));
+        // Each lifetime: 4 hours per lifetime, 5 per clock hour.
+        let first = &s.first_lifetimes[0];
+        assert_eq!(
+            (
+                first.billed_hours[&PartialHour::Lifetime],
+                first.billed_hours[&PartialHour::ClockHour]
+            ),
+            (4, 5)
+        );
+        assert_eq!(first.start.to_rfc3339(), "2026-12-01T00:55:00+00:00");
         // Always on for 744 h: 744 × 0.0252 = 18.7488; 74.4 × 0.008 = 0.5952; 1,488 × 0.005 = 7.44 → 26.784.
         assert_eq!(lb.always_on.monthly_usd, dec!(26.784));
-        // Saves 26.784 − 3.105 = 23.679.
-        assert_eq!(lb.schedule_saves_usd.unwrap().round_dp(10), dec!(23.679));
+        // Saves 26.784 − 3.718333… = 23.065666….
+        assert_eq!(lb.schedule_saves_usd.unwrap().round_dp(6), dec!(23.065667));
+        // Under `partial_hour = "lifetime"` the scenario's figures are the other rule's.
+        let by_lifetime = run(&format!("partial_hour = \"lifetime\"\n{src}"), at());
+        let s = by_lifetime.load_balancer.unwrap().scheduled.unwrap();
+        assert_eq!((s.partial_hour, s.billed_hours), (PartialHour::Lifetime, dec!(92)));
+        assert_eq!(s.monthly_usd.round_dp(6), dec!(3.120333));
         // Without lead and grace the same month bills 23 × 3 = 69 hours: the model used to say so.
         let bare = src.replace(
             "[[load_balancer.schedule]]",
             "lead_minutes = 0\ngrace_minutes = 0\n[[load_balancer.schedule]]",
         );
-        let s = run(&bare, at()).load_balancer.unwrap().scheduled.unwrap();
+        let s = run(&format!("partial_hour = \"lifetime\"\n{bare}"), at())
+            .load_balancer
+            .unwrap()
+            .scheduled
+            .unwrap();
         assert_eq!(s.billed_hours, dec!(69));
     }
 
@@ -309,15 +411,23 @@ mod tests {
         // one lifetime 08:55–10:05 (70 min) bills 2 h × 0.0225 = 0.045; two of 30 min bill
         // 1 h + 1 h = 0.045. Keeping is not dearer, so the daemon keeps it: one lifetime, 2 h.
         let src = "region = \"us-east-1\"\nmonth = \"2026-12\"\n[load_balancer]\nkind = \"application\"\nscheme = \"internal\"\nazs = 2\ntarget_type = \"ip\"\n[[load_balancer.schedule]]\nstart = \"2026-12-03T09:00:00Z\"\nend = \"2026-12-03T09:20:00Z\"\n[[load_balancer.schedule]]\nstart = \"2026-12-03T09:40:00Z\"\nend = \"2026-12-03T10:00:00Z\"\n";
-        let s = run(src, at()).load_balancer.unwrap().scheduled.unwrap();
+        let by_lifetime = format!("partial_hour = \"lifetime\"\n{src}");
+        let s = run(&by_lifetime, at()).load_balancer.unwrap().scheduled.unwrap();
         assert_eq!((s.lifetimes, s.billed_hours), (dec!(1), dec!(2)));
         // Running 70 min.
         assert_eq!(s.running_hours.round_dp(6), dec!(1.166667));
         // With coalescing off: two lifetimes of 30 min, 1 h each.
-        let apart = src.replace("target_type = \"ip\"\n", "target_type = \"ip\"\ncoalesce = false\n");
+        let apart = by_lifetime.replace("target_type = \"ip\"\n", "target_type = \"ip\"\ncoalesce = false\n");
         let s = run(&apart, at()).load_balancer.unwrap().scheduled.unwrap();
         assert_eq!((s.lifetimes, s.billed_hours), (dec!(2), dec!(2)));
         assert_eq!(s.running_hours, dec!(1));
+        // Per clock hour (the default) keeping matters more: one lifetime touches 08, 09 and 10
+        // (3 h); apart, 08:55–09:25 touches 08 and 09 and 09:35–10:05 touches 09 and 10 (4 h).
+        let s = run(src, at()).load_balancer.unwrap().scheduled.unwrap();
+        assert_eq!((s.lifetimes, s.billed_hours), (dec!(1), dec!(3)));
+        let apart = src.replace("target_type = \"ip\"\n", "target_type = \"ip\"\ncoalesce = false\n");
+        let s = run(&apart, at()).load_balancer.unwrap().scheduled.unwrap();
+        assert_eq!((s.lifetimes, s.billed_hours), (dec!(2), dec!(4)));
     }
 
     #[test]

@@ -112,6 +112,22 @@ pub fn table(r: &ModelReport) -> String {
                 }
             );
             items(&mut s, &sc.line_items);
+            let _ = writeln!(
+                s,
+                "  partial hours: {} (`partial_hour = \"{}\"`)",
+                sc.partial_hour.describe(),
+                sc.partial_hour.as_str()
+            );
+            if let Some(o) = &sc.under_other_rule {
+                let _ = writeln!(
+                    s,
+                    "  with `partial_hour = \"{}\"` ({}): {}/month, {} billed hours",
+                    o.partial_hour.as_str(),
+                    o.partial_hour.describe(),
+                    format_usd(o.monthly_usd),
+                    format_quantity(o.billed_hours, 2)
+                );
+            }
         }
         if let Some(saves) = lb.schedule_saves_usd {
             let _ = writeln!(
@@ -147,9 +163,11 @@ pub fn projection(p: &crate::budget::Projection, evaluations: &[crate::budget::E
     );
     let _ = writeln!(
         s,
-        "month to date {}   projected {}",
+        "month to date {}   projected {}\npartial hours: {} ([billing] partial_hour = \"{}\")",
         format_usd(p.month_to_date_usd),
-        format_usd(p.projected_usd)
+        format_usd(p.projected_usd),
+        p.partial_hour.describe(),
+        p.partial_hour.as_str()
     );
     let rows: Vec<[String; 4]> = p
         .components

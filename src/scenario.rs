@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
+use crate::cost::billing::PartialHour;
 use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, TargetType, TrafficProfile};
 use crate::cost::monitoring::MonitoringSpec;
 use crate::cost::network::NetworkSpec;
@@ -58,6 +59,15 @@ pub struct Scenario {
     pub load_balancer: Option<LoadBalancerScenario>,
     /// costd's CloudWatch cost, if present.
     pub monitoring: Option<MonitoringSpec>,
+    /// How partial hours are billed (`partial_hour`, default `clock_hour`).
+    pub partial_hour: PartialHour,
+}
+
+/// A `partial_hour` value: `lifetime` or `clock_hour`.
+pub fn parse_partial_hour(v: &Value) -> Result<PartialHour, InputError> {
+    v.r().parse_with("\"lifetime\" or \"clock_hour\"", |s| {
+        PartialHour::parse(s).ok_or_else(|| format!("`{s}` is not a partial-hour rule"))
+    })
 }
 
 impl Scenario {
@@ -94,6 +104,11 @@ impl Scenario {
         let network = root.get("network").map(|v| network(&v)).transpose()?;
         let load_balancer = root.get("load_balancer").map(|v| load_balancer(&v)).transpose()?;
         let monitoring = root.get("monitoring").map(|v| monitoring(&v)).transpose()?;
+        let partial_hour = root
+            .get("partial_hour")
+            .map(|v| parse_partial_hour(&v))
+            .transpose()?
+            .unwrap_or_default();
         if network.is_none() && load_balancer.is_none() && monitoring.is_none() {
             return Err(root.error(
                 "network",
@@ -107,6 +122,7 @@ impl Scenario {
             network,
             load_balancer,
             monitoring,
+            partial_hour,
         })
     }
 }

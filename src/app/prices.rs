@@ -79,6 +79,7 @@ pub fn planner_settings(cfg: &Config, book: &PriceBook) -> Result<PlannerSetting
         coalesce: cfg.schedule.coalesce,
         lb_usd_per_hour: prices.alb.hour.usd,
         ipv4_usd_per_hour: prices.public_ipv4.address_hour.usd * Decimal::from(addresses),
+        partial_hour: cfg.partial_hour,
     })
 }
 
@@ -106,7 +107,7 @@ impl SharedPrices {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cost::billing::billed_hours_in;
+    use crate::cost::billing::PartialHour;
     use crate::schedule::blackout::Blackouts;
     use crate::schedule::planner::{plan, windows_in};
     use crate::schedule::{Interval, Month};
@@ -115,14 +116,22 @@ mod tests {
     /// give the same billed hours: one lifetime path (lead, grace, coalescing).
     #[test]
     fn the_model_bills_the_lifetimes_the_daemon_plans() {
-        let cfg = Config::parse(
-            "<embedded>/config/costd.toml",
-            crate::config::EMBEDDED_DEFAULT,
-            std::path::Path::new("."),
-        )
-        .unwrap();
+        for (rule, hours) in [(PartialHour::Lifetime, 92), (PartialHour::ClockHour, 115)] {
+            let mut cfg = Config::parse(
+                "<embedded>/config/costd.toml",
+                crate::config::EMBEDDED_DEFAULT,
+                std::path::Path::new("."),
+            )
+            .unwrap();
+            cfg.partial_hour = rule;
+            model_and_daemon_agree(&cfg, hours);
+        }
+    }
+
+    fn model_and_daemon_agree(cfg: &Config, hours: i64) {
+        let rule = cfg.partial_hour;
         let book = PriceBook::embedded().unwrap();
-        let settings = planner_settings(&cfg, &book).unwrap();
+        let settings = planner_settings(cfg, &book).unwrap();
         let december = Month::parse("2026-12").unwrap().span(chrono_tz::UTC);
         let around = Interval {
             start: december.start - chrono::Duration::days(1),
@@ -138,15 +147,20 @@ mod tests {
                 end: l.end,
             })
             .filter(|l| l.clip(&december).is_some())
-            .map(|l| billed_hours_in(&l, &december))
+            .map(|l| rule.billed_hours_in(&l, &december))
             .sum();
         // The seed scenario has the same windows: "0 9 * * Mon-Fri", 3 h, Asia/Singapore.
-        let src = crate::scenario::EMBEDDED_SEED.replace("hours_per_month = 730", "month = \"2026-12\"");
+        let src = format!(
+            "partial_hour = \"{}\"\n{}",
+            rule.as_str(),
+            crate::scenario::EMBEDDED_SEED.replace("hours_per_month = 730", "month = \"2026-12\"")
+        );
         let scenario = crate::scenario::Scenario::parse("seed.toml", &src, &book.regions()).unwrap();
         let report = crate::model::evaluate(&scenario, book.get(&scenario.region).unwrap(), december.start);
         let model_hours = report.load_balancer.unwrap().scheduled.unwrap().billed_hours;
-        // 23 weekdays × (5 min + 3 h + 5 min = 190 min → 4 billed hours) = 92.
-        assert_eq!(daemon_hours, 92);
-        assert_eq!(model_hours, Decimal::from(daemon_hours));
+        // 23 weekdays × (5 min + 3 h + 5 min = 190 min → 4 billed hours) = 92 per lifetime;
+        // 00:55–04:05 UTC touches 5 clock hours: 23 × 5 = 115 per clock hour.
+        assert_eq!(daemon_hours, hours, "{rule:?}");
+        assert_eq!(model_hours, Decimal::from(daemon_hours), "{rule:?}");
     }
 }

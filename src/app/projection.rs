@@ -121,6 +121,7 @@ pub async fn compute<C: CloudWatchApi>(
         alb: &alb,
         lifetimes: &lifetimes,
         monitoring: scenario.monitoring.as_ref(),
+        partial_hour: cfg.partial_hour,
     }))
 }
 

@@ -210,6 +210,7 @@ mod tests {
             elapsed_hours: dec!(216),
             month_to_date_usd: mtd,
             projected_usd: projected,
+            partial_hour: crate::cost::billing::PartialHour::Lifetime,
             components: vec![ComponentProjection {
                 component: Component::Alb,
                 actual_usd: mtd,

@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::cost::LineItem;
-use crate::cost::billing::{billed_hours_in, ipv4_billed_seconds};
+use crate::cost::billing::{PartialHour, ipv4_billed_seconds};
 use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, capacity_units};
 use crate::cost::monitoring::MonitoringSpec;
 use crate::cost::network::{self, NetworkSpec, OptionName};
@@ -105,6 +105,8 @@ pub struct Projection {
     pub month_to_date_usd: Decimal,
     /// Sum of actual + scheduled.
     pub projected_usd: Decimal,
+    /// How partial hours are billed in these figures.
+    pub partial_hour: PartialHour,
     /// By component.
     pub components: Vec<ComponentProjection>,
 }
@@ -152,6 +154,8 @@ pub struct ProjectionInputs<'a> {
     pub lifetimes: &'a [AlbLifetime],
     /// costd's CloudWatch use, if modelled.
     pub monitoring: Option<&'a MonitoringSpec>,
+    /// How partial hours are billed.
+    pub partial_hour: PartialHour,
 }
 
 fn hours(iv: &Interval) -> Decimal {
@@ -231,6 +235,7 @@ pub fn project(i: &ProjectionInputs) -> Projection {
         elapsed_hours: elapsed.normalize(),
         month_to_date_usd,
         projected_usd,
+        partial_hour: i.partial_hour,
         components,
     }
 }
@@ -242,7 +247,8 @@ struct AlbTotals {
     ipv4_seconds: i64,
     running_hours: Decimal,
     consumed_lcu_hours: Decimal,
-    modelled_running_hours: Decimal,
+    /// Billed hours whose capacity units are modelled (no ConsumedLCUs for them).
+    modelled_billed_hours: Decimal,
 }
 
 fn alb_items(i: &ProjectionInputs, month: &Interval) -> Vec<ProjectedItem> {
@@ -257,13 +263,14 @@ fn alb_items(i: &ProjectionInputs, month: &Interval) -> Vec<ProjectedItem> {
         };
         // Billed hours count from the lifetime's start and belong to the month
         // (and the side of `at`) in which each starts: never rounded up twice.
-        let total_billed = billed_hours_in(&whole, month);
+        let total_billed = i.partial_hour.billed_hours_in(&whole, month);
         let total_ipv4 = ipv4_billed_seconds(full.seconds());
         // The part until `at` is actual; the rest is scheduled.
         let past = Interval::new(full.start, i.at.min(full.end));
         let (past_billed, past_ipv4, past_h) = match past {
             Some(p) => (
-                Interval::new(month.start, i.at.min(month.end)).map_or(0, |so_far| billed_hours_in(&whole, &so_far)),
+                Interval::new(month.start, i.at.min(month.end))
+                    .map_or(0, |so_far| i.partial_hour.billed_hours_in(&whole, &so_far)),
                 ipv4_billed_seconds(p.seconds()),
                 hours(&p),
             ),
@@ -276,7 +283,7 @@ fn alb_items(i: &ProjectionInputs, month: &Interval) -> Vec<ProjectedItem> {
             actual.running_hours += past_h;
             match l.consumed_lcu_hours {
                 Some(lcu) => actual.consumed_lcu_hours += lcu,
-                None => actual.modelled_running_hours += past_h,
+                None => actual.modelled_billed_hours += Decimal::from(past_billed),
             }
         }
         if full.end > i.at {
@@ -287,7 +294,7 @@ fn alb_items(i: &ProjectionInputs, month: &Interval) -> Vec<ProjectedItem> {
             scheduled.ipv4_seconds += total_ipv4 - past_ipv4;
             let rest = hours(&full) - past_h;
             scheduled.running_hours += rest;
-            scheduled.modelled_running_hours += rest;
+            scheduled.modelled_billed_hours += Decimal::from(total_billed - past_billed);
         }
     }
     let cu = capacity_units(i.alb);
@@ -312,7 +319,11 @@ fn alb_items(i: &ProjectionInputs, month: &Interval) -> Vec<ProjectedItem> {
         };
         out.push(item(
             LineItem::priced(
-                format!("{name} hours ({} lifetimes, partial hours billed as full)", t.lifetimes),
+                format!(
+                    "{name} hours ({} lifetimes; {})",
+                    t.lifetimes,
+                    i.partial_hour.describe()
+                ),
                 Decimal::from(t.billed_hours),
                 hour,
             ),
@@ -324,15 +335,16 @@ fn alb_items(i: &ProjectionInputs, month: &Interval) -> Vec<ProjectedItem> {
                 Some("cloudwatch AWS/ApplicationELB ConsumedLCUs".into()),
             ));
         }
-        if !t.modelled_running_hours.is_zero() {
+        // "LCU-hour (or partial hour)": modelled capacity units are billed for the ALB's billed hours.
+        if !t.modelled_billed_hours.is_zero() {
             out.push(item(
                 LineItem::priced(
                     format!(
-                        "{cu_name}s: {}/h × {} running hours",
+                        "{cu_name}s: {}/h × {} billed hours",
                         cu.per_hour,
-                        t.modelled_running_hours.round_dp(2).normalize()
+                        t.modelled_billed_hours.round_dp(2).normalize()
                     ),
-                    cu.per_hour * t.modelled_running_hours,
+                    cu.per_hour * t.modelled_billed_hours,
                     cu_rate,
                 ),
                 Some(format!("modelled from the traffic profile ({})", cu.dominant)),
@@ -410,6 +422,7 @@ mod tests {
             alb: &alb(TrafficProfile::default()),
             lifetimes: &[],
             monitoring: None,
+            partial_hour: PartialHour::Lifetime,
         });
         assert_eq!((r.hours_in_month, r.elapsed_hours), (dec!(720), dec!(360)));
         let n = comp(&r, Component::Network);
@@ -428,12 +441,13 @@ mod tests {
         // Running lifetime: Dec 10 09:00–12:00 planned, at = 10:20 → actual 1 h 20 min (2 billed h),
         //   scheduled 3 − 2 = 1 billed h.
         // Upcoming: Dec 11 09:00–09:10 (10 min → 1 billed h).
-        // Actual: 4 h × 0.0225 = 0.09; LCU 0.6 (CloudWatch) × 0.008 = 0.0048 and
-        //   modelled 0.5 × 1.3333 h = 0.66667 LCU-h × 0.008 = 0.0053333;
+        // Actual: 4 h × 0.0225 = 0.09; LCU 0.6 (CloudWatch) × 0.008 = 0.0048 and modelled LCUs for
+        //   the 10th's 2 billed hours so far (its hours from 09:00 and 10:00 have begun):
+        //   0.5 × 2 = 1 LCU-h × 0.008 = 0.008 ("LCU-hour or partial hour");
         //   IPv4: (5,400 + 4,800) s × 2 / 3,600 = 5.6667 address-h × 0.005 = 0.028333.
-        //   Actual total = 0.09 + 0.0048 + 0.0053333 + 0.0283333 = 0.1284667.
-        // Scheduled: 2 billed h (1 + 1) × 0.0225 = 0.045; LCU 0.5 × (1.6667 + 0.1667 = 1.8333 h) = 0.91667 × 0.008
-        //   = 0.0073333; IPv4 (6,000 + 600) s × 2 / 3,600 = 3.6667 × 0.005 = 0.0183333. Total 0.0706667.
+        //   Actual total = 0.09 + 0.0048 + 0.008 + 0.0283333 = 0.1311333.
+        // Scheduled: 2 billed h (1 + 1) × 0.0225 = 0.045; LCU 0.5 × 2 billed h = 1 × 0.008 = 0.008;
+        //   IPv4 (6,000 + 600) s × 2 / 3,600 = 3.6667 × 0.005 = 0.0183333. Total 0.0713333.
         let p = prices("us-east-1");
         let lifetimes = [
             AlbLifetime {
@@ -464,11 +478,12 @@ mod tests {
             }),
             lifetimes: &lifetimes,
             monitoring: None,
+            partial_hour: PartialHour::Lifetime,
         });
         assert_eq!(r.hours_in_month, dec!(744));
         let a = comp(&r, Component::Alb);
-        assert_eq!(a.actual_usd.round_dp(6), dec!(0.128467));
-        assert_eq!(a.scheduled_usd.round_dp(6), dec!(0.070667));
+        assert_eq!(a.actual_usd.round_dp(6), dec!(0.131133));
+        assert_eq!(a.scheduled_usd.round_dp(6), dec!(0.071333));
         let hours: Vec<(Basis, Decimal)> = a
             .line_items
             .iter()
@@ -513,6 +528,7 @@ mod tests {
             alb: &spec,
             lifetimes: &l,
             monitoring: None,
+            partial_hour: PartialHour::Lifetime,
         });
         assert_eq!(r.hours_in_month, dec!(743));
         assert_eq!(comp(&r, Component::Alb).actual_usd, dec!(0.0225));
@@ -541,11 +557,23 @@ mod tests {
             alb: &spec,
             lifetimes: &l,
             monitoring: None,
+            partial_hour: PartialHour::Lifetime,
         };
         let dec_ = project(&inputs(Month { year: 2026, month: 12 }, utc(12, 15, 0, 0)));
         assert_eq!(comp(&dec_, Component::Alb).projected_usd, dec!(0));
         let nov = project(&inputs(Month { year: 2026, month: 11 }, utc(12, 15, 0, 0)));
         assert_eq!(comp(&nov, Component::Alb).actual_usd, dec!(0.0225), "1 h × 0.0225");
+        // Per clock hour (the default) the same 50 minutes touch 23:00 in November and
+        // 00:00 in December: 1 h in each, 0.0225 each, never the same hour twice.
+        let clock = |month| ProjectionInputs {
+            partial_hour: PartialHour::ClockHour,
+            ..inputs(month, utc(12, 15, 0, 0))
+        };
+        let nov = project(&clock(Month { year: 2026, month: 11 }));
+        let dec_ = project(&clock(Month { year: 2026, month: 12 }));
+        assert_eq!(comp(&nov, Component::Alb).actual_usd, dec!(0.0225));
+        assert_eq!(comp(&dec_, Component::Alb).actual_usd, dec!(0.0225));
+        assert_eq!(dec_.partial_hour, PartialHour::ClockHour);
     }
 
     #[test]
@@ -568,6 +596,7 @@ mod tests {
             alb: &alb(TrafficProfile::default()),
             lifetimes: &[],
             monitoring: Some(&m),
+            partial_hour: PartialHour::Lifetime,
         });
         assert_eq!(r.totals(Some(Component::Monitoring)), (dec!(0), dec!(2.55)));
         assert_eq!(r.totals(None), (dec!(0), dec!(2.55)));

@@ -86,6 +86,8 @@ pub struct Config {
     pub web: WebConfig,
     /// Scheduled price refresh from the AWS Price List.
     pub pricing: PricingConfig,
+    /// `[billing] partial_hour`: how partial ALB hours are billed (default `clock_hour`).
+    pub partial_hour: crate::cost::billing::PartialHour,
 }
 
 impl Config {
@@ -140,6 +142,19 @@ impl Config {
         let retention = notify::parse_retention(root.get("retention"))?;
         let web = web::parse(root.get("web"), base, secrets)?;
         let pricing = PricingConfig::parse(root.get("pricing"))?;
+        let partial_hour = match root.get("billing") {
+            Some(v) => {
+                let t = v.table()?;
+                let rule = t
+                    .get("partial_hour")
+                    .map(|v| crate::scenario::parse_partial_hour(&v))
+                    .transpose()?
+                    .unwrap_or_default();
+                t.finish()?;
+                rule
+            }
+            None => Default::default(),
+        };
         root.finish()?;
         Ok(Config {
             deployment,
@@ -159,6 +174,7 @@ impl Config {
             retention,
             web,
             pricing,
+            partial_hour,
         })
     }
 

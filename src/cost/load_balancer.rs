@@ -11,7 +11,7 @@ use rust_decimal_macros::dec;
 use serde::Serialize;
 
 use super::LineItem;
-use crate::cost::billing::LifetimeTotals;
+use crate::cost::billing::{LifetimeTotals, PartialHour};
 use crate::pricing::PriceTable;
 
 /// ALB or NLB.
@@ -148,12 +148,14 @@ pub fn capacity_units(spec: &LoadBalancerSpec) -> CapacityUnits {
 pub struct Usage {
     /// Lifetimes counted.
     pub lifetimes: Decimal,
-    /// Billed hours (partial hours rounded up per lifetime).
+    /// Billed hours (partial hours as full, under `partial_hour`).
     pub billed_hours: Decimal,
-    /// Hours actually running (LCUs accrue only while running).
+    /// Hours actually running.
     pub running_hours: Decimal,
     /// Billed IPv4 hours for one address (per second, 60 s minimum).
     pub ipv4_hours_per_address: Decimal,
+    /// How the partial hours were counted.
+    pub partial_hour: PartialHour,
 }
 
 impl Usage {
@@ -164,19 +166,21 @@ impl Usage {
             billed_hours: hours,
             running_hours: hours,
             ipv4_hours_per_address: hours,
+            partial_hour: PartialHour::default(),
         }
     }
 
     /// From lifetime totals, multiplied by `num / den` (1/1 for a real period;
     /// month hours / period hours when a longer period is averaged down to one
     /// month). Multiplying before dividing keeps whole results exact.
-    pub fn from_lifetimes(t: &LifetimeTotals, num: Decimal, den: Decimal) -> Self {
+    pub fn from_lifetimes(t: &LifetimeTotals, num: Decimal, den: Decimal, partial_hour: PartialHour) -> Self {
         let scale = |x: Decimal| (x * num / den).normalize();
         Usage {
             lifetimes: scale(Decimal::from(t.lifetimes)),
             billed_hours: scale(Decimal::from(t.billed_hours)),
             running_hours: scale(t.running_hours()),
             ipv4_hours_per_address: scale(t.ipv4_hours_per_address()),
+            partial_hour,
         }
     }
 }
@@ -203,18 +207,20 @@ pub fn price(spec: &LoadBalancerSpec, prices: &PriceTable, usage: &Usage) -> Loa
     };
     let mut items = vec![
         LineItem::priced(
-            format!("{name} hours (partial hours billed as full, per lifetime)"),
+            format!("{name} hours ({})", usage.partial_hour.describe()),
             usage.billed_hours,
             hour,
         ),
+        // "per LCU-hour (or partial hour)": capacity units are billed for the same
+        // hours as the load balancer, at the rate they run at.
         LineItem::priced(
             format!(
-                "{cu_name}s: {}/h ({}) × {} running hours",
+                "{cu_name}s: {}/h ({}) × {} billed hours",
                 cu.per_hour.round_dp(4).normalize(),
                 cu.dominant,
-                usage.running_hours.round_dp(2).normalize()
+                usage.billed_hours.round_dp(2).normalize()
             ),
-            cu.per_hour * usage.running_hours,
+            cu.per_hour * usage.billed_hours,
             cu_rate,
         ),
     ];

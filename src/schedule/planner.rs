@@ -12,12 +12,12 @@
 //!   The decision is made greedily from the current lifetime's real start, so
 //!   it does not flip as time passes.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use rust_decimal::Decimal;
 
 use super::Interval;
 use super::blackout::Blackouts;
-use crate::cost::billing::{billed_hours, ipv4_billed_seconds};
+use crate::cost::billing::{PartialHour, ipv4_billed_seconds};
 use crate::money::format_usd;
 use crate::schedule::{WindowSpec, expand};
 
@@ -69,13 +69,21 @@ pub struct PlannerSettings {
     pub lb_usd_per_hour: Decimal,
     /// Public IPv4 cost of the ALB per hour (all its addresses), billed per second.
     pub ipv4_usd_per_hour: Decimal,
+    /// How partial hours are billed (coalescing and the window advice follow it).
+    pub partial_hour: PartialHour,
 }
 
 impl PlannerSettings {
-    /// What one lifetime of `seconds` costs in fixed charges (hours + IPv4).
-    pub fn lifetime_usd(&self, seconds: i64) -> Decimal {
-        Decimal::from(billed_hours(seconds)) * self.lb_usd_per_hour
-            + Decimal::from(ipv4_billed_seconds(seconds)) * self.ipv4_usd_per_hour / Decimal::from(3600)
+    /// Hours billed for a lifetime from `start` to `end`, under the rule.
+    pub fn billed_hours(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
+        Interval::new(start, end).map_or(0, |l| self.partial_hour.billed_hours(&l))
+    }
+
+    /// What one lifetime from `start` to `end` costs in fixed charges (hours + IPv4).
+    pub fn lifetime_usd(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Decimal {
+        Decimal::from(self.billed_hours(start, end)) * self.lb_usd_per_hour
+            + Decimal::from(ipv4_billed_seconds((end - start).num_seconds())) * self.ipv4_usd_per_hour
+                / Decimal::from(3600)
     }
 }
 
@@ -169,10 +177,8 @@ fn coalesce(
     if !s.coalesce {
         return None;
     }
-    let one = s.lifetime_usd((next.interval.end - start).num_seconds());
-    let first = (end - start).num_seconds();
-    let second = next.interval.seconds();
-    let two = s.lifetime_usd(first) + s.lifetime_usd(second);
+    let one = s.lifetime_usd(start, next.interval.end);
+    let two = s.lifetime_usd(start, end) + s.lifetime_usd(next.interval.start, next.interval.end);
     if one > two {
         return None;
     }
@@ -185,10 +191,10 @@ fn coalesce(
         why: format!(
             "kept through the {} gap: one lifetime bills {} h ({}), deleting and re-creating bills {} h + {} h ({})",
             human(gap.end - gap.start),
-            billed_hours((next.interval.end - start).num_seconds()),
+            s.billed_hours(start, next.interval.end),
             format_usd(one),
-            billed_hours(first),
-            billed_hours(second),
+            s.billed_hours(start, end),
+            s.billed_hours(next.interval.start, next.interval.end),
             format_usd(two)
         ),
         gap,
@@ -334,8 +340,12 @@ pub fn windows_in(
 pub struct WindowCost {
     /// Window + lead + grace (lead cut to what is left of it at `now`), in minutes.
     pub lifetime_minutes: i64,
-    /// Partial hours count as full hours.
+    /// Hours billed, under `partial_hour`.
     pub billed_hours: i64,
+    /// The partial-hour rule the hours are counted by.
+    pub partial_hour: PartialHour,
+    /// Under the clock-hour rule: the UTC clock hours the lifetime touches (`08:00–13:00 UTC`).
+    pub clock_hours_utc: Option<String>,
     /// Billed hours × the ALB's hourly rate + public IPv4 per second.
     pub fixed_usd: Decimal,
     /// Set when lead and grace cost one more billed hour.
@@ -345,9 +355,9 @@ pub struct WindowCost {
 /// The billed hour that lead and grace add to a window, and how to avoid it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct ExtraHour {
-    /// Hours billed if the lifetime were the window alone.
+    /// Hours billed with the window that much shorter (one fewer).
     pub billed_hours_without: i64,
-    /// A window this much shorter bills `billed_hours_without` hours.
+    /// A window this much shorter (at its end) bills `billed_hours_without` hours.
     pub shorten_by_minutes: i64,
     /// What the shorter window saves.
     pub saves_usd: Decimal,
@@ -358,26 +368,39 @@ pub struct ExtraHour {
 pub fn window_cost(window: Interval, s: &PlannerSettings, now: DateTime<Utc>) -> WindowCost {
     let window_s = (window.end - window.start).num_seconds();
     let created = (window.start - s.lead).max(now.min(window.start));
-    let life_s = (window.end + s.grace - created).num_seconds();
-    let billed = billed_hours(life_s);
-    let without = billed_hours(window_s);
-    let fixed_usd = s.lifetime_usd(life_s);
+    let life_end = window.end + s.grace;
+    let life_s = (life_end - created).num_seconds();
+    let billed = s.billed_hours(created, life_end);
+    let without = s.billed_hours(window.start, window.end);
+    let fixed_usd = s.lifetime_usd(created, life_end);
+    // Lead and grace (or, per clock hour, where the lifetime falls) cost an hour
+    // more than the window alone: the fewest whole minutes off the window's end
+    // that bill one hour less, if the window is longer than that.
     let extra_hour = (billed > without)
         .then(|| {
-            // The lifetime has to fit in `without` hours: cut the overrun, in whole minutes.
-            let over_s = life_s - without * 3600;
-            let shorten_by_minutes = (over_s + 59) / 60;
-            let shorter_s = life_s - shorten_by_minutes * 60;
-            (window_s > shorten_by_minutes * 60).then(|| ExtraHour {
-                billed_hours_without: without,
-                shorten_by_minutes,
-                saves_usd: fixed_usd - s.lifetime_usd(shorter_s),
-            })
+            (1..=60)
+                .take_while(|m| window_s > m * 60)
+                .find(|m| s.billed_hours(created, life_end - Duration::minutes(*m)) < billed)
+                .map(|m| {
+                    let shorter_end = life_end - Duration::minutes(m);
+                    ExtraHour {
+                        billed_hours_without: s.billed_hours(created, shorter_end),
+                        shorten_by_minutes: m,
+                        saves_usd: fixed_usd - s.lifetime_usd(created, shorter_end),
+                    }
+                })
         })
         .flatten();
+    let clock_hours_utc = (s.partial_hour == PartialHour::ClockHour).then(|| {
+        let from = created.duration_trunc(Duration::hours(1)).unwrap_or(created);
+        let to = from + Duration::hours(billed);
+        format!("{}–{} UTC", from.format("%H:%M"), to.format("%H:%M"))
+    });
     WindowCost {
         lifetime_minutes: life_s / 60,
         billed_hours: billed,
+        partial_hour: s.partial_hour,
+        clock_hours_utc,
         fixed_usd,
         extra_hour,
     }
@@ -386,19 +409,35 @@ pub fn window_cost(window: Interval, s: &PlannerSettings, now: DateTime<Utc>) ->
 impl WindowCost {
     /// One or two lines for people: the cost, and the extra hour if any.
     pub fn describe(&self, s: &PlannerSettings) -> String {
+        let touches = self
+            .clock_hours_utc
+            .as_ref()
+            .map_or(String::new(), |h| format!(" (clock hours {h})"));
         let mut out = format!(
-            "ALB for this window on its own: {} min with lead and grace, {} billed hour{}, {} (hours + public IPv4)",
+            "ALB for this window on its own: {} min with lead and grace, {} billed hour{}{touches}, {} (hours + public IPv4; {})",
             self.lifetime_minutes,
             self.billed_hours,
             if self.billed_hours == 1 { "" } else { "s" },
-            format_usd(self.fixed_usd)
+            format_usd(self.fixed_usd),
+            self.partial_hour.describe()
         );
         if let Some(x) = &self.extra_hour {
+            let why = match self.partial_hour {
+                PartialHour::Lifetime => format!(
+                    "lead ({} min) and grace ({} min) push it into billed hour {}",
+                    s.lead.num_minutes(),
+                    s.grace.num_minutes(),
+                    self.billed_hours
+                ),
+                PartialHour::ClockHour => format!(
+                    "with lead ({} min) and grace ({} min) it touches {} clock hours",
+                    s.lead.num_minutes(),
+                    s.grace.num_minutes(),
+                    self.billed_hours
+                ),
+            };
             out.push_str(&format!(
-                "\nnote: lead ({} min) and grace ({} min) push it into billed hour {}; a window {} min shorter bills {} and saves {}",
-                s.lead.num_minutes(),
-                s.grace.num_minutes(),
-                self.billed_hours,
+                "\nnote: {why}; a window {} min shorter bills {} and saves {}",
                 x.shorten_by_minutes,
                 x.billed_hours_without,
                 format_usd(x.saves_usd)
@@ -434,7 +473,41 @@ mod tests {
             coalesce: true,
             lb_usd_per_hour: dec!(0.0225),
             ipv4_usd_per_hour: dec!(0.01),
+            partial_hour: PartialHour::Lifetime,
         }
+    }
+
+    #[test]
+    fn per_clock_hour_the_advice_names_the_hours_and_what_saves_one() {
+        let s = PlannerSettings {
+            lead: Duration::minutes(5),
+            grace: Duration::minutes(5),
+            partial_hour: PartialHour::ClockHour,
+            ..settings()
+        };
+        // 09:00–12:00 UTC with lead and grace: 08:55–12:05 touches 08, 09, 10, 11 and 12: 5 hours.
+        let c = window_cost(Interval::new(t(1, 9, 0), t(1, 12, 0)).unwrap(), &s, t(1, 0, 0));
+        assert_eq!(
+            (c.billed_hours, c.clock_hours_utc.as_deref()),
+            (5, Some("08:00–13:00 UTC"))
+        );
+        // The window alone touches 3 (09–11). Ten minutes shorter (ending 11:50 + 5 = 11:55)
+        // would still touch 08–11 = 4 hours, yet 5 minutes shorter is enough: 08:55–12:00 → 4.
+        let x = c.extra_hour.clone().expect("an extra clock hour is flagged");
+        assert_eq!((x.shorten_by_minutes, x.billed_hours_without), (5, 4));
+        // One hour × $0.0225 plus 300 s of IPv4 at $0.01/h: $0.0225 + $0.000833….
+        assert_eq!(
+            x.saves_usd.round_dp(12),
+            (dec!(0.0225) + dec!(3) / dec!(3600)).round_dp(12)
+        );
+        assert!(c.describe(&s).contains("touches 5 clock hours"), "{}", c.describe(&s));
+        // On the hour with no lead or grace: 3 hours either way, nothing to flag.
+        let bare = PlannerSettings {
+            partial_hour: PartialHour::ClockHour,
+            ..settings()
+        };
+        let c = window_cost(Interval::new(t(1, 9, 0), t(1, 12, 0)).unwrap(), &bare, t(1, 0, 0));
+        assert_eq!((c.billed_hours, c.extra_hour), (3, None));
     }
 
     #[test]

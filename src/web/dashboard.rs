@@ -202,6 +202,12 @@ async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
                 budget_usd.map(format_usd).unwrap_or_else(|| "—".into())
             );
             chart(&mut h, p, budget_usd);
+            let _ = write!(
+                h,
+                "<p class=muted id=partial-hour>ALB hours: {} (<code>partial_hour = \"{}\"</code>).</p>",
+                p.partial_hour.describe(),
+                p.partial_hour.as_str()
+            );
         }
         None => {
             let _ = write!(h, "<p class=muted>The first projection is being computed.</p>");

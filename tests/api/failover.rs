@@ -343,6 +343,8 @@ fn killing_the_leader_hands_the_schedule_to_a_standby() {
         coalesce: false,
         lb_usd_per_hour: rust_decimal_macros::dec!(0.0225),
         ipv4_usd_per_hour: rust_decimal_macros::dec!(0.01),
+        // The ledger's hours below are counted per lifetime too.
+        partial_hour: costd::cost::billing::PartialHour::Lifetime,
     };
     let p = plan(start, &demo, None, &settings);
     let planned: i64 = p

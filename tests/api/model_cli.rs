@@ -46,19 +46,45 @@ fn seed_scenario_file_as_json() {
     assert_eq!(option(&v, "endpoints_only")["monthly_usd"], "59.49");
     assert_eq!(option(&v, "nat_per_az")["monthly_usd"], "137.985");
     // Scheduled ALB, Nov 2026–Oct 2027, with the daemon's 5 min lead and 5 min grace: each
-    // lifetime runs 3 h 10 min and bills 4 h. 260 weekdays × 4 h = 1,040 h a year;
-    // × 730 / 8,760 = 86.666… h a month. Running 260 × 190 min = 823.333… h a year → 68.6111… h.
-    // 86.666… × 0.0252 = 2.184; LCU 0.1 × 68.6111… × 0.008 + IPv4 2 × 68.6111… × 0.005
-    // = 68.6111… × 0.0108 = 0.741 → 2.925.
+    // lifetime runs 08:55–12:05 SGT = 00:55–04:05 UTC (3 h 10 min). Running 260 weekdays
+    // × 190 min = 823.333… h a year × 730 / 8,760 = 68.6111… h a month.
+    // Per clock hour (the default): 00–04 UTC, 5 h; 260 × 5 = 1,300 h a year → 108.333… h a month.
+    //   ALB 108.333… × 0.0252 = 2.73; LCU 0.1 × 108.333… = 10.8333… × 0.008 = 0.086666…;
+    //   IPv4 2 × 68.6111… × 0.005 = 0.686111… → 3.502777….
+    // Per lifetime: 4 h; 1,040 h a year → 86.666… h. ALB 2.184; LCU 8.666… × 0.008 = 0.069333…;
+    //   IPv4 0.686111… → 2.939444….
     let s = &v["load_balancer"]["scheduled"];
     assert_eq!(
         (s["lead_minutes"].as_i64(), s["grace_minutes"].as_i64()),
         (Some(5), Some(5))
     );
-    let hours: rust_decimal::Decimal = s["billed_hours"].as_str().unwrap().parse().unwrap();
-    assert_eq!(hours.round_dp(6), rust_decimal_macros::dec!(86.666667));
-    let usd: rust_decimal::Decimal = s["monthly_usd"].as_str().unwrap().parse().unwrap();
-    assert_eq!(usd.round_dp(6), rust_decimal_macros::dec!(2.925));
+    assert_eq!(s["partial_hour"], "clock_hour");
+    let dec = |v: &serde_json::Value| -> rust_decimal::Decimal { v.as_str().unwrap().parse().unwrap() };
+    assert_eq!(
+        dec(&s["billed_hours"]).round_dp(6),
+        rust_decimal_macros::dec!(108.333333)
+    );
+    assert_eq!(dec(&s["monthly_usd"]).round_dp(6), rust_decimal_macros::dec!(3.502778));
+    let other = &s["under_other_rule"];
+    assert_eq!(other["partial_hour"], "lifetime");
+    assert_eq!(
+        dec(&other["billed_hours"]).round_dp(6),
+        rust_decimal_macros::dec!(86.666667)
+    );
+    assert_eq!(
+        dec(&other["monthly_usd"]).round_dp(6),
+        rust_decimal_macros::dec!(2.939444)
+    );
+    // Each lifetime: 4 hours counted from its start, 5 clock hours.
+    let first = &s["first_lifetimes"][0];
+    assert_eq!(
+        (
+            first["billed_hours"]["lifetime"].as_i64(),
+            first["billed_hours"]["clock_hour"].as_i64()
+        ),
+        (Some(4), Some(5))
+    );
+    assert!(s["lifetimes"].is_string(), "the count of lifetimes per month");
 }
 
 #[test]

@@ -52,6 +52,11 @@ max_window_hours = 4
 max_days_ahead = 3660
 blackout_dates = ["2030-01-01"]
 
+# Windows opening "now" bill the same hours whatever the minute (the clock-hour
+# rule is tested on fixed dates).
+[billing]
+partial_hour = "lifetime"
+
 [[budgets]]
 name = "networking"
 monthly_usd = 100
@@ -242,6 +247,58 @@ fn reads_need_a_token_and_viewers_cannot_write() {
     // Nothing was written by the refused requests.
     let (_, w) = app.windows(Some(VIEWER));
     assert_eq!(w["windows"].as_array().unwrap().len(), 0);
+}
+
+/// Per clock hour (the daemon's default): the estimate names the UTC clock hours a
+/// window's lifetime touches and what saves one; the projection and the dashboard say
+/// which rule their figures use.
+#[test]
+fn per_clock_hour_the_estimate_names_the_hours_and_every_figure_names_the_rule() {
+    let app = spawn_app("web-clock-hour", &|s| {
+        s.replace(
+            "lead_minutes = 0\ngrace_minutes = 0",
+            "lead_minutes = 5\ngrace_minutes = 5",
+        )
+        .replace("partial_hour = \"lifetime\"", "partial_hour = \"clock_hour\"")
+    });
+    let (s, w) = app.add_window(
+        Some(OPERATOR),
+        r#"{"start":"2030-02-01 10:00","end":"2030-02-01 13:00","note":"board demo"}"#,
+    );
+    assert_eq!(s, 201, "{w}");
+    // UTC: 09:55–13:05 touches 09, 10, 11, 12 and 13: 5 clock hours (the window alone, 3).
+    // Ending 5 min earlier (09:55–13:00) touches 4: one hour less, $0.0225 + 300 s of IPv4.
+    let est = &w["alb_cost"]["estimate"];
+    assert_eq!(
+        (
+            est["billed_hours"].as_i64(),
+            est["partial_hour"].as_str(),
+            est["clock_hours_utc"].as_str()
+        ),
+        (Some(5), Some("clock_hour"), Some("09:00–14:00 UTC"))
+    );
+    assert_eq!(
+        (
+            est["extra_hour"]["shorten_by_minutes"].as_i64(),
+            est["extra_hour"]["billed_hours_without"].as_i64()
+        ),
+        (Some(5), Some(4))
+    );
+    assert!(
+        w["alb_cost"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("touches 5 clock hours"),
+        "{w}"
+    );
+    let (s, p) = app.projection(Some(VIEWER), None);
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["projection"]["partial_hour"], "clock_hour", "{p}");
+    let (_, page) = app.dashboard(Some(VIEWER));
+    assert!(
+        page.contains("every UTC clock hour a lifetime touches billed as a full hour"),
+        "{page}"
+    );
 }
 
 #[test]

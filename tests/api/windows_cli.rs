@@ -8,6 +8,8 @@ fn config(dir: &TempDir) -> String {
         "path = \"costd.db\"",
         &format!("path = \"{}\"", dir.0.join("w.db").display()),
     );
+    // Windows opening "now" bill the same hours whatever the minute under this rule.
+    let src = format!("{src}\n[billing]\npartial_hour = \"lifetime\"\n");
     dir.write("costd.toml", &src).display().to_string()
 }
 
