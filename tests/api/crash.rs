@@ -20,13 +20,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use costd::cost::billing::billed_hours;
 use costd::schedule::Interval;
-use costd::schedule::planner::{DemoWindow, PlannerSettings, plan};
 use costd::store::Store;
 use costd::store::sqlite::SqliteStore;
 
-use crate::helpers::{Daemon, Moto, Outage, TempDir, wait_for};
+use crate::helpers::{Daemon, Moto, Outage, Rng, TempDir, ledger_and_planned_hours, wait_for};
 
 /// What each AWS call costs the daemon (moto answers at once; AWS does not),
 /// so a create or a delete takes long enough for kills to land inside it.
@@ -39,21 +37,6 @@ type Sighting = (chrono::DateTime<Utc>, BTreeSet<String>, usize, usize);
 /// before the delete, the restart, and one in-progress recheck (3 s) while the
 /// target group is still attached to the ALB being deleted.
 const LATE_SLACK_MS: i64 = 5_000;
-
-/// A small deterministic PRNG (xorshift64*), so a failing seed can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn between_ms(&mut self, lo: u64, hi: u64) -> Duration {
-        Duration::from_millis(lo + self.next() % (hi - lo))
-    }
-}
 
 #[test]
 fn kill_9_at_random_points_leaks_no_alb_hours() {
@@ -234,35 +217,7 @@ enabled = false
         )
         .unwrap();
     let open_without_alb = lifetimes.iter().filter(|l| l.deleted_at.is_none()).count();
-    let ledger_billed: i64 = lifetimes
-        .iter()
-        .filter(|l| l.lb_arn.is_some())
-        .map(|l| billed_hours((l.deleted_at.unwrap() - l.created_at).num_seconds()))
-        .sum();
-    let demo: Vec<DemoWindow> = windows
-        .iter()
-        .enumerate()
-        .map(|(i, w)| DemoWindow {
-            id: format!("w{}", i + 1),
-            interval: *w,
-        })
-        .collect();
-    let settings = PlannerSettings {
-        lead: chrono::Duration::zero(),
-        grace: chrono::Duration::zero(),
-        coalesce: false,
-        lb_usd_per_hour: rust_decimal_macros::dec!(0.0225),
-        ipv4_usd_per_hour: rust_decimal_macros::dec!(0.01),
-        // The ledger's hours below are counted per lifetime too.
-        partial_hour: costd::cost::billing::PartialHour::Lifetime,
-    };
-    let p = plan(start, &demo, None, &settings);
-    let planned_billed: i64 = p
-        .current
-        .iter()
-        .chain(p.upcoming.iter())
-        .map(|l| billed_hours((l.end - l.start).num_seconds()))
-        .sum();
+    let (ledger_billed, planned_billed) = ledger_and_planned_hours(&lifetimes, &windows, start);
 
     println!(
         "crash test: seed {seed}, {kills} kills ({mid_create} mid-create, {mid_delete} mid-delete), {} windows, {covered} covered, {} ALBs seen, {} lifetimes, \

@@ -21,28 +21,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SubsecRound, Utc};
-use costd::cost::billing::billed_hours;
 use costd::schedule::Interval;
-use costd::schedule::planner::{DemoWindow, PlannerSettings, plan};
 use costd::store::Store;
 use costd::store::postgres::{PgStore, testing};
 
-use crate::helpers::{Daemon, Moto, TempDir, wait_for};
-
-/// A small deterministic PRNG (xorshift64*), so a failing seed can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn between_ms(&mut self, lo: u64, hi: u64) -> Duration {
-        Duration::from_millis(lo + self.next() % (hi - lo))
-    }
-}
+use crate::helpers::{Daemon, Moto, Rng, TempDir, ledger_and_planned_hours, wait_for};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
@@ -324,35 +307,7 @@ fn killing_the_leader_hands_the_schedule_to_a_standby() {
         )
         .unwrap();
     let open = lifetimes.iter().filter(|l| l.deleted_at.is_none()).count();
-    let billed: i64 = lifetimes
-        .iter()
-        .filter(|l| l.lb_arn.is_some())
-        .map(|l| billed_hours((l.deleted_at.unwrap() - l.created_at).num_seconds()))
-        .sum();
-    let demo: Vec<DemoWindow> = served
-        .iter()
-        .enumerate()
-        .map(|(i, w)| DemoWindow {
-            id: format!("w{i}"),
-            interval: *w,
-        })
-        .collect();
-    let settings = PlannerSettings {
-        lead: chrono::Duration::zero(),
-        grace: chrono::Duration::zero(),
-        coalesce: false,
-        lb_usd_per_hour: rust_decimal_macros::dec!(0.0225),
-        ipv4_usd_per_hour: rust_decimal_macros::dec!(0.01),
-        // The ledger's hours below are counted per lifetime too.
-        partial_hour: costd::cost::billing::PartialHour::Lifetime,
-    };
-    let p = plan(start, &demo, None, &settings);
-    let planned: i64 = p
-        .current
-        .iter()
-        .chain(p.upcoming.iter())
-        .map(|l| billed_hours((l.end - l.start).num_seconds()))
-        .sum();
+    let (billed, planned) = ledger_and_planned_hours(&lifetimes, &served, start);
     // The fencing tokens of the ALBs in moto's creation order.
     let mut created: Vec<(DateTime<Utc>, String)> = Vec::new();
     for (at, arns) in &seen {

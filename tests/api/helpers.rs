@@ -573,3 +573,61 @@ pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
     static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
     HEAVY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// A small deterministic PRNG (xorshift64*), so a failing seed can be replayed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// A duration in `[lo, hi)` milliseconds.
+    pub fn between_ms(&mut self, lo: u64, hi: u64) -> Duration {
+        Duration::from_millis(lo + self.next() % (hi - lo))
+    }
+}
+
+/// The ALB-hours the ledger's deleted lifetimes bill, and the planner's
+/// minimum for `windows` planned at `at` with no lead, grace or coalescing:
+/// both counted per lifetime (the crash and failover checks).
+pub fn ledger_and_planned_hours(
+    lifetimes: &[costd::store::Lifetime],
+    windows: &[costd::schedule::Interval],
+    at: chrono::DateTime<chrono::Utc>,
+) -> (i64, i64) {
+    use costd::cost::billing::billed_hours;
+    use costd::schedule::planner::{DemoWindow, PlannerSettings, plan};
+    let ledger = lifetimes
+        .iter()
+        .filter(|l| l.lb_arn.is_some())
+        .map(|l| billed_hours((l.deleted_at.expect("a closed lifetime") - l.created_at).num_seconds()))
+        .sum();
+    let demo: Vec<DemoWindow> = windows
+        .iter()
+        .enumerate()
+        .map(|(i, w)| DemoWindow {
+            id: format!("w{}", i + 1),
+            interval: *w,
+        })
+        .collect();
+    let settings = PlannerSettings {
+        lead: chrono::Duration::zero(),
+        grace: chrono::Duration::zero(),
+        coalesce: false,
+        lb_usd_per_hour: rust_decimal_macros::dec!(0.0225),
+        ipv4_usd_per_hour: rust_decimal_macros::dec!(0.01),
+        partial_hour: costd::cost::billing::PartialHour::Lifetime,
+    };
+    let p = plan(at, &demo, None, &settings);
+    let planned = p
+        .current
+        .iter()
+        .chain(p.upcoming.iter())
+        .map(|l| billed_hours((l.end - l.start).num_seconds()))
+        .sum();
+    (ledger, planned)
+}
