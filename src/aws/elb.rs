@@ -28,6 +28,8 @@ pub const TAG_STORE: &str = "costd:store";
 /// Tag key holding the lifetime's planned end (RFC 3339, UTC): until then
 /// another store's daemon leaves the resource alone.
 pub const TAG_UNTIL: &str = "costd:until";
+/// Replicas on PostgreSQL: the fencing token of the leader that created it.
+pub const TAG_LEASE_TOKEN: &str = "costd:lease-token";
 
 /// Whose a resource tagged as costd's is, seen from one store.
 #[derive(Debug, Clone, PartialEq, Eq)]

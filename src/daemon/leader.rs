@@ -9,8 +9,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::leadership::Leadership;
-use crate::aws::elb::{ElbApi, LbSpec, ListenerSpec, ObservedLb, ObservedListener, ObservedTg, Owned, TgSpec};
+use crate::app::leadership::{Leadership, Mode};
+use crate::aws::elb::{
+    ElbApi, LbSpec, ListenerSpec, ObservedLb, ObservedListener, ObservedTg, Owned, TAG_LEASE_TOKEN, TgSpec,
+};
 use crate::aws::{AwsError, AwsErrorKind};
 use crate::config::LeaseConfig;
 use crate::store::postgres::{Fence, LeadOutcome, PgStore};
@@ -170,6 +172,17 @@ impl<E> Fenced<E> {
         Fenced { inner, leadership }
     }
 
+    /// `tags` plus the leader's fencing token (`costd:lease-token`), so what a
+    /// leader creates names its term.
+    fn with_token(&self, tags: &[(String, String)]) -> Vec<(String, String)> {
+        let mut out = tags.to_vec();
+        let v = self.leadership.view();
+        if let (Mode::Replicated, Some(token)) = (v.mode, v.token) {
+            out.push((TAG_LEASE_TOKEN.to_string(), token.to_string()));
+        }
+        out
+    }
+
     fn check(&self, op: &'static str) -> Result<(), AwsError> {
         if self.leadership.may_mutate() {
             Ok(())
@@ -196,7 +209,11 @@ impl<E: ElbApi> ElbApi for Fenced<E> {
     }
     async fn create_tg(&self, spec: &TgSpec) -> Result<String, AwsError> {
         self.check("CreateTargetGroup")?;
-        self.inner.create_tg(spec).await
+        let spec = TgSpec {
+            tags: self.with_token(&spec.tags),
+            ..spec.clone()
+        };
+        self.inner.create_tg(&spec).await
     }
     async fn register_targets(&self, tg_arn: &str, targets: &[(String, u16)]) -> Result<(), AwsError> {
         self.check("RegisterTargets")?;
@@ -204,7 +221,11 @@ impl<E: ElbApi> ElbApi for Fenced<E> {
     }
     async fn create_lb(&self, spec: &LbSpec) -> Result<ObservedLb, AwsError> {
         self.check("CreateLoadBalancer")?;
-        self.inner.create_lb(spec).await
+        let spec = LbSpec {
+            tags: self.with_token(&spec.tags),
+            ..spec.clone()
+        };
+        self.inner.create_lb(&spec).await
     }
     async fn describe_lb(&self, arn: &str) -> Result<Option<ObservedLb>, AwsError> {
         self.inner.describe_lb(arn).await
@@ -214,7 +235,11 @@ impl<E: ElbApi> ElbApi for Fenced<E> {
     }
     async fn create_listener(&self, spec: &ListenerSpec) -> Result<String, AwsError> {
         self.check("CreateListener")?;
-        self.inner.create_listener(spec).await
+        let spec = ListenerSpec {
+            tags: self.with_token(&spec.tags),
+            ..spec.clone()
+        };
+        self.inner.create_listener(&spec).await
     }
     async fn delete_listener(&self, arn: &str) -> Result<(), AwsError> {
         self.check("DeleteListener")?;
@@ -231,5 +256,44 @@ impl<E: ElbApi> ElbApi for Fenced<E> {
     async fn add_tags(&self, arn: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
         self.check("AddTags")?;
         self.inner.add_tags(arn, tags).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::fake_elb::FakeElb;
+
+    fn lb() -> LbSpec {
+        LbSpec {
+            name: "demo-1".into(),
+            internet_facing: true,
+            subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            security_groups: vec![],
+            tags: vec![("costd:managed".into(), "true".into())],
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_standby_changes_nothing_and_a_leader_signs_what_it_creates() {
+        let world = FakeElb::default();
+        let leadership = Arc::new(Leadership::replica("me".into(), Duration::from_secs(2)));
+        let elb = Fenced::new(world.clone(), leadership.clone());
+        // Standing by: reads go through, changes do not reach AWS.
+        assert!(elb.list_owned("demo", "d").await.is_ok());
+        let e = elb.create_lb(&lb()).await.unwrap_err();
+        assert_eq!((e.op, e.kind), ("CreateLoadBalancer", AwsErrorKind::Transient));
+        assert!(elb.delete_lb("arn:x").await.is_err());
+        assert!(world.mutations().is_empty(), "{:?}", world.mutations());
+        // Leading with token 7: the ALB carries it.
+        let now = chrono::Utc::now();
+        leadership.lead(7, now, now, Instant::now() + Duration::from_secs(8));
+        let created = elb.create_lb(&lb()).await.unwrap();
+        assert_eq!(created.tags.get(TAG_LEASE_TOKEN).map(String::as_str), Some("7"));
+        assert_eq!(created.tags.get("costd:managed").map(String::as_str), Some("true"));
+        // Within the headroom of the deadline nothing new starts.
+        tokio::time::advance(Duration::from_millis(6_500)).await;
+        assert!(elb.delete_lb(&created.arn).await.is_err());
+        assert_eq!(world.w().lbs.len(), 1);
     }
 }

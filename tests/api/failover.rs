@@ -158,15 +158,27 @@ fn killing_the_leader_hands_the_schedule_to_a_standby() {
     // Watch moto every 100 ms.
     type Sighting = (DateTime<Utc>, BTreeSet<String>);
     let seen: Arc<Mutex<Vec<Sighting>>> = Arc::default();
+    // Each ALB's `costd:lease-token` tag: the term of the leader that created it.
+    let signed: Arc<Mutex<std::collections::BTreeMap<String, String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
-        let (seen, stop, murl) = (seen.clone(), stop.clone(), moto.url.clone());
+        let (seen, signed, stop, murl) = (seen.clone(), signed.clone(), stop.clone(), moto.url.clone());
         std::thread::spawn(move || {
             let elb = crate::daemon::ElbView::new(&murl);
             while !stop.load(Ordering::SeqCst) {
                 let at = Utc::now();
-                let (arns, _, _) = elb.footprint("ha");
-                seen.lock().unwrap().push((at, arns));
+                let ours: Vec<_> = elb
+                    .lbs()
+                    .into_iter()
+                    .filter(|l| l.tags.get("costd:deployment").map(String::as_str) == Some("ha"))
+                    .collect();
+                for l in &ours {
+                    let token = l.tags.get("costd:lease-token").cloned().unwrap_or_default();
+                    signed.lock().unwrap().insert(l.arn.clone(), token);
+                }
+                seen.lock()
+                    .unwrap()
+                    .push((at, ours.into_iter().map(|l| l.arn).collect()));
                 std::thread::sleep(Duration::from_millis(100));
             }
         })
@@ -318,6 +330,17 @@ fn killing_the_leader_hands_the_schedule_to_a_standby() {
         }
     }
     let tokens = tokens_in_creation_order(url.as_str(), &created);
+    // Every ALB carries the token of the term that created it (`costd:lease-token`), and
+    // in moto's creation order those never go down either: no old term created after a new one.
+    let signed = signed.lock().unwrap().clone();
+    let tags: Vec<i64> = created
+        .iter()
+        .map(|(_, arn)| {
+            signed[arn]
+                .parse()
+                .unwrap_or_else(|_| panic!("{arn} has no lease-token tag"))
+        })
+        .collect();
     // And the decisions in the order the database recorded them.
     let decision_tokens: Vec<i64> = query(
         url.as_str(),
@@ -374,6 +397,10 @@ fn killing_the_leader_hands_the_schedule_to_a_standby() {
     assert!(
         tokens.windows(2).all(|w| w[0] <= w[1]),
         "tokens in creation order: {tokens:?}"
+    );
+    assert!(
+        tags.windows(2).all(|w| w[0] <= w[1]),
+        "the ALBs' lease-token tags in creation order: {tags:?}"
     );
     assert!(
         decision_tokens.windows(2).all(|w| w[0] <= w[1]),
