@@ -342,6 +342,11 @@ fn monitoring(v: &Value) -> Result<MonitoringSpec, InputError> {
         custom_metrics: t.require("custom_metrics")?.non_negative()?,
         alarms: t.require("alarms")?.non_negative()?,
         api_requests_per_month: t.require("api_requests_per_month")?.non_negative()?,
+        get_metric_data_metrics_per_month: t
+            .get("get_metric_data_metrics_per_month")
+            .map(|v| v.non_negative())
+            .transpose()?
+            .unwrap_or_default(),
         free_tier: t.get("free_tier").map(|v| v.bool()).transpose()?.unwrap_or(false),
     };
     t.finish()?;

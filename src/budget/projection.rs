@@ -585,6 +585,7 @@ mod tests {
             custom_metrics: dec!(6),
             alarms: dec!(3),
             api_requests_per_month: dec!(45000),
+            get_metric_data_metrics_per_month: dec!(0),
             free_tier: false,
         };
         let r = project(&ProjectionInputs {

@@ -14,11 +14,13 @@ pub struct MonitoringSpec {
     pub custom_metrics: Decimal,
     /// Standard-resolution metric alarms.
     pub alarms: Decimal,
-    /// CloudWatch API requests per month (PutMetricData, GetMetricData, …).
+    /// CloudWatch API requests per month (PutMetricData, DescribeAlarms, …; not GetMetricData).
     pub api_requests_per_month: Decimal,
+    /// Metrics requested through GetMetricData per month (billed per 1,000 metrics, no free tier).
+    pub get_metric_data_metrics_per_month: Decimal,
     /// Take CloudWatch's always-free tier off first (10 custom metrics, 10
-    /// alarms, 1 M API requests a month). It is account-wide: off unless the
-    /// account's other workloads leave it to costd.
+    /// alarms, 1 M API requests a month; GetMetricData is not in it). It is
+    /// account-wide: off unless the account's other workloads leave it to costd.
     pub free_tier: bool,
 }
 
@@ -58,9 +60,14 @@ pub fn monitoring_items(m: &MonitoringSpec, prices: &PriceTable) -> Vec<LineItem
             &cw.alarm_month,
         ),
         LineItem::priced(
-            label("API requests (PutMetricData, GetMetricData, …)", free_requests),
+            label("API requests (PutMetricData, DescribeAlarms, …)", free_requests),
             beyond(m.api_requests_per_month, free_requests) / Decimal::from(1000),
             &cw.requests_1k,
+        ),
+        LineItem::priced(
+            "GetMetricData: metrics requested (no free tier)".to_string(),
+            m.get_metric_data_metrics_per_month / Decimal::from(1000),
+            &cw.get_metric_data_1k_metrics,
         ),
     ]
 }
@@ -91,8 +98,31 @@ mod tests {
             custom_metrics: metrics,
             alarms,
             api_requests_per_month: requests,
+            get_metric_data_metrics_per_month: Decimal::ZERO,
             free_tier,
         }
+    }
+
+    /// GetMetricData is billed per 1,000 metrics requested, not per request,
+    /// and the free tier's million requests do not cover it.
+    #[test]
+    fn get_metric_data_is_priced_per_thousand_metrics_without_free_tier() {
+        let t = table();
+        // us-east-1 $0.01 per 1,000 metrics: 300 requests × 50 metrics = 15,000 metrics → 15 × 0.01 = 0.15.
+        let m = MonitoringSpec {
+            get_metric_data_metrics_per_month: dec!(15000),
+            ..spec(dec!(0), dec!(0), dec!(300), true)
+        };
+        let c = price(&m, &t);
+        // The 300 requests are inside the free tier; the metrics are not.
+        assert_eq!(c.monthly_usd, dec!(0.15));
+        let gmd = c
+            .line_items
+            .iter()
+            .find(|i| i.item.starts_with("GetMetricData"))
+            .unwrap();
+        assert_eq!((gmd.quantity, gmd.unit.as_str()), (dec!(15), "1000 metrics"));
+        assert_eq!(gmd.usage_type, "CW:GMD-Metrics");
     }
 
     /// CloudWatch's always-free tier (10 custom metrics, 10 alarms, 1 M API

@@ -52,10 +52,13 @@ pub enum Unit {
     /// One thousand API requests.
     #[serde(rename = "1000 requests")]
     ThousandRequests,
+    /// One thousand metrics requested (GetMetricData).
+    #[serde(rename = "1000 metrics")]
+    ThousandMetrics,
 }
 
 impl Unit {
-    const ALL: [Unit; 9] = [
+    const ALL: [Unit; 10] = [
         Unit::Hour,
         Unit::AzHour,
         Unit::Gb,
@@ -65,6 +68,7 @@ impl Unit {
         Unit::MetricMonth,
         Unit::AlarmMonth,
         Unit::ThousandRequests,
+        Unit::ThousandMetrics,
     ];
 
     /// The spelling used in price tables and output.
@@ -79,6 +83,7 @@ impl Unit {
             Unit::MetricMonth => "metric-month",
             Unit::AlarmMonth => "alarm-month",
             Unit::ThousandRequests => "1000 requests",
+            Unit::ThousandMetrics => "1000 metrics",
         }
     }
 
@@ -234,8 +239,10 @@ pub struct CloudWatchRates {
     pub metric_month: Rate,
     /// Per standard-resolution alarm-month.
     pub alarm_month: Rate,
-    /// Per 1,000 API requests (PutMetricData, GetMetricData, …).
+    /// Per 1,000 API requests (PutMetricData, DescribeAlarms, …; not GetMetricData).
     pub requests_1k: Rate,
+    /// GetMetricData: per 1,000 metrics requested (not per request; no free tier).
+    pub get_metric_data_1k_metrics: Rate,
 }
 
 /// Every rate costd needs for one region.
@@ -319,6 +326,7 @@ impl PriceTable {
             metric_month: rate(&t, "metric_month", Unit::MetricMonth)?,
             alarm_month: rate(&t, "alarm_month", Unit::AlarmMonth)?,
             requests_1k: rate(&t, "requests_1k", Unit::ThousandRequests)?,
+            get_metric_data_1k_metrics: rate(&t, "get_metric_data_1k_metrics", Unit::ThousandMetrics)?,
         };
         t.finish()?;
         let table = PriceTable {

@@ -346,6 +346,15 @@ pub const QUERIES: &[Query] = &[
         per: 1000,
         region_attribute: "regionCode",
     },
+    Query {
+        key: "cloudwatch.get_metric_data_1k_metrics",
+        service_code: "AmazonCloudWatch",
+        product_family: None,
+        usage_type: "CW:GMD-Metrics",
+        operation: None,
+        per: 1000,
+        region_attribute: "regionCode",
+    },
 ];
 
 impl Query {
@@ -517,6 +526,7 @@ pub fn rebuild(
             "cloudwatch.metric_month" => single(&mut t.cloudwatch.metric_month),
             "cloudwatch.alarm_month" => single(&mut t.cloudwatch.alarm_month),
             "cloudwatch.requests_1k" => single(&mut t.cloudwatch.requests_1k),
+            "cloudwatch.get_metric_data_1k_metrics" => single(&mut t.cloudwatch.get_metric_data_1k_metrics),
             "interface_endpoint.processed_gb" | "data_transfer.internet_egress_gb" => {
                 let old = if q.key.starts_with("interface") {
                     &mut t.interface_endpoint.processed_gb
@@ -564,6 +574,7 @@ pub fn mark_all_unknown(t: &mut PriceTable) {
         &mut t.cloudwatch.metric_month,
         &mut t.cloudwatch.alarm_month,
         &mut t.cloudwatch.requests_1k,
+        &mut t.cloudwatch.get_metric_data_1k_metrics,
     ];
     for r in rates {
         r.usd = Decimal::NEGATIVE_ONE;

@@ -93,6 +93,12 @@ impl PriceTable {
         rate(&mut o, "[cloudwatch.metric_month]", &self.cloudwatch.metric_month, None);
         rate(&mut o, "[cloudwatch.alarm_month]", &self.cloudwatch.alarm_month, None);
         rate(&mut o, "[cloudwatch.requests_1k]", &self.cloudwatch.requests_1k, None);
+        rate(
+            &mut o,
+            "[cloudwatch.get_metric_data_1k_metrics]",
+            &self.cloudwatch.get_metric_data_1k_metrics,
+            None,
+        );
         o.trim_end().to_string() + "\n"
     }
 }

@@ -203,6 +203,25 @@ fn products_for(t: &PriceTable) -> Vec<Value> {
                 "Requests",
             )],
         ),
+        // GetMetricData is priced per metric requested ($0.00001), costd's rate per 1,000.
+        product(
+            "CW4",
+            "Metric",
+            "AmazonCloudWatch",
+            &[
+                ("regionCode", r),
+                ("usagetype", ut(&t.cloudwatch.get_metric_data_1k_metrics)),
+            ],
+            &[(
+                format!(
+                    "{:.10}",
+                    t.cloudwatch.get_metric_data_1k_metrics.usd / rust_decimal::Decimal::from(1000)
+                ),
+                "0",
+                None,
+                "Metrics",
+            )],
+        ),
         // Decoys: the newer regional NAT gateway, another region's NAT, a GWLB endpoint.
         product(
             "DECOY1",
