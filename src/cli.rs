@@ -42,6 +42,15 @@ pub enum Format {
     Json,
 }
 
+/// `costd bill --granularity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BillGranularityArg {
+    /// One row per day.
+    Daily,
+    /// One row per hour.
+    Hourly,
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -115,6 +124,24 @@ pub enum Command {
         /// The month (YYYY-MM) in the projection's time zone. Default: the current one.
         #[arg(long, value_parser = parse_month)]
         month: Option<crate::schedule::Month>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// What AWS billed for the deployment's load balancer (Cost Explorer) beside the ledger's prediction under each partial-hour rule, and which rule the account is billed by.
+    Bill {
+        /// Config file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The month (YYYY-MM, UTC). Default: the current one.
+        #[arg(long, value_parser = parse_month)]
+        month: Option<crate::schedule::Month>,
+        /// Daily rows, or hourly (where the account has hourly granularity; the last 14 days).
+        #[arg(long, value_enum, default_value_t = BillGranularityArg::Daily)]
+        granularity: BillGranularityArg,
+        /// Write the rule the bill follows into the config's `[billing] partial_hour`.
+        #[arg(long)]
+        apply: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -430,6 +457,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             windows(cfg, command, out)
         }
         Command::Pricing { command } => pricing(command, out),
+        Command::Bill {
+            config,
+            month,
+            granularity,
+            apply,
+            format,
+        } => bill(&config, month, granularity, apply, format, out),
         Command::Projection { config, month, format } => {
             let cfg = load_config_without_secrets(&config)?;
             let prices = crate::app::Prices::build(&cfg, price_book(&cfg)?)?;
@@ -679,6 +713,61 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
                 }
             }
         }
+    }
+    Ok(())
+}
+
+fn bill(
+    path: &std::path::Path,
+    month: Option<crate::schedule::Month>,
+    granularity: BillGranularityArg,
+    apply: bool,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    use crate::aws::costexplorer::BillGranularity;
+    let cfg = load_config_without_secrets(&Some(path.to_path_buf()))?;
+    let book = price_book(&cfg)?;
+    let table = book
+        .get(&cfg.region)
+        .ok_or_else(|| anyhow::anyhow!("no price table for {}", cfg.region))?
+        .clone();
+    let store = crate::app::open_store(&cfg.store)?;
+    let now = Utc::now();
+    let month = month.unwrap_or_else(|| crate::schedule::Month::containing(now, chrono_tz::UTC));
+    let granularity = match granularity {
+        BillGranularityArg::Daily => BillGranularity::Daily,
+        BillGranularityArg::Hourly => BillGranularity::Hourly,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let report = rt.block_on(async {
+        let client = crate::aws::cost_explorer_client(&cfg.aws.for_cost_explorer()).await;
+        crate::app::bill::bill(&cfg, store.as_ref(), &table, &client, month, granularity, now).await
+    })?;
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        Format::Table => write!(out, "{}", render::bill(&report))?,
+    }
+    if apply {
+        let Some(rule) = report.check.billed_by else {
+            anyhow::bail!("--apply: the bill does not say which rule it follows yet; nothing was changed");
+        };
+        let text = std::fs::read_to_string(path)?;
+        let new = crate::app::bill::with_partial_hour(&text, rule);
+        // The new file must parse before it replaces the old one.
+        Config::parse_with(
+            &path.display().to_string(),
+            &new,
+            path.parent().unwrap_or(std::path::Path::new(".")),
+            crate::config::Secrets::Optional,
+        )?;
+        crate::pricing::write::write_atomically(path, &new)?;
+        writeln!(
+            out,
+            "{}: [billing] partial_hour = \"{}\"",
+            path.display(),
+            rule.as_str()
+        )?;
     }
     Ok(())
 }

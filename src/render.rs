@@ -309,6 +309,53 @@ fn grid<const N: usize>(s: &mut String, head: &[&str; N], rows: &[[String; N]], 
     }
 }
 
+/// `costd bill` for people.
+pub fn bill(r: &crate::app::bill::BillReport) -> String {
+    use crate::cost::billing::PartialHour;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "costd bill: {} ({:?}), {} {}",
+        r.month,
+        r.granularity,
+        r.hours_usage_type,
+        if r.filtered_by_tag {
+            "filtered by the costd:deployment tag"
+        } else {
+            "NOT filtered by deployment"
+        }
+    );
+    for w in &r.warnings {
+        let _ = writeln!(s, "warning: {w}");
+    }
+    let rows: Vec<[String; 4]> = r
+        .check
+        .periods
+        .iter()
+        .map(|p| {
+            [
+                p.start.format("%Y-%m-%d %H:%M").to_string(),
+                format_quantity(p.billed_hours, 2),
+                p.predicted_hours[&PartialHour::Lifetime].to_string(),
+                p.predicted_hours[&PartialHour::ClockHour].to_string(),
+            ]
+        })
+        .collect();
+    grid(
+        &mut s,
+        &["period (UTC)", "billed h", "lifetime h", "clock_hour h"],
+        &rows,
+        &[false, true, true, true],
+    );
+    let _ = writeln!(s, "{}", r.check.summary);
+    let _ = writeln!(
+        s,
+        "configured: [billing] partial_hour = \"{}\"",
+        r.configured_rule.as_str()
+    );
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! (`daemon::Daemon::build`) makes one and hands it to the daemon's jobs and
 //! to the web server, which therefore never import each other.
 
+pub mod bill;
 pub mod check;
 pub mod clock;
 pub mod leadership;

@@ -115,6 +115,12 @@ pub fn policy(deployment: &str, namespace: &str) -> Value {
                 "Effect": "Allow",
                 "Action": "pricing:GetProducts",
                 "Resource": "*"
+            },
+            {
+                "Sid": "OptionalCostdReadTheBill",
+                "Effect": "Allow",
+                "Action": "ce:GetCostAndUsage",
+                "Resource": "*"
             }
         ]
     })
@@ -158,10 +164,20 @@ mod tests {
             .iter()
             .chain(crate::aws::cloudwatch::IAM_ACTIONS)
             .chain(crate::aws::pricing::IAM_ACTIONS)
+            .chain(crate::aws::costexplorer::IAM_ACTIONS)
             .copied()
             .collect();
         expected.sort();
         assert_eq!(granted, expected);
+        // Reading the bill (`costd bill`) is its own statement, to leave out where it is not wanted.
+        let optional: Vec<&Value> = p["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Sid"].as_str().is_some_and(|x| x.starts_with("Optional")))
+            .collect();
+        assert_eq!(optional.len(), 1);
+        assert_eq!(actions(optional[0]), ["ce:GetCostAndUsage"]);
     }
 
     /// Every mutating statement is pinned to this deployment by value: its

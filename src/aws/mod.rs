@@ -2,6 +2,7 @@
 //! emulator in tests) and the standard credential chain.
 
 pub mod cloudwatch;
+pub mod costexplorer;
 pub mod elb;
 pub mod iam;
 pub mod pricing;
@@ -203,6 +204,14 @@ pub async fn elb_client(region: &str, aws: &AwsConfig) -> aws_sdk_elasticloadbal
         .interceptor(CallTiming)
         .build();
     aws_sdk_elasticloadbalancingv2::Client::from_conf(conf)
+}
+
+/// A Cost Explorer client (always us-east-1, where the service is).
+pub async fn cost_explorer_client(aws: &AwsConfig) -> aws_sdk_costexplorer::Client {
+    let conf = aws_sdk_costexplorer::config::Builder::from(&sdk_config("us-east-1", aws).await)
+        .interceptor(CallTiming)
+        .build();
+    aws_sdk_costexplorer::Client::from_conf(conf)
 }
 
 /// A CloudWatch client for the config.

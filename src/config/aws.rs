@@ -14,6 +14,8 @@ pub struct AwsConfig {
     pub elb_endpoint_url: Option<Url>,
     /// Override for CloudWatch only.
     pub cloudwatch_endpoint_url: Option<Url>,
+    /// Cost Explorer's endpoint (`ce_endpoint_url`; it is a us-east-1 service).
+    pub ce_endpoint_url: Option<Url>,
 }
 
 impl AwsConfig {
@@ -25,6 +27,7 @@ impl AwsConfig {
             endpoint_url: opt_url("endpoint_url")?,
             elb_endpoint_url: opt_url("elb_endpoint_url")?,
             cloudwatch_endpoint_url: opt_url("cloudwatch_endpoint_url")?,
+            ce_endpoint_url: opt_url("ce_endpoint_url")?,
         };
         t.finish()?;
         Ok(aws)
@@ -42,6 +45,14 @@ impl AwsConfig {
     pub fn for_cloudwatch(&self) -> AwsConfig {
         AwsConfig {
             endpoint_url: self.cloudwatch_endpoint_url.clone().or(self.endpoint_url.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// The settings for Cost Explorer.
+    pub fn for_cost_explorer(&self) -> AwsConfig {
+        AwsConfig {
+            endpoint_url: self.ce_endpoint_url.clone().or(self.endpoint_url.clone()),
             ..Default::default()
         }
     }

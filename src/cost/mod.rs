@@ -4,6 +4,7 @@
 //! Every dollar figure is a sum of [`LineItem`]s that say quantity × rate and
 //! where the rate came from.
 
+pub mod bill;
 pub mod billing;
 pub mod load_balancer;
 pub mod monitoring;

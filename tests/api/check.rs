@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::helpers::{Moto, TempDir, costd, emulator_bin};
+use crate::helpers::{Moto, TempDir, costd};
 
 /// A config with made-up (well-formed) IDs: `check` reads, it never creates.
 fn config(dir: &TempDir, extra: &str) -> std::path::PathBuf {
@@ -147,31 +147,7 @@ fn with_aws_a_missing_permission_names_its_action() {
     let dir = TempDir::new("check-aws");
     let full = String::from_utf8(costd(&["iam-policy"]).stdout).unwrap();
     let partial = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["elasticloadbalancing:DescribeLoadBalancers"],"Resource":"*"}]}"#;
-    let keys = |user: &str, policy: &str| -> (String, String) {
-        let script = format!(
-            "import boto3, sys\n\
-             iam = boto3.client('iam', endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='a', aws_secret_access_key='b')\n\
-             iam.create_user(UserName='{user}')\n\
-             iam.put_user_policy(UserName='{user}', PolicyName='costd', PolicyDocument=sys.stdin.read())\n\
-             k = iam.create_access_key(UserName='{user}')['AccessKey']\n\
-             print(k['AccessKeyId'], k['SecretAccessKey'])",
-            url = moto.url
-        );
-        let mut child = Command::new(emulator_bin("moto", "python"))
-            .args(["-c", &script])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(policy.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let text = String::from_utf8(out.stdout).unwrap();
-        let mut it = text.split_whitespace();
-        (it.next().unwrap().to_string(), it.next().unwrap().to_string())
-    };
+    let keys = |user: &str, policy: &str| crate::helpers::moto_user_keys(&moto, user, policy);
     let full_keys = keys("costd-full", &full);
     let partial_keys = keys("costd-partial", partial);
     // CloudWatch off: moto does not speak the CBOR protocol the current SDK uses.

@@ -631,3 +631,31 @@ pub fn ledger_and_planned_hours(
         .sum();
     (ledger, planned)
 }
+
+/// A user in `moto`'s IAM with `policy` as its inline policy; its access key
+/// id and secret (three IAM calls: moto must leave that many unauthenticated).
+pub fn moto_user_keys(moto: &Moto, user: &str, policy: &str) -> (String, String) {
+    let script = format!(
+        "import boto3, sys\n\
+         iam = boto3.client('iam', endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='a', aws_secret_access_key='b')\n\
+         iam.create_user(UserName='{user}')\n\
+         iam.put_user_policy(UserName='{user}', PolicyName='costd', PolicyDocument=sys.stdin.read())\n\
+         k = iam.create_access_key(UserName='{user}')['AccessKey']\n\
+         print(k['AccessKeyId'], k['SecretAccessKey'])",
+        url = moto.url
+    );
+    let mut child = Command::new(emulator_bin("moto", "python"))
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(policy.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut it = text.split_whitespace();
+    (it.next().unwrap().to_string(), it.next().unwrap().to_string())
+}

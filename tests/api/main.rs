@@ -2,6 +2,7 @@
 //! later modules, the real server against AWS API emulators.
 
 mod architecture;
+mod bill;
 mod browser;
 mod check;
 mod client;
