@@ -42,6 +42,13 @@ pub enum Format {
     Json,
 }
 
+/// `costd export --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// FOCUS 1.2 columns, CSV.
+    Focus,
+}
+
 /// `costd bill --granularity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BillGranularityArg {
@@ -145,6 +152,18 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+    /// The month's charges for finance tools: FOCUS 1.2 CSV (actual rows from the ledger are billed; the rest of the month is marked projected).
+    Export {
+        /// Config file. Default: the embedded one.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The month (YYYY-MM) in the projection's time zone. Default: the current one.
+        #[arg(long, value_parser = parse_month)]
+        month: Option<crate::schedule::Month>,
+        /// The format (FOCUS 1.2 columns as CSV).
+        #[arg(long, value_enum, default_value_t = ExportFormat::Focus)]
+        format: ExportFormat,
     },
     /// Rebuild price tables from the AWS Price List and show what changed.
     Pricing {
@@ -464,6 +483,21 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             apply,
             format,
         } => bill(&config, month, granularity, apply, format, out),
+        Command::Export { config, month, format } => {
+            let ExportFormat::Focus = format;
+            let cfg = load_config_without_secrets(&config)?;
+            let prices = crate::app::Prices::build(&cfg, price_book(&cfg)?)?;
+            let store = crate::app::open_store(&cfg.store)?;
+            let now = Utc::now();
+            let month = month.unwrap_or_else(|| crate::schedule::Month::containing(now, cfg.projection.timezone));
+            let app = crate::app::App::new(Arc::new(cfg), store, prices);
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let view = rt.block_on(crate::app::projection::month_view::<
+                crate::aws::cloudwatch::SdkCloudWatch,
+            >(&app, None, month, now))?;
+            write!(out, "{}", crate::app::export::focus_csv(&app, &view.projection, month)?)?;
+            Ok(())
+        }
         Command::Projection { config, month, format } => {
             let cfg = load_config_without_secrets(&config)?;
             let prices = crate::app::Prices::build(&cfg, price_book(&cfg)?)?;

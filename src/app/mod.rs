@@ -10,6 +10,7 @@
 pub mod bill;
 pub mod check;
 pub mod clock;
+pub mod export;
 pub mod leadership;
 pub mod prices;
 pub mod projection;

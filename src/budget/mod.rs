@@ -8,6 +8,7 @@
 //! CloudWatch alarms use) and OK otherwise; every change of state is a
 //! transition, stored with its time and values, and notified once.
 
+pub mod focus;
 pub mod projection;
 
 use std::collections::BTreeMap;

@@ -24,6 +24,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/api/v1/projection", get(projection))
+        .route("/api/v1/export", get(export))
         .route("/api/v1/windows", get(list_windows).post(create_window))
         .route("/api/v1/windows/{id}", delete(cancel_window))
         .route("/api/v1/ledger", get(ledger))
@@ -40,7 +41,7 @@ pub fn routes() -> axum::Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "costd", description = "AWS networking spend: demo-window ALB, projections, budgets."),
-    paths(healthz, readyz, metrics, projection, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications),
+    paths(healthz, readyz, metrics, projection, export, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications),
     components(schemas(ErrorBody, crate::app::windows::NewWindow, crate::store::NotificationRecord, crate::store::NotificationState)),
     modifiers(&BearerAuth)
 )]
@@ -342,6 +343,26 @@ async fn projection(
         })
         .await??;
     Ok(Json(view))
+}
+
+/// The month's charges as FOCUS 1.2 CSV (actual rows billed, the rest marked projected).
+#[utoipa::path(get, path = "/api/v1/export", params(("month" = Option<String>, Query, description = "YYYY-MM; default the current month")),
+    responses((status = 200, description = "FOCUS 1.2 columns, CSV", content_type = "text/csv")), security(("token" = [])))]
+async fn export(State(s): State<AppState>, viewer: RequireViewer, q: Query<MonthQuery>) -> Result<Response, ApiError> {
+    let m = month(&s, &q)?;
+    let Json(view) = projection(State(s.clone()), viewer, q).await?;
+    let csv = crate::app::export::focus_csv(&s.app, &view.projection, m)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"costd-focus-{m}.csv\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
 }
 
 /// Stored windows, quarantined rows and the ALB lifetimes planned for the next 7 days.

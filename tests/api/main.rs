@@ -10,6 +10,7 @@ mod cloudwatch;
 mod crash;
 mod daemon;
 mod deploy;
+mod export;
 mod failover;
 mod fuzz;
 mod hardening;

@@ -301,6 +301,25 @@ fn per_clock_hour_the_estimate_names_the_hours_and_every_figure_names_the_rule()
     );
 }
 
+/// `GET /api/v1/export`: FOCUS CSV for a viewer, as a download; nobody else.
+#[test]
+fn the_focus_export_is_a_viewers_csv_download() {
+    let app = spawn_app("web-export", &|s| s);
+    let (s, body) = app.request("GET", "/api/v1/export?month=2030-01", Some(VIEWER), "text/plain", "");
+    assert_eq!(s, 200, "{body}");
+    assert!(
+        body.starts_with("BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,"),
+        "{body}"
+    );
+    assert!(body.contains("2030-01-01T00:00:00Z,2030-02-01T00:00:00Z"), "{body}");
+    // January 2030 lies ahead: every row is projected, nothing billed yet.
+    assert!(body.lines().skip(1).all(|l| l.contains(",projected,")), "{body}");
+    let (s, _) = app.request("GET", "/api/v1/export?month=2030-01", None, "text/plain", "");
+    assert_eq!(s, 401);
+    let (s, _) = app.request("GET", "/api/v1/export?month=2030-13", Some(VIEWER), "text/plain", "");
+    assert_eq!(s, 422, "a bad month, as for the projection");
+}
+
 #[test]
 fn operators_create_list_and_cancel_windows() {
     let app = spawn_app("web-windows", &|s| s);
