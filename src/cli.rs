@@ -149,6 +149,9 @@ pub enum Command {
         /// Write the rule the bill follows into the config's `[billing] partial_hour`.
         #[arg(long)]
         apply: bool,
+        /// Use the store's copy of Cost Explorer's answer when younger than this (each request is billed); 0 asks again.
+        #[arg(long, value_name = "HOURS", default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=i64::from(crate::app::bill::MAX_AGE_HOURS)))]
+        max_age_hours: u32,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -481,35 +484,17 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             month,
             granularity,
             apply,
+            max_age_hours,
             format,
-        } => bill(&config, month, granularity, apply, format, out),
+        } => bill(&config, month, granularity, apply, max_age_hours, format, out),
         Command::Export { config, month, format } => {
             let ExportFormat::Focus = format;
-            let cfg = load_config_without_secrets(&config)?;
-            let prices = crate::app::Prices::build(&cfg, price_book(&cfg)?)?;
-            let store = crate::app::open_store(&cfg.store)?;
-            let now = Utc::now();
-            let month = month.unwrap_or_else(|| crate::schedule::Month::containing(now, cfg.projection.timezone));
-            let app = crate::app::App::new(Arc::new(cfg), store, prices);
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let view = rt.block_on(crate::app::projection::month_view::<
-                crate::aws::cloudwatch::SdkCloudWatch,
-            >(&app, None, month, now))?;
+            let (app, month, view) = month_projection(&config, month)?;
             write!(out, "{}", crate::app::export::focus_csv(&app, &view.projection, month)?)?;
             Ok(())
         }
         Command::Projection { config, month, format } => {
-            let cfg = load_config_without_secrets(&config)?;
-            let prices = crate::app::Prices::build(&cfg, price_book(&cfg)?)?;
-            let store = crate::app::open_store(&cfg.store)?;
-            let now = Utc::now();
-            let month = month.unwrap_or_else(|| crate::schedule::Month::containing(now, cfg.projection.timezone));
-            let app = crate::app::App::new(Arc::new(cfg), store, prices);
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            // The CLI models LCUs; the daemon reads ConsumedLCUs from CloudWatch.
-            let view = rt.block_on(crate::app::projection::month_view::<
-                crate::aws::cloudwatch::SdkCloudWatch,
-            >(&app, None, month, now))?;
+            let (_, _, view) = month_projection(&config, month)?;
             match format {
                 Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&view)?)?,
                 Format::Table => write!(out, "{}", render::projection(&view.projection, &view.budgets))?,
@@ -756,6 +741,7 @@ fn bill(
     month: Option<crate::schedule::Month>,
     granularity: BillGranularityArg,
     apply: bool,
+    max_age_hours: u32,
     format: Format,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
@@ -776,7 +762,8 @@ fn bill(
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let report = rt.block_on(async {
         let client = crate::aws::cost_explorer_client(&cfg.aws.for_cost_explorer()).await;
-        crate::app::bill::bill(&cfg, store.as_ref(), &table, &client, month, granularity, now).await
+        let max_age = chrono::Duration::hours(i64::from(max_age_hours));
+        crate::app::bill::bill(&cfg, store.as_ref(), &table, &client, month, granularity, max_age, now).await
     })?;
     match format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
@@ -804,4 +791,28 @@ fn bill(
         )?;
     }
     Ok(())
+}
+
+/// The projection of `month` (default: the current one in the projection's
+/// zone) as the CLI computes it: LCUs modelled (the daemon reads ConsumedLCUs
+/// from CloudWatch).
+fn month_projection(
+    config: &Option<PathBuf>,
+    month: Option<crate::schedule::Month>,
+) -> anyhow::Result<(
+    crate::app::App,
+    crate::schedule::Month,
+    crate::app::views::ProjectionView,
+)> {
+    let cfg = load_config_without_secrets(config)?;
+    let prices = crate::app::Prices::build(&cfg, price_book(&cfg)?)?;
+    let store = crate::app::open_store(&cfg.store)?;
+    let now = Utc::now();
+    let month = month.unwrap_or_else(|| crate::schedule::Month::containing(now, cfg.projection.timezone));
+    let app = crate::app::App::new(Arc::new(cfg), store, prices);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let view = rt.block_on(crate::app::projection::month_view::<
+        crate::aws::cloudwatch::SdkCloudWatch,
+    >(&app, None, month, now))?;
+    Ok((app, month, view))
 }

@@ -325,6 +325,12 @@ pub fn bill(r: &crate::app::bill::BillReport) -> String {
             "NOT filtered by deployment"
         }
     );
+    let _ = writeln!(
+        s,
+        "read from Cost Explorer at {} ({} billed request(s) this run)",
+        r.fetched_at.to_rfc3339(),
+        r.requests_made
+    );
     for w in &r.warnings {
         let _ = writeln!(s, "warning: {w}");
     }

@@ -42,6 +42,11 @@ pub struct BillReport {
     pub hours_usage_type: String,
     /// Whether the `costd:deployment` cost-allocation tag filtered the bill.
     pub filtered_by_tag: bool,
+    /// When the figures were read from Cost Explorer (earlier than now when
+    /// they came from the store's copy).
+    pub fetched_at: DateTime<Utc>,
+    /// Cost Explorer requests this run made (each is billed; kept answers cost none).
+    pub requests_made: usize,
     /// What to know before trusting the figures.
     pub warnings: Vec<String>,
     /// The rule the config uses now.
@@ -71,7 +76,44 @@ fn periods(span: Interval, granularity: BillGranularity) -> Vec<Interval> {
     out
 }
 
+/// Cost Explorer's answer to `q`: the store's copy when it is younger than
+/// `max_age`, else a fresh one (kept for next time). Returns the rows, when
+/// they were fetched, and how many requests were made.
+async fn cached_query(
+    store: &dyn Store,
+    client: &aws_sdk_costexplorer::Client,
+    q: &BillQuery,
+    max_age: Duration,
+    now: DateTime<Utc>,
+) -> Result<(Vec<BilledUsage>, DateTime<Utc>, usize), BillError> {
+    let key = format!("ce:{}", serde_json::to_string(q).expect("a query serializes"));
+    if let Some((value, at)) = store.cached(&key)?
+        && now - at < max_age
+        && let Ok(rows) = serde_json::from_str::<Vec<BilledUsage>>(&value)
+    {
+        return Ok((rows, at, 0));
+    }
+    let rows = crate::aws::costexplorer::cost_and_usage(client, q).await?;
+    let value = serde_json::to_string(&rows).expect("rows serialize");
+    // As the store keeps it (milliseconds), so a kept answer reads back the same.
+    let now = chrono::SubsecRound::trunc_subsecs(now, 3);
+    // A very large answer is used once, not kept.
+    if value.len() <= MAX_CACHED_BYTES {
+        store.put_cached(&key, &value, now)?;
+    }
+    Ok((rows, now, 1))
+}
+
+/// The largest Cost Explorer answer kept in the store.
+pub const MAX_CACHED_BYTES: usize = 4 << 20;
+
+/// The longest `--max-age-hours`: a week.
+pub const MAX_AGE_HOURS: u32 = 168;
+
 /// Reads the bill for `month` (up to `now`) and checks it against the ledger.
+/// Answers younger than `max_age` are taken from the store (Cost Explorer
+/// charges per request).
+#[allow(clippy::too_many_arguments)]
 pub async fn bill(
     cfg: &Config,
     store: &dyn Store,
@@ -79,6 +121,7 @@ pub async fn bill(
     client: &aws_sdk_costexplorer::Client,
     month: Month,
     granularity: BillGranularity,
+    max_age: Duration,
     now: DateTime<Utc>,
 ) -> Result<BillReport, BillError> {
     let whole = month.span(chrono_tz::UTC);
@@ -110,7 +153,7 @@ pub async fn bill(
         deployment_tag: Some(cfg.deployment.clone()),
     };
     let mut warnings = Vec::new();
-    let mut rows = crate::aws::costexplorer::cost_and_usage(client, &query).await?;
+    let (mut rows, mut fetched_at, mut requests_made) = cached_query(store, client, &query, max_age, now).await?;
     let filtered_by_tag = !rows.is_empty();
     if rows.is_empty() {
         warnings.push(format!(
@@ -120,7 +163,8 @@ pub async fn bill(
             cfg.deployment, cfg.region
         ));
         query.deployment_tag = None;
-        rows = crate::aws::costexplorer::cost_and_usage(client, &query).await?;
+        let (r, at, n) = cached_query(store, client, &query, max_age, now).await?;
+        (rows, fetched_at, requests_made) = (r, fetched_at.min(at), requests_made + n);
     }
     let mut totals = std::collections::BTreeMap::new();
     for r in &rows {
@@ -152,6 +196,8 @@ pub async fn bill(
         granularity,
         hours_usage_type: hours_type,
         filtered_by_tag,
+        fetched_at,
+        requests_made,
         warnings,
         configured_rule: cfg.partial_hour,
         check: check(&lifetimes, &billed),

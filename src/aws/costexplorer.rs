@@ -31,7 +31,7 @@ pub enum BillGranularity {
 }
 
 /// What to ask for.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BillQuery {
     /// From (inclusive).
     pub start: DateTime<Utc>,
@@ -46,7 +46,7 @@ pub struct BillQuery {
 }
 
 /// One row of the bill: a usage type over a period.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BilledUsage {
     /// Period start.
     pub start: DateTime<Utc>,

@@ -39,6 +39,18 @@ pub(super) fn a_store_keeps_one_id_for_life(open: &dyn Fn() -> Arc<dyn Store>) {
     assert_eq!(open().store_id().unwrap(), id, "kept on reopening");
 }
 
+pub(super) fn cached_answers_are_kept_and_replaced(open: &dyn Fn() -> Arc<dyn Store>) {
+    let s = open();
+    assert_eq!(s.cached("ce:a").unwrap(), None);
+    s.put_cached("ce:a", "[1]", t(1)).unwrap();
+    s.put_cached("ce:b", "[2]", t(2)).unwrap();
+    s.put_cached("ce:a", "[3]", t(3)).unwrap();
+    // Another process (or a restart) reads what was kept.
+    let again = open();
+    assert_eq!(again.cached("ce:a").unwrap(), Some(("[3]".to_string(), t(3))));
+    assert_eq!(again.cached("ce:b").unwrap(), Some(("[2]".to_string(), t(2))));
+}
+
 pub(super) fn concurrent_first_opens_all_agree(open: &(dyn Fn() -> Arc<dyn Store> + Sync)) {
     // Four processes opening a new store at once: every one migrates or waits, none fails, one identity.
     let ids: Vec<String> = std::thread::scope(|sc| {
@@ -374,6 +386,10 @@ macro_rules! conformance {
         #[test]
         fn a_store_keeps_one_id_for_life() {
             crate::store::conformance::a_store_keeps_one_id_for_life(&$fresh);
+        }
+        #[test]
+        fn cached_answers_are_kept_and_replaced() {
+            crate::store::conformance::cached_answers_are_kept_and_replaced(&$fresh);
         }
         #[test]
         fn concurrent_first_opens_all_agree() {

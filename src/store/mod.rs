@@ -457,6 +457,11 @@ pub trait Store: Send + Sync {
     /// Every AWS resource costd creates carries it (`costd:store`), so a
     /// daemon can tell its own resources from another store's.
     fn store_id(&self) -> Result<String, StoreError>;
+    /// An answer of an API that is billed per request (Cost Explorer), kept
+    /// under `key`, and when it was fetched.
+    fn cached(&self, key: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError>;
+    /// Keeps an answer under `key`, replacing the one before.
+    fn put_cached(&self, key: &str, value: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// The open (not deleted) lifetime of a deployment, newest first if several.
     fn open_lifetimes(&self, deployment: &str) -> Result<Vec<Lifetime>, StoreError>;
     /// Lifetimes of a deployment overlapping `[from, to)`.

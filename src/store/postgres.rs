@@ -31,7 +31,8 @@ use crate::schedule::Interval;
 
 /// Migrations, applied in order under an advisory lock; index + 1 is the
 /// schema version kept in `costd_schema`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -131,7 +132,15 @@ CREATE TABLE leases (
     expires_at  TIMESTAMPTZ NOT NULL
 );
 INSERT INTO meta (key, value) VALUES ('changes', '0');
-"#];
+"#,
+    r#"
+CREATE TABLE cached_answers (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    fetched_at TIMESTAMPTZ NOT NULL
+);
+"#,
+];
 
 /// PostgreSQL's own message for an error (the client's `Display` says only "db error").
 pub fn describe(e: &postgres::Error) -> String {
@@ -726,6 +735,27 @@ impl Store for PgStore {
 
     fn store_id(&self) -> Result<String, StoreError> {
         Ok(self.store_id.clone())
+    }
+
+    fn cached(&self, key: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        let key = key.to_string();
+        self.call(move |c| {
+            c.query_opt("SELECT value, fetched_at FROM cached_answers WHERE key = $1", &[&key])?
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .transpose()
+        })
+    }
+
+    fn put_cached(&self, key: &str, value: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO cached_answers (key, value, fetched_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, fetched_at = excluded.fetched_at",
+                &[&key, &value, &at],
+            )?;
+            Ok(())
+        })
     }
 
     fn open_lifetimes(&self, deployment: &str) -> Result<Vec<Lifetime>, StoreError> {

@@ -132,6 +132,14 @@ fn the_bill_names_the_rule_and_apply_writes_it() {
     assert_eq!(v["check"]["distinguishing_periods"], 2);
     assert_eq!(v["totals_by_usage_type"]["LCUUsage"][0], "0.9");
 
+    assert_eq!(v["requests_made"], 1);
+    // Again within the hour: the store's copy answers; Cost Explorer (billed per request) is not asked.
+    let (ok, out, err) = run(&config, &["--month", "2026-11", "--format", "json"]);
+    assert!(ok, "{out}{err}");
+    let again: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(again["requests_made"], 0);
+    assert_eq!(again["fetched_at"], v["fetched_at"]);
+    assert_eq!(again["check"], v["check"]);
     // What the SDK sent: daily, both metrics, grouped by usage type, filtered by the tag and the usage types.
     let (_, rec) = http(moto.addr, "GET", "/moto-api/recorder/download-recording", &[], "").unwrap();
     let calls: Vec<Value> = rec
