@@ -229,3 +229,28 @@ fn without_cost_explorer_access_the_action_to_add_is_named() {
     assert!(err.contains("ce:GetCostAndUsage"), "{err}");
     assert_eq!(std::fs::read_to_string(&config).unwrap(), before, "nothing changed");
 }
+
+/// `--max-age-hours` is bounded (0–168): a week at most, refused as a usage error beyond.
+#[test]
+fn the_cache_age_is_bounded() {
+    let dir = TempDir::new("bill-bounds");
+    let config = dir.write("costd.toml", "unused");
+    for (age, ok) in [("0", true), ("168", true), ("169", false), ("-1", false)] {
+        let flag = format!("--max-age-hours={age}");
+        let out = crate::helpers::costd(&["bill", "--config", config.to_str().unwrap(), &flag, "--help"]);
+        // --help wins once the flags parse; a bad value is refused first, with status 2.
+        assert_eq!(
+            out.status.success(),
+            ok,
+            "{age}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !ok {
+            assert_eq!(out.status.code(), Some(2), "{age}");
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("--max-age-hours"),
+                "{age}"
+            );
+        }
+    }
+}
