@@ -468,6 +468,35 @@ mod tests {
     }
 
     #[test]
+    fn get_metric_data_metrics_are_bounded_like_every_number() {
+        let m = |n: &str| {
+            Scenario::parse(
+                "s.toml",
+                &format!(
+                    "region = \"us-east-1\"\n[monitoring]\ncustom_metrics = 1\nalarms = 1\n\
+                     api_requests_per_month = 1\nget_metric_data_metrics_per_month = {n}\n"
+                ),
+                REGIONS,
+            )
+        };
+        // At the limit (10^12 metrics): priced, 10^9 × $0.01 per 1,000 = $10,000,000.
+        let book = crate::pricing::load::PriceBook::embedded().unwrap();
+        let s = m("1000000000000").unwrap();
+        let c = crate::cost::monitoring::price(s.monitoring.as_ref().unwrap(), book.get("us-east-1").unwrap());
+        let gmd = c
+            .line_items
+            .iter()
+            .find(|i| i.item.starts_with("GetMetricData"))
+            .unwrap();
+        assert_eq!(gmd.cost_usd, Decimal::from(10_000_000));
+        let e = m("1000000000001").unwrap_err();
+        assert_eq!(e.key, "monitoring.get_metric_data_metrics_per_month", "{e}");
+        assert!(e.message.contains("too large"), "{e}");
+        let e = m("-1").unwrap_err();
+        assert_eq!(e.key, "monitoring.get_metric_data_metrics_per_month", "{e}");
+    }
+
+    #[test]
     fn negative_traffic() {
         let e = err("region = \"us-east-1\"\n[network]\nazs = 2\n[network.traffic_gb_per_month]\ns3 = -5\n");
         assert_eq!((e.line, e.key.as_str()), (5, "network.traffic_gb_per_month.s3"));

@@ -126,9 +126,9 @@ pub async fn bill(
 ) -> Result<BillReport, BillError> {
     let whole = month.span(chrono_tz::UTC);
     let mut start = whole.start;
-    let end = whole.end.min(now.duration_trunc_day());
+    let end = whole.end.min(midnight(now));
     if granularity == BillGranularity::Hourly {
-        start = start.max(now.duration_trunc_day() - Duration::days(HOURLY_DAYS));
+        start = start.max(midnight(now) - Duration::days(HOURLY_DAYS));
     }
     let span = Interval::new(start, end).ok_or_else(|| {
         BillError::Period(format!(
@@ -205,14 +205,9 @@ pub async fn bill(
     })
 }
 
-trait TruncDay {
-    fn duration_trunc_day(self) -> Self;
-}
-
-impl TruncDay for DateTime<Utc> {
-    fn duration_trunc_day(self) -> Self {
-        self.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc()
-    }
+/// Midnight UTC of `t`'s day.
+fn midnight(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc()
 }
 
 /// `text` (a config file) with `[billing] partial_hour` set to `rule`: the

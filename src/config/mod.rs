@@ -6,6 +6,7 @@
 
 mod alb;
 mod aws;
+mod billing;
 mod cloudwatch;
 mod notify;
 mod pricing;
@@ -142,19 +143,7 @@ impl Config {
         let retention = notify::parse_retention(root.get("retention"))?;
         let web = web::parse(root.get("web"), base, secrets)?;
         let pricing = PricingConfig::parse(root.get("pricing"))?;
-        let partial_hour = match root.get("billing") {
-            Some(v) => {
-                let t = v.table()?;
-                let rule = t
-                    .get("partial_hour")
-                    .map(|v| crate::scenario::parse_partial_hour(&v))
-                    .transpose()?
-                    .unwrap_or_default();
-                t.finish()?;
-                rule
-            }
-            None => Default::default(),
-        };
+        let partial_hour = billing::parse(root.get("billing"))?;
         root.finish()?;
         Ok(Config {
             deployment,

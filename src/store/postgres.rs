@@ -373,22 +373,11 @@ impl PgStore {
             };
             let leases = if has(&mut c, "leases")? {
                 c.query(
-                    "SELECT name, holder, token, acquired_at, renewed_at, expires_at FROM leases ORDER BY name",
+                    "SELECT holder, token, acquired_at, renewed_at, expires_at, name FROM leases ORDER BY name",
                     &[],
                 )?
                 .iter()
-                .map(|r| {
-                    Ok((
-                        r.try_get(0)?,
-                        LeaseRecord {
-                            holder: r.try_get(1)?,
-                            token: r.try_get(2)?,
-                            acquired_at: r.try_get(3)?,
-                            renewed_at: r.try_get(4)?,
-                            expires_at: r.try_get(5)?,
-                        },
-                    ))
-                })
+                .map(|r| Ok((r.try_get(5)?, lease_record(r)?)))
                 .collect::<Result<_, StoreError>>()?
             } else {
                 Vec::new()

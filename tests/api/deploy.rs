@@ -175,14 +175,7 @@ fn the_kubernetes_manifests_fit_the_api_and_their_config_checks() {
         assert!(text.contains(needle), "{needle}");
     }
     // The ConfigMap's config is a valid costd config (`costd check` with the secret's variables).
-    let toml: String = text
-        .split("  costd.toml: |\n")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .take_while(|l| l.is_empty() || l.starts_with("    "))
-        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or("")))
-        .collect();
+    let toml = configmap_toml(&text);
     let cfg = dir.write("costd.toml", &toml);
     let out = Command::new(env!("CARGO_BIN_EXE_costd"))
         .args(["check", "--config", cfg.to_str().unwrap()])
@@ -232,14 +225,7 @@ fn the_kubernetes_replica_manifests_fit_the_api_and_their_config_checks() {
         "replicas keep nothing on a volume"
     );
     // The ConfigMap's config checks against a database (the throw-away cluster's, in place of the example host).
-    let toml: String = text
-        .split("  costd.toml: |\n")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .take_while(|l| l.is_empty() || l.starts_with("    "))
-        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or("")))
-        .collect();
+    let toml = configmap_toml(&text);
     let example = "postgres://costd@costd-db.example.internal:5432/costd";
     assert!(toml.contains(example), "{toml}");
     let db = costd::store::postgres::testing::shared().fresh_database();
@@ -325,4 +311,16 @@ fn health_answers_0_for_a_running_daemon_and_1_otherwise() {
     }
     let at_the_limit = costd(&["health", "--url", &url, "--timeout", "60"]);
     assert!(at_the_limit.status.success());
+}
+
+/// The `costd.toml` a manifest's ConfigMap holds, unindented.
+fn configmap_toml(manifest: &str) -> String {
+    manifest
+        .split("  costd.toml: |\n")
+        .nth(1)
+        .expect("a ConfigMap with costd.toml")
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or("")))
+        .collect()
 }

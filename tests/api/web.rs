@@ -255,11 +255,7 @@ fn reads_need_a_token_and_viewers_cannot_write() {
 #[test]
 fn per_clock_hour_the_estimate_names_the_hours_and_every_figure_names_the_rule() {
     let app = spawn_app("web-clock-hour", &|s| {
-        s.replace(
-            "lead_minutes = 0\ngrace_minutes = 0",
-            "lead_minutes = 5\ngrace_minutes = 5",
-        )
-        .replace("partial_hour = \"lifetime\"", "partial_hour = \"clock_hour\"")
+        with_lead_and_grace(s).replace("partial_hour = \"lifetime\"", "partial_hour = \"clock_hour\"")
     });
     let (s, w) = app.add_window(
         Some(OPERATOR),
@@ -454,12 +450,7 @@ fn projection_budgets_pricing_and_model() {
 
 #[test]
 fn a_window_whose_lead_and_grace_add_an_hour_is_flagged_in_the_api_and_on_the_dashboard() {
-    let app = spawn_app("web-extra-hour", &|s| {
-        s.replace(
-            "lead_minutes = 0\ngrace_minutes = 0",
-            "lead_minutes = 5\ngrace_minutes = 5",
-        )
-    });
+    let app = spawn_app("web-extra-hour", &|s| with_lead_and_grace(s));
     let (s, w) = app.add_window(
         Some(OPERATOR),
         r#"{"start":"2030-02-01 10:00","end":"2030-02-01 13:00","note":"board demo"}"#,
@@ -649,4 +640,12 @@ fn the_same_bad_window_gets_the_same_refusal_from_the_cli_the_api_and_the_dashbo
     }
     let (_, list) = app.windows(Some(VIEWER));
     assert!(list["windows"].as_array().unwrap().is_empty(), "nothing stored: {list}");
+}
+
+/// The test config with the daemon's default 5 min lead and 5 min grace.
+fn with_lead_and_grace(s: String) -> String {
+    s.replace(
+        "lead_minutes = 0\ngrace_minutes = 0",
+        "lead_minutes = 5\ngrace_minutes = 5",
+    )
 }

@@ -232,3 +232,44 @@ fn windows_runs_without_the_daemons_secrets_and_check_names_them() {
     assert_eq!(serve.status.code(), Some(2), "bad config: a usage error");
     assert!(String::from_utf8_lossy(&serve.stderr).contains("COSTD_TEST_UNSET_HOOK"));
 }
+
+/// `--store` and `--listen` override the config: `costd windows --store` writes
+/// the file named, and `costd serve` on the embedded defaults serves on the
+/// address given and reads that store.
+#[test]
+fn the_store_and_listen_flags_override_the_config() {
+    let dir = TempDir::new("store-listen-flags");
+    let store = dir.0.join("flags.db");
+    let store = store.to_str().unwrap();
+    let out = costd(&["windows", "--store", store, "add", "--start", "now", "--duration", "1h"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = costd(&["windows", "--store", store, "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("Stored windows ({store})")));
+    let port = crate::helpers::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let log = dir.0.join("serve.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_costd"))
+        .args(["serve", "--store", store, "--listen", &listen])
+        .current_dir(&dir.0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let addr: std::net::SocketAddr = listen.parse().unwrap();
+    crate::helpers::wait_for(20, "the daemon on --listen", || {
+        crate::helpers::http(addr, "GET", "/healthz", &[], "")
+            .ok()
+            .filter(|(s, _)| *s == 200)
+    });
+    // It reconciles the window from --store (dry-run: it would create the ALB now).
+    let logs = crate::helpers::wait_for(20, "the plan", || {
+        let l = std::fs::read_to_string(&log).unwrap_or_default();
+        l.contains("windows=w1").then_some(l)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(logs.contains(&format!("store={store}")), "{logs}");
+    let bad = costd(&["serve", "--store", "postgres://costd:pw@db/costd"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("password"));
+}
