@@ -189,12 +189,12 @@ pub fn lease_name(deployment: &str) -> String {
 /// This process's identity: host name, process id and a random suffix (a
 /// restarted process is a new holder, even with the same pid).
 pub fn identity() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{host}:{}:{}", std::process::id(), crate::store::random_hex(3))
+    format!(
+        "{}:{}:{}",
+        crate::store::lock::hostname(),
+        std::process::id(),
+        crate::store::random_hex(3)
+    )
 }
 
 #[cfg(test)]

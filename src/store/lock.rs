@@ -111,7 +111,8 @@ pub fn holder(store: &Path) -> Option<String> {
     }
 }
 
-fn hostname() -> String {
+/// This machine's host name (`/proc/sys/kernel/hostname`, else `/etc/hostname`).
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())
