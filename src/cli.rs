@@ -490,7 +490,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Export { config, month, format } => {
             let ExportFormat::Focus = format;
             let (app, month, view) = month_projection(&config, month)?;
-            write!(out, "{}", crate::app::export::focus_csv(&app, &view.projection, month)?)?;
+            write!(out, "{}", crate::app::export::focus_csv(&app, &view.projection, month))?;
             Ok(())
         }
         Command::Projection { config, month, format } => {

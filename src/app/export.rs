@@ -5,31 +5,14 @@
 use crate::budget::Projection;
 use crate::budget::focus::{self, FocusContext};
 use crate::schedule::Month;
-use crate::store::StoreError;
 
-/// `p` (the projection of `month`) as FOCUS CSV. The ALB rows name the
-/// load balancer when the month had one; a month of several lifetimes (each
-/// a new ALB) names how many instead.
-pub fn focus_csv(app: &super::App, p: &Projection, month: Month) -> Result<String, StoreError> {
-    let span = month.span(app.cfg.projection.timezone);
-    let lifetimes = app.store.lifetimes(&app.cfg.deployment, span.start, span.end)?;
-    let mut arns: Vec<(String, String)> = lifetimes
-        .iter()
-        .filter(|l| !l.dry_run)
-        .filter_map(|l| Some((l.lb_arn.clone()?, l.name.clone())))
-        .collect();
-    arns.dedup();
-    let several = format!("{} ALB lifetimes (see the ledger)", arns.len());
-    let alb = match arns.as_slice() {
-        [(arn, name)] => Some((arn.as_str(), name.as_str())),
-        [] => None,
-        _ => Some(("", several.as_str())),
-    };
+/// `p` (the projection of `month`) as FOCUS CSV; the ALB's actual rows
+/// name each load balancer by its ARN.
+pub fn focus_csv(app: &super::App, p: &Projection, month: Month) -> String {
     let ctx = FocusContext {
-        billing_period: span,
+        billing_period: month.span(app.cfg.projection.timezone),
         region: &app.cfg.region,
         deployment: &app.cfg.deployment,
-        alb,
     };
-    Ok(focus::csv(&focus::rows(p, &ctx)))
+    focus::csv(&focus::rows(p, &ctx))
 }

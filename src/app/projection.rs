@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::views::ProjectionView;
 use crate::aws::cloudwatch::{self, CloudWatchApi};
-use crate::budget::projection::{AlbLifetime, ProjectionInputs, project};
+use crate::budget::projection::{AlbLifetime, AlbResource, ProjectionInputs, project};
 use crate::budget::{self, Projection};
 use crate::config::Config;
 use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, TargetType};
@@ -85,6 +85,10 @@ pub async fn compute<C: CloudWatchApi>(
                 start: l.created_at,
                 end,
                 consumed_lcu_hours: None,
+                resource: l.lb_arn.as_ref().filter(|_| !l.dry_run).map(|arn| AlbResource {
+                    arn: arn.clone(),
+                    name: l.name.clone(),
+                }),
             },
         ));
     }
@@ -107,6 +111,7 @@ pub async fn compute<C: CloudWatchApi>(
                 start: u.start.max(at),
                 end: u.end,
                 consumed_lcu_hours: None,
+                resource: None,
             });
         }
     }

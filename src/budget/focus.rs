@@ -5,7 +5,7 @@
 
 use rust_decimal::Decimal;
 
-use super::projection::{Basis, Component, Projection};
+use super::projection::{AlbResource, Basis, Component, ProjectedItem, Projection};
 use crate::interval::Interval;
 
 /// The columns, in order: FOCUS 1.2's, then costd's.
@@ -51,8 +51,6 @@ pub struct FocusContext<'a> {
     pub region: &'a str,
     /// The `costd:deployment` tag.
     pub deployment: &'a str,
-    /// The deployment's ALB this month (ARN, name), if it had one.
-    pub alb: Option<(&'a str, &'a str)>,
 }
 
 /// One row, in [`COLUMNS`] order.
@@ -66,65 +64,81 @@ fn number(d: Decimal) -> String {
     d.normalize().to_string()
 }
 
-/// The projection's charges as FOCUS rows.
+/// The projection's charges as FOCUS rows. The ALB's actual charges are one
+/// row set per load balancer (ResourceId is its ARN: each lifetime is a new
+/// ALB); what is still to come names no resource yet.
 pub fn rows(p: &Projection, ctx: &FocusContext) -> Vec<FocusRow> {
-    let period = ctx.billing_period;
-    let at = p.at.clamp(period.start, period.end);
-    let tags = serde_json::json!({ "costd:deployment": ctx.deployment }).to_string();
     let mut out = Vec::new();
     for c in &p.components {
-        let (service, category) = match c.component {
-            Component::Network => ("Amazon Virtual Private Cloud", "Networking"),
-            Component::Alb => ("Elastic Load Balancing", "Networking"),
-            Component::Monitoring => ("Amazon CloudWatch", "Management and Governance"),
-        };
-        let (resource_id, resource_name) = match (c.component, ctx.alb) {
-            (Component::Alb, Some((arn, name))) => (arn.to_string(), name.to_string()),
-            _ => (String::new(), String::new()),
-        };
-        for i in &c.line_items {
-            let actual = i.basis == Basis::Actual;
-            let (from, to) = if actual { (period.start, at) } else { (at, period.end) };
-            let billed = if actual { i.item.cost_usd } else { Decimal::ZERO };
-            out.push([
-                instant(period.start),
-                instant(period.end),
-                instant(from),
-                instant(to),
-                "Usage".into(),
-                String::new(),
-                i.item.item.clone(),
-                number(billed),
-                number(billed),
-                number(if actual {
-                    i.item.quantity * i.item.rate_usd
-                } else {
-                    Decimal::ZERO
-                }),
-                number(i.item.rate_usd),
-                number(i.item.quantity),
-                i.item.unit.to_string(),
-                number(i.item.quantity),
-                i.item.unit.to_string(),
-                "USD".into(),
-                ctx.region.to_string(),
-                resource_id.clone(),
-                resource_name.clone(),
-                service.into(),
-                category.into(),
-                "AWS".into(),
-                String::new(),
-                tags.clone(),
-                if actual { "actual" } else { "projected" }.into(),
-                number(if actual { Decimal::ZERO } else { i.item.cost_usd }),
-                p.partial_hour.as_str().into(),
-                i.item.usage_type.clone(),
-                i.item.source.clone(),
-                i.quantity_source.clone().unwrap_or_default(),
-            ]);
+        let split = c.component == Component::Alb && !p.alb_actual_by_resource.is_empty();
+        if split {
+            for g in &p.alb_actual_by_resource {
+                for i in &g.items {
+                    out.push(row(p, ctx, c.component, i, g.resource.as_ref()));
+                }
+            }
+        }
+        for i in c.line_items.iter().filter(|i| !(split && i.basis == Basis::Actual)) {
+            out.push(row(p, ctx, c.component, i, None));
         }
     }
     out
+}
+
+/// One charge as a FOCUS row.
+fn row(
+    p: &Projection,
+    ctx: &FocusContext,
+    component: Component,
+    i: &ProjectedItem,
+    resource: Option<&AlbResource>,
+) -> FocusRow {
+    let period = ctx.billing_period;
+    let at = p.at.clamp(period.start, period.end);
+    let (service, category) = match component {
+        Component::Network => ("Amazon Virtual Private Cloud", "Networking"),
+        Component::Alb => ("Elastic Load Balancing", "Networking"),
+        Component::Monitoring => ("Amazon CloudWatch", "Management and Governance"),
+    };
+    let actual = i.basis == Basis::Actual;
+    let (from, to) = if actual { (period.start, at) } else { (at, period.end) };
+    let billed = if actual { i.item.cost_usd } else { Decimal::ZERO };
+    [
+        instant(period.start),
+        instant(period.end),
+        instant(from),
+        instant(to),
+        "Usage".into(),
+        String::new(),
+        i.item.item.clone(),
+        number(billed),
+        number(billed),
+        number(if actual {
+            i.item.quantity * i.item.rate_usd
+        } else {
+            Decimal::ZERO
+        }),
+        number(i.item.rate_usd),
+        number(i.item.quantity),
+        i.item.unit.to_string(),
+        number(i.item.quantity),
+        i.item.unit.to_string(),
+        "USD".into(),
+        ctx.region.to_string(),
+        resource.map(|r| r.arn.clone()).unwrap_or_default(),
+        resource.map(|r| r.name.clone()).unwrap_or_default(),
+        service.into(),
+        category.into(),
+        "AWS".into(),
+        String::new(),
+        serde_json::json!({ "costd:deployment": ctx.deployment }).to_string(),
+        if actual { "actual" } else { "projected" }.into(),
+        number(if actual { Decimal::ZERO } else { i.item.cost_usd }),
+        p.partial_hour.as_str().into(),
+        i.item.usage_type.clone(),
+        i.item.source.clone(),
+        i.quantity_source.clone().unwrap_or_default(),
+    ]
 }
 
 /// RFC 4180 CSV with a header row: fields with a comma, a quote or a line
@@ -149,7 +163,7 @@ pub fn csv(rows: &[FocusRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::budget::projection::{ComponentProjection, ProjectedItem};
+    use crate::budget::projection::{ComponentProjection, ResourceCharges};
     use crate::cost::LineItem;
     use crate::cost::billing::PartialHour;
     use crate::pricing::Unit;
@@ -205,15 +219,23 @@ mod tests {
                     item(Basis::Scheduled, "ALB hours", dec!(20), dec!(0.0225)),
                 ],
             }],
+            alb_actual_by_resource: vec![ResourceCharges {
+                resource: Some(AlbResource {
+                    arn: "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/demo-1/x".into(),
+                    name: "demo-1".into(),
+                }),
+                items: vec![item(
+                    Basis::Actual,
+                    "ALB hours (40 lifetimes, \"clock\", hours)",
+                    dec!(40),
+                    dec!(0.0225),
+                )],
+            }],
         };
         let ctx = FocusContext {
             billing_period: nov,
             region: "us-east-1",
             deployment: "demo",
-            alb: Some((
-                "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/demo-1/x",
-                "demo-1",
-            )),
         };
         let r = rows(&p, &ctx);
         let col = |name: &str| COLUMNS.iter().position(|c| *c == name).unwrap();
@@ -229,6 +251,11 @@ mod tests {
         assert_eq!(r[1][col("ChargePeriodStart")], "2026-11-22T12:00:00Z");
         assert_eq!(r[0][col("BillingPeriodStart")], "2026-11-01T00:00:00Z");
         assert_eq!(r[0][col("ResourceName")], "demo-1");
+        assert_eq!(
+            r[1][col("ResourceId")],
+            "",
+            "what is still to come names no load balancer yet"
+        );
         assert_eq!(r[0][col("PricingUnit")], "hour");
         assert_eq!(r[0][col("Tags")], r#"{"costd:deployment":"demo"}"#);
         // The sum of BilledCost is the month's actual figure.

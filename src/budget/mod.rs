@@ -219,6 +219,7 @@ mod tests {
                 projected_usd: projected,
                 line_items: vec![],
             }],
+            alb_actual_by_resource: vec![],
         }
     }
 

@@ -109,6 +109,29 @@ pub struct Projection {
     pub partial_hour: PartialHour,
     /// By component.
     pub components: Vec<ComponentProjection>,
+    /// The ALB component's actual line items again, split by load balancer
+    /// (one group per ARN; lifetimes without one together): what a bill
+    /// names per resource. Their sum is the component's actual items.
+    #[serde(skip)]
+    pub alb_actual_by_resource: Vec<ResourceCharges>,
+}
+
+/// A load balancer the ledger recorded: what a bill names it by.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AlbResource {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// One load balancer's actual charges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceCharges {
+    /// Which (none for lifetimes without an ARN, e.g. dry runs).
+    pub resource: Option<AlbResource>,
+    /// Its actual line items.
+    pub items: Vec<ProjectedItem>,
 }
 
 impl Projection {
@@ -133,6 +156,8 @@ pub struct AlbLifetime {
     pub end: DateTime<Utc>,
     /// LCU-hours from CloudWatch `ConsumedLCUs`, where known (for the part until `at`).
     pub consumed_lcu_hours: Option<Decimal>,
+    /// The load balancer, for lifetimes in the ledger with an ARN.
+    pub resource: Option<AlbResource>,
 }
 
 /// Everything the projection needs.
@@ -237,7 +262,37 @@ pub fn project(i: &ProjectionInputs) -> Projection {
         projected_usd,
         partial_hour: i.partial_hour,
         components,
+        alb_actual_by_resource: alb_actual_by_resource(i, &span),
     }
+}
+
+/// The ALB's actual line items per load balancer: [`alb_items`] of each
+/// resource's lifetimes alone. Every quantity is a sum over lifetimes, so the
+/// groups add up to the component's actual items.
+fn alb_actual_by_resource(i: &ProjectionInputs, month: &Interval) -> Vec<ResourceCharges> {
+    let mut groups: std::collections::BTreeMap<Option<&AlbResource>, Vec<AlbLifetime>> = Default::default();
+    for l in i.lifetimes.iter().filter(|l| l.start < i.at) {
+        groups.entry(l.resource.as_ref()).or_default().push(l.clone());
+    }
+    groups
+        .into_iter()
+        .filter_map(|(resource, lifetimes)| {
+            let items: Vec<ProjectedItem> = alb_items(
+                &ProjectionInputs {
+                    lifetimes: &lifetimes,
+                    ..i.clone()
+                },
+                month,
+            )
+            .into_iter()
+            .filter(|x| x.basis == Basis::Actual)
+            .collect();
+            (!items.is_empty()).then(|| ResourceCharges {
+                resource: resource.cloned(),
+                items,
+            })
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -454,16 +509,19 @@ mod tests {
                 start: utc(12, 1, 9, 0),
                 end: utc(12, 1, 10, 30),
                 consumed_lcu_hours: Some(dec!(0.6)),
+                resource: Some(lb("a")),
             },
             AlbLifetime {
                 start: utc(12, 10, 9, 0),
                 end: utc(12, 10, 12, 0),
                 consumed_lcu_hours: None,
+                resource: Some(lb("b")),
             },
             AlbLifetime {
                 start: utc(12, 11, 9, 0),
                 end: utc(12, 11, 9, 10),
                 consumed_lcu_hours: None,
+                resource: None,
             },
         ];
         let r = project(&ProjectionInputs {
@@ -501,6 +559,36 @@ mod tests {
             "{sources:?}"
         );
         assert!(sources.iter().any(|s| s.starts_with("modelled")), "{sources:?}");
+        // The actual charges per load balancer (the upcoming lifetime has none yet):
+        //   a: 2 h × 0.0225 = 0.045 + 0.6 LCU-h × 0.008 = 0.0048 + IPv4 5,400 s × 2 / 3,600
+        //      = 3 address-h × 0.005 = 0.015 → 0.0648;
+        //   b: 2 h × 0.0225 = 0.045 + 1 LCU-h × 0.008 = 0.008 + 4,800 s × 2 / 3,600 = 2.6667
+        //      × 0.005 = 0.0133333 → 0.0663333; together the component's actual 0.1311333.
+        let by: Vec<(String, Decimal)> = r
+            .alb_actual_by_resource
+            .iter()
+            .map(|g| {
+                (
+                    g.resource.as_ref().unwrap().name.clone(),
+                    g.items.iter().map(|i| i.item.cost_usd).sum::<Decimal>().round_dp(7),
+                )
+            })
+            .collect();
+        assert_eq!(by, [("a".into(), dec!(0.0648)), ("b".into(), dec!(0.0663333))]);
+        let sum: Decimal = r
+            .alb_actual_by_resource
+            .iter()
+            .flat_map(|g| &g.items)
+            .map(|i| i.item.cost_usd)
+            .sum();
+        assert_eq!(sum, a.actual_usd);
+    }
+
+    fn lb(name: &str) -> AlbResource {
+        AlbResource {
+            arn: format!("arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/{name}/0"),
+            name: name.into(),
+        }
     }
 
     #[test]
@@ -518,6 +606,7 @@ mod tests {
             start: Utc.with_ymd_and_hms(2027, 2, 28, 22, 30, 0).unwrap(),
             end: Utc.with_ymd_and_hms(2027, 3, 1, 0, 30, 0).unwrap(),
             consumed_lcu_hours: None,
+            resource: None,
         }];
         let r = project(&ProjectionInputs {
             month: Month { year: 2027, month: 3 },
@@ -547,6 +636,7 @@ mod tests {
             start: utc(11, 30, 23, 30),
             end: utc(12, 1, 0, 20),
             consumed_lcu_hours: None,
+            resource: None,
         }];
         let inputs = |month, at| ProjectionInputs {
             month,

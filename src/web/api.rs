@@ -351,7 +351,7 @@ async fn projection(
 async fn export(State(s): State<AppState>, viewer: RequireViewer, q: Query<MonthQuery>) -> Result<Response, ApiError> {
     let m = month(&s, &q)?;
     let Json(view) = projection(State(s.clone()), viewer, q).await?;
-    let csv = crate::app::export::focus_csv(&s.app, &view.projection, m)?;
+    let csv = crate::app::export::focus_csv(&s.app, &view.projection, m);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
