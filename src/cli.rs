@@ -52,9 +52,11 @@ pub enum ExportFormat {
 /// `costd bill --granularity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BillGranularityArg {
+    /// Hourly for the last 14 days where the account has hourly granularity, daily otherwise.
+    Auto,
     /// One row per day.
     Daily,
-    /// One row per hour.
+    /// One row per hour (the last 14 days only).
     Hourly,
 }
 
@@ -143,8 +145,8 @@ pub enum Command {
         /// The month (YYYY-MM, UTC). Default: the current one.
         #[arg(long, value_parser = parse_month)]
         month: Option<crate::schedule::Month>,
-        /// Daily rows, or hourly (where the account has hourly granularity; the last 14 days).
-        #[arg(long, value_enum, default_value_t = BillGranularityArg::Daily)]
+        /// Hourly rows where the account has hourly granularity (the last 14 days), daily for the rest; or only one of them.
+        #[arg(long, value_enum, default_value_t = BillGranularityArg::Auto)]
         granularity: BillGranularityArg,
         /// Write the rule the bill follows into the config's `[billing] partial_hour`.
         #[arg(long)]
@@ -755,15 +757,19 @@ fn bill(
     let store = crate::app::open_store(&cfg.store)?;
     let now = Utc::now();
     let month = month.unwrap_or_else(|| crate::schedule::Month::containing(now, chrono_tz::UTC));
-    let granularity = match granularity {
-        BillGranularityArg::Daily => BillGranularity::Daily,
-        BillGranularityArg::Hourly => BillGranularity::Hourly,
+    let req = crate::app::bill::BillRequest {
+        month,
+        granularity: match granularity {
+            BillGranularityArg::Auto => None,
+            BillGranularityArg::Daily => Some(BillGranularity::Daily),
+            BillGranularityArg::Hourly => Some(BillGranularity::Hourly),
+        },
+        max_age: chrono::Duration::hours(i64::from(max_age_hours)),
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let report = rt.block_on(async {
         let client = crate::aws::cost_explorer_client(&cfg.aws.for_cost_explorer()).await;
-        let max_age = chrono::Duration::hours(i64::from(max_age_hours));
-        crate::app::bill::bill(&cfg, store.as_ref(), &table, &client, month, granularity, max_age, now).await
+        crate::app::bill::bill(&cfg, store.as_ref(), &table, &client, req, now).await
     })?;
     match format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,

@@ -315,9 +315,13 @@ pub fn bill(r: &crate::app::bill::BillReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "costd bill: {} ({:?}), {} {}",
+        "costd bill: {} ({}), {} {}",
         r.month,
-        r.granularity,
+        match r.hourly_from {
+            Some(t) if t > r.period_start => format!("daily, hourly from {}", t.format("%Y-%m-%d")),
+            Some(_) => "hourly".into(),
+            None => "daily".into(),
+        },
         r.hours_usage_type,
         if r.filtered_by_tag {
             "filtered by the costd:deployment tag"
@@ -359,6 +363,31 @@ pub fn bill(r: &crate::app::bill::BillReport) -> String {
         "configured: [billing] partial_hour = \"{}\"",
         r.configured_rule.as_str()
     );
+    let e = &r.projection_error;
+    if !e.days.is_empty() {
+        let rows: Vec<[String; 3]> = e
+            .days
+            .iter()
+            .map(|d| {
+                [
+                    d.day.to_string(),
+                    crate::money::format_usd(d.projected_usd),
+                    match (d.error_usd, d.error_percent) {
+                        (Some(u), Some(p)) => format!("{} ({p:.1} %)", crate::money::format_usd(u)),
+                        (Some(u), None) => crate::money::format_usd(u),
+                        _ => "-".into(),
+                    },
+                ]
+            })
+            .collect();
+        grid(
+            &mut s,
+            &["projected on (UTC)", "month's load balancer", "error vs bill"],
+            &rows,
+            &[false, true, true],
+        );
+    }
+    let _ = writeln!(s, "projection error: {}", e.summary);
     s
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::aws::costexplorer::{BillGranularity, BillQuery, BilledUsage};
 use crate::config::Config;
-use crate::cost::bill::{BillCheck, BilledPeriod, check};
+use crate::cost::bill::{BillCheck, BilledPeriod, ProjectionError, check, projection_error};
 use crate::cost::billing::PartialHour;
 use crate::pricing::PriceTable;
 use crate::schedule::{Interval, Month};
@@ -36,8 +36,15 @@ pub enum BillError {
 pub struct BillReport {
     /// The month (UTC, as AWS bills).
     pub month: String,
-    /// Daily or hourly.
+    /// The finest granularity read: hourly where the account has it (for
+    /// the last 14 days, from `hourly_from`), daily otherwise.
     pub granularity: BillGranularity,
+    /// Where hourly rows start (before it the rows are daily), if any are hourly.
+    pub hourly_from: Option<DateTime<Utc>>,
+    /// The period read: from (inclusive) …
+    pub period_start: DateTime<Utc>,
+    /// … to (exclusive): the month's end or today's midnight, whichever is first.
+    pub period_end: DateTime<Utc>,
     /// The usage type of the load balancer hours compared (e.g. `APS1-LoadBalancerUsage`).
     pub hours_usage_type: String,
     /// Whether the `costd:deployment` cost-allocation tag filtered the bill.
@@ -53,6 +60,8 @@ pub struct BillReport {
     pub configured_rule: PartialHour,
     /// The comparison.
     pub check: BillCheck,
+    /// The month's projection as kept each day, beside the bill.
+    pub projection_error: ProjectionError,
     /// Everything billed for the usage types, by usage type: (quantity, USD).
     #[schema(value_type = std::collections::BTreeMap<String, Vec<String>>)]
     pub totals_by_usage_type: std::collections::BTreeMap<String, (rust_decimal::Decimal, rust_decimal::Decimal)>,
@@ -77,21 +86,20 @@ fn periods(span: Interval, granularity: BillGranularity) -> Vec<Interval> {
 }
 
 /// Cost Explorer's answer to `q`: the store's copy when it is younger than
-/// `max_age`, else a fresh one (kept for next time). Returns the rows, when
-/// they were fetched, and how many requests were made.
+/// `max_age`, else a fresh one (kept for next time).
 async fn cached_query(
     store: &dyn Store,
     client: &aws_sdk_costexplorer::Client,
     q: &BillQuery,
     max_age: Duration,
     now: DateTime<Utc>,
-) -> Result<(Vec<BilledUsage>, DateTime<Utc>, usize), BillError> {
+) -> Result<Fetched, BillError> {
     let key = format!("ce:{}", serde_json::to_string(q).expect("a query serializes"));
     if let Some((value, at)) = store.cached(&key)?
         && now - at < max_age
         && let Ok(rows) = serde_json::from_str::<Vec<BilledUsage>>(&value)
     {
-        return Ok((rows, at, 0));
+        return Ok(Fetched { rows, at, requests: 0 });
     }
     let rows = crate::aws::costexplorer::cost_and_usage(client, q).await?;
     let value = serde_json::to_string(&rows).expect("rows serialize");
@@ -101,7 +109,18 @@ async fn cached_query(
     if value.len() <= MAX_CACHED_BYTES {
         store.put_cached(&key, &value, now)?;
     }
-    Ok((rows, now, 1))
+    Ok(Fetched {
+        rows,
+        at: now,
+        requests: 1,
+    })
+}
+
+/// Rows read for a query plan, when, and at how many billed requests.
+struct Fetched {
+    rows: Vec<BilledUsage>,
+    at: DateTime<Utc>,
+    requests: usize,
 }
 
 /// The largest Cost Explorer answer kept in the store.
@@ -110,74 +129,168 @@ pub const MAX_CACHED_BYTES: usize = 4 << 20;
 /// The longest `--max-age-hours`: a week.
 pub const MAX_AGE_HOURS: u32 = 168;
 
-/// Reads the bill for `month` (up to `now`) and checks it against the ledger.
-/// Answers younger than `max_age` are taken from the store (Cost Explorer
-/// charges per request).
+/// Where the store remembers that the account has no hourly granularity.
+const NO_HOURLY_KEY: &str = "ce:hourly-unavailable";
+
+/// How long "no hourly granularity" is believed before hourly is tried again.
+pub const NO_HOURLY_RECHECK_DAYS: i64 = 7;
+
+/// What to read the bill for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BillRequest {
+    /// The month (UTC).
+    pub month: Month,
+    /// Daily, hourly, or `None`: hourly for the last 14 days where the
+    /// account has it enabled, daily for the rest.
+    pub granularity: Option<BillGranularity>,
+    /// Answers younger than this come from the store (each request is billed).
+    pub max_age: Duration,
+}
+
+/// Reads each part of `plan` (a period and its granularity), with the tag
+/// filter when `tag` is given.
 #[allow(clippy::too_many_arguments)]
+async fn fetch_plan(
+    store: &dyn Store,
+    client: &aws_sdk_costexplorer::Client,
+    plan: &[(Interval, BillGranularity)],
+    usage_types: &[String],
+    tag: Option<&str>,
+    max_age: Duration,
+    now: DateTime<Utc>,
+) -> Result<Fetched, BillError> {
+    let mut out = Fetched {
+        rows: Vec::new(),
+        at: now,
+        requests: 0,
+    };
+    for (span, granularity) in plan {
+        let q = BillQuery {
+            start: span.start,
+            end: span.end,
+            granularity: *granularity,
+            usage_types: usage_types.to_vec(),
+            deployment_tag: tag.map(str::to_string),
+        };
+        let f = cached_query(store, client, &q, max_age, now).await?;
+        out.rows.extend(f.rows);
+        out.at = out.at.min(f.at);
+        out.requests += f.requests;
+    }
+    Ok(out)
+}
+
+/// Reads the bill for `req.month` (up to `now`) and checks it against the
+/// ledger and the projections kept for the month.
 pub async fn bill(
     cfg: &Config,
     store: &dyn Store,
     prices: &PriceTable,
     client: &aws_sdk_costexplorer::Client,
-    month: Month,
-    granularity: BillGranularity,
-    max_age: Duration,
+    req: BillRequest,
     now: DateTime<Utc>,
 ) -> Result<BillReport, BillError> {
+    let month = req.month;
     let whole = month.span(chrono_tz::UTC);
+    let today = midnight(now);
+    let hourly_since = today - Duration::days(HOURLY_DAYS);
     let mut start = whole.start;
-    let end = whole.end.min(midnight(now));
-    if granularity == BillGranularity::Hourly {
-        start = start.max(midnight(now) - Duration::days(HOURLY_DAYS));
+    if req.granularity == Some(BillGranularity::Hourly) {
+        start = start.max(hourly_since);
     }
-    let span = Interval::new(start, end).ok_or_else(|| {
+    let span = Interval::new(start, whole.end.min(today)).ok_or_else(|| {
         BillError::Period(format!(
             "no whole {} of {month} has passed yet to compare (Cost Explorer's figures for today are still moving)",
-            match granularity {
-                BillGranularity::Daily => "day",
-                BillGranularity::Hourly => "hour in the last 14 days",
+            match req.granularity {
+                Some(BillGranularity::Hourly) => "hour in the last 14 days",
+                _ => "day",
             }
         ))
     })?;
-    let hours_type = prices.alb.hour.usage_type.clone();
+    let mut warnings = Vec::new();
+    let no_hourly = match store.cached(NO_HOURLY_KEY)? {
+        Some((said, at)) if now - at < Duration::days(NO_HOURLY_RECHECK_DAYS) => Some(said),
+        _ => None,
+    };
+    let daily = vec![(span, BillGranularity::Daily)];
+    let mut plan = match req.granularity {
+        Some(g) => vec![(span, g)],
+        None => {
+            let cut = span.start.max(hourly_since);
+            // The hours first: a refusal is then known before the days are paid for.
+            match (&no_hourly, Interval::new(cut, span.end)) {
+                (None, Some(recent)) => std::iter::once((recent, BillGranularity::Hourly))
+                    .chain(Interval::new(span.start, cut).map(|older| (older, BillGranularity::Daily)))
+                    .collect(),
+                _ => daily.clone(),
+            }
+        }
+    };
+    if let (None, Some(said)) = (req.granularity, &no_hourly) {
+        warnings.push(format!(
+            "compared by day: the account has no hourly granularity ({said})"
+        ));
+    }
     let usage_types = vec![
-        hours_type.clone(),
+        prices.alb.hour.usage_type.clone(),
         prices.alb.lcu_hour.usage_type.clone(),
         prices.public_ipv4.address_hour.usage_type.clone(),
     ];
-    let mut query = BillQuery {
-        start: span.start,
-        end: span.end,
-        granularity,
-        usage_types,
-        deployment_tag: Some(cfg.deployment.clone()),
+    let tag = Some(cfg.deployment.as_str());
+    let first = fetch_plan(store, client, &plan, &usage_types, tag, req.max_age, now).await;
+    let mut fetched = match first {
+        Err(BillError::Aws(e)) if crate::aws::costexplorer::hourly_unavailable(&e) => {
+            let said = e.message.clone();
+            if req.granularity.is_some() {
+                return Err(BillError::Period(format!(
+                    "Cost Explorer has no hourly figures for this account ({said}): enable \"Hourly and resource \
+                     level data\" in Billing and Cost Management → Cost Management preferences (AWS charges for \
+                     it), or use --granularity daily"
+                )));
+            }
+            store.put_cached(NO_HOURLY_KEY, &said, chrono::SubsecRound::trunc_subsecs(now, 3))?;
+            warnings.push(format!(
+                "compared by day: the account has no hourly granularity ({said}); enable \"Hourly and resource \
+                 level data\" in the Cost Management preferences to compare by hour (asked again in \
+                 {NO_HOURLY_RECHECK_DAYS} days)"
+            ));
+            plan = daily;
+            fetch_plan(store, client, &plan, &usage_types, tag, req.max_age, now).await?
+        }
+        r => r?,
     };
-    let mut warnings = Vec::new();
-    let (mut rows, mut fetched_at, mut requests_made) = cached_query(store, client, &query, max_age, now).await?;
-    let filtered_by_tag = !rows.is_empty();
-    if rows.is_empty() {
+    let filtered_by_tag = !fetched.rows.is_empty();
+    if !filtered_by_tag {
         warnings.push(format!(
             "nothing is billed under the cost-allocation tag costd:deployment={}: activate the tag in the Billing \
              console (Cost allocation tags) so the bill can be filtered by deployment; until then these figures are \
              the usage types of every load balancer in {}, not only costd's",
             cfg.deployment, cfg.region
         ));
-        query.deployment_tag = None;
-        let (r, at, n) = cached_query(store, client, &query, max_age, now).await?;
-        (rows, fetched_at, requests_made) = (r, fetched_at.min(at), requests_made + n);
+        let untagged = fetch_plan(store, client, &plan, &usage_types, None, req.max_age, now).await?;
+        fetched = Fetched {
+            at: fetched.at.min(untagged.at),
+            requests: fetched.requests + untagged.requests,
+            rows: untagged.rows,
+        };
     }
+    let rows = &fetched.rows;
     let mut totals = std::collections::BTreeMap::new();
-    for r in &rows {
+    for r in rows {
         let t = totals
             .entry(r.usage_type.clone())
             .or_insert((rust_decimal::Decimal::ZERO, rust_decimal::Decimal::ZERO));
         t.0 += r.quantity;
         t.1 += r.cost_usd;
     }
-    let billed: Vec<BilledPeriod> = periods(span, granularity)
-        .into_iter()
+    let hours_type = &usage_types[0];
+    let mut parts = plan.clone();
+    parts.sort_by_key(|(p, _)| p.start);
+    let billed: Vec<BilledPeriod> = parts
+        .iter()
+        .flat_map(|&(part, g)| periods(part, g))
         .map(|p| {
-            let in_p = |r: &&BilledUsage| r.usage_type == hours_type && r.start >= p.start && r.start < p.end;
+            let in_p = |r: &&BilledUsage| &r.usage_type == hours_type && r.start >= p.start && r.start < p.end;
             BilledPeriod {
                 period: p,
                 hours: rows.iter().filter(in_p).map(|r| r.quantity).sum(),
@@ -191,16 +304,42 @@ pub async fn bill(
         .filter(|l| !l.dry_run && l.lb_arn.is_some())
         .filter_map(|l| Interval::new(l.created_at, l.deleted_at.unwrap_or(now)))
         .collect();
+    let kept = store.projection_days(&cfg.deployment, &month.to_string())?;
+    let other_zone = kept.iter().filter(|d| d.timezone != "UTC").count();
+    if other_zone > 0 {
+        warnings.push(format!(
+            "{other_zone} kept projection(s) of {month} took the month in another time zone than the bill's UTC \
+             ([projection] timezone) and are left out of the projection error"
+        ));
+    }
+    let days: Vec<(chrono::NaiveDate, rust_decimal::Decimal)> = kept
+        .iter()
+        .filter(|d| d.timezone == "UTC")
+        .map(|d| (d.day, d.alb_projected_usd))
+        .collect();
+    let billed_usd = totals.values().map(|t| t.1).sum();
+    let hourly_from = plan
+        .iter()
+        .find(|(_, g)| *g == BillGranularity::Hourly)
+        .map(|(p, _)| p.start);
     Ok(BillReport {
         month: month.to_string(),
-        granularity,
-        hours_usage_type: hours_type,
+        granularity: if hourly_from.is_some() {
+            BillGranularity::Hourly
+        } else {
+            BillGranularity::Daily
+        },
+        hourly_from,
+        period_start: span.start,
+        period_end: span.end,
+        hours_usage_type: hours_type.clone(),
         filtered_by_tag,
-        fetched_at,
-        requests_made,
+        fetched_at: fetched.at,
+        requests_made: fetched.requests,
         warnings,
         configured_rule: cfg.partial_hour,
         check: check(&lifetimes, &billed),
+        projection_error: projection_error(&days, billed_usd, span == whole),
         totals_by_usage_type: totals,
     })
 }

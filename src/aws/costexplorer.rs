@@ -90,6 +90,16 @@ fn bad(message: String) -> AwsError {
     }
 }
 
+/// Whether `e` says the account has no hourly figures (hourly granularity
+/// is an opt-in of the Cost Management preferences, and reaches back only
+/// 14 days): AWS answers such a request with a `ValidationException` that
+/// names hourly granularity.
+pub fn hourly_unavailable(e: &AwsError) -> bool {
+    e.kind == AwsErrorKind::Other
+        && e.message.contains("ValidationException")
+        && e.message.to_lowercase().contains("hourly")
+}
+
 /// Reads the bill for `q`, following result pages (at most [`MAX_PAGES`]).
 pub async fn cost_and_usage(
     client: &aws_sdk_costexplorer::Client,
@@ -208,5 +218,34 @@ mod tests {
         assert_eq!(instant("03/11/2026"), None);
         assert_eq!(format(day, BillGranularity::Daily), "2026-11-03");
         assert_eq!(format(day, BillGranularity::Hourly), "2026-11-03T00:00:00Z");
+    }
+
+    #[test]
+    fn a_refused_hourly_request_is_told_apart() {
+        let e = |kind, message: &str| AwsError {
+            op: "GetCostAndUsage",
+            kind,
+            message: message.into(),
+        };
+        assert!(hourly_unavailable(&e(
+            AwsErrorKind::Other,
+            "ValidationException: Hourly granularity is not enabled for this account"
+        )));
+        assert!(hourly_unavailable(&e(
+            AwsErrorKind::Other,
+            "ValidationException: start date is too old for hourly, the max supported days for hourly granularity is 14 days"
+        )));
+        assert!(!hourly_unavailable(&e(
+            AwsErrorKind::Other,
+            "ValidationException: Start date (and hour) should be before end date (and hour)"
+        )));
+        assert!(!hourly_unavailable(&e(
+            AwsErrorKind::Transient,
+            "dispatch failure: hourly"
+        )));
+        assert!(!hourly_unavailable(&e(
+            AwsErrorKind::Other,
+            "AccessDeniedException: hourly"
+        )));
     }
 }

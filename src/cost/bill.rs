@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -142,6 +142,99 @@ pub fn check(lifetimes: &[Interval], billed: &[BilledPeriod]) -> BillCheck {
     }
 }
 
+/// The month's projection as made on one day, beside the bill.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ProjectedOnDay {
+    /// The UTC day the projection was made.
+    pub day: NaiveDate,
+    /// What it projected for the month (the load balancer: hours, capacity units, public IPv4).
+    pub projected_usd: Decimal,
+    /// Projected − billed, once the whole month is billed.
+    pub error_usd: Option<Decimal>,
+    /// The error as a percentage of the bill (one decimal), when the bill is not zero.
+    pub error_percent: Option<Decimal>,
+}
+
+/// How far the month's projection was from the bill, day by day.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ProjectionError {
+    /// What AWS billed for the same usage types over the period read.
+    pub billed_usd: Decimal,
+    /// Whether the whole month was read (only then is an error final).
+    pub month_complete: bool,
+    /// One per day a projection was kept.
+    pub days: Vec<ProjectedOnDay>,
+    /// In words.
+    pub summary: String,
+}
+
+/// The error of each day's projection (`(day, projected)`) against
+/// `billed_usd`, the bill of the month (final only when `month_complete`).
+pub fn projection_error(days: &[(NaiveDate, Decimal)], billed_usd: Decimal, month_complete: bool) -> ProjectionError {
+    let days: Vec<ProjectedOnDay> = days
+        .iter()
+        .map(|&(day, projected_usd)| {
+            let error_usd = month_complete.then(|| projected_usd - billed_usd);
+            ProjectedOnDay {
+                day,
+                projected_usd,
+                error_usd,
+                error_percent: error_usd
+                    .filter(|_| !billed_usd.is_zero())
+                    .map(|e| (e * Decimal::ONE_HUNDRED / billed_usd).round_dp(1)),
+            }
+        })
+        .collect();
+    use crate::money::format_usd;
+    let signed = |e: Decimal| {
+        if e.is_sign_negative() {
+            format_usd(e)
+        } else {
+            format!("+{}", format_usd(e))
+        }
+    };
+    let said = |d: &ProjectedOnDay| match (d.error_usd, d.error_percent) {
+        (Some(e), Some(p)) => format!(
+            "on {} it projected {} ({}, {}{p:.1} %)",
+            d.day,
+            format_usd(d.projected_usd),
+            signed(e),
+            if p.is_sign_negative() { "" } else { "+" },
+        ),
+        (Some(e), None) => format!(
+            "on {} it projected {} ({} against nothing billed)",
+            d.day,
+            format_usd(d.projected_usd),
+            signed(e)
+        ),
+        _ => format!("on {} it projected {}", d.day, format_usd(d.projected_usd)),
+    };
+    let summary = match (days.first(), days.last()) {
+        (None, _) | (_, None) => "no projection of this month was kept (the daemon keeps one a day)".to_string(),
+        (Some(f), Some(l)) => {
+            let head = if month_complete {
+                format!("billed {} for the month", format_usd(billed_usd))
+            } else {
+                format!(
+                    "billed {} so far; the month is not over, so the error is not final",
+                    format_usd(billed_usd)
+                )
+            };
+            if f.day == l.day {
+                format!("{head}; {}", said(f))
+            } else {
+                format!("{head}; {}; {}", said(f), said(l))
+            }
+        }
+    };
+    ProjectionError {
+        billed_usd,
+        month_complete,
+        days,
+        summary,
+    }
+}
+
 fn other(r: PartialHour) -> PartialHour {
     match r {
         PartialHour::Lifetime => PartialHour::ClockHour,
@@ -203,5 +296,33 @@ mod tests {
         let c = check(&lifetimes[2..], &[day(4, dec!(3))]);
         assert_eq!((c.billed_by, c.distinguishing_periods), (None, 0));
         assert!(c.summary.contains("cannot tell them apart"), "{}", c.summary);
+    }
+
+    #[test]
+    fn each_days_projection_is_set_beside_the_bill() {
+        let d = |n| NaiveDate::from_ymd_opt(2026, 10, n).unwrap();
+        // Billed $0.1848. On the 1st the month was projected at $0.20: +0.0152, i.e.
+        // 0.0152 / 0.1848 = +8.225 % → +8.2 %. On the 31st at $0.1848: 0.
+        let e = projection_error(&[(d(1), dec!(0.20)), (d(31), dec!(0.1848))], dec!(0.1848), true);
+        assert_eq!(e.days[0].error_usd, Some(dec!(0.0152)));
+        assert_eq!(e.days[0].error_percent, Some(dec!(8.2)));
+        assert_eq!(e.days[1].error_usd, Some(dec!(0)));
+        assert_eq!(
+            e.summary,
+            "billed $0.18 for the month; on 2026-10-01 it projected $0.20 (+$0.02, +8.2 %); \
+             on 2026-10-31 it projected $0.18 (+$0.00, +0.0 %)"
+        );
+        // Not over yet: no error is claimed.
+        let e = projection_error(&[(d(1), dec!(0.20))], dec!(0.05), false);
+        assert_eq!((e.days[0].error_usd, e.days[0].error_percent), (None, None));
+        assert!(e.summary.contains("not final"), "{}", e.summary);
+        // Nothing billed: an error in dollars, no percentage.
+        let e = projection_error(&[(d(1), dec!(0.20))], dec!(0), true);
+        assert_eq!((e.days[0].error_usd, e.days[0].error_percent), (Some(dec!(0.20)), None));
+        assert!(
+            projection_error(&[], dec!(1), true)
+                .summary
+                .starts_with("no projection")
+        );
     }
 }

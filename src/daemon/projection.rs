@@ -196,6 +196,20 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
         if !stored.is_empty() && !channels.is_empty() {
             self.new_notifications.notify_one();
         }
+        // The day's projection, kept so the bill can later say how far off it was.
+        let (alb_actual_usd, alb_projected_usd) = p.totals(Some(crate::budget::Component::Alb));
+        self.app.store.record_projection_day(&crate::store::ProjectionDay {
+            deployment: self.app.cfg.deployment.clone(),
+            month: p.month.clone(),
+            timezone: p.timezone.clone(),
+            day: at.date_naive(),
+            at,
+            partial_hour: p.partial_hour.as_str().to_string(),
+            month_to_date_usd: p.month_to_date_usd,
+            projected_usd: p.projected_usd,
+            alb_actual_usd,
+            alb_projected_usd,
+        })?;
         if let Some(cw) = &self.cw {
             cw.put_data(&self.app.cfg.cloudwatch.namespace, &metric_data(&self.app.cfg, &p), at)
                 .await

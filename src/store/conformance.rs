@@ -51,6 +51,39 @@ pub(super) fn cached_answers_are_kept_and_replaced(open: &dyn Fn() -> Arc<dyn St
     assert_eq!(again.cached("ce:b").unwrap(), Some(("[2]".to_string(), t(2))));
 }
 
+pub(super) fn a_projection_per_day_is_kept_the_last_of_the_day_wins(open: &dyn Fn() -> Arc<dyn Store>) {
+    let s = open();
+    let day = |d: u32, at: DateTime<Utc>, projected: Decimal| ProjectionDay {
+        deployment: "d".into(),
+        month: "2026-11".into(),
+        timezone: "UTC".into(),
+        day: chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap(),
+        at,
+        partial_hour: "clock_hour".into(),
+        month_to_date_usd: dec!(1.5),
+        projected_usd: projected,
+        alb_actual_usd: dec!(0.25),
+        alb_projected_usd: dec!(2.9325),
+    };
+    s.record_projection_day(&day(2, t(20), dec!(10))).unwrap();
+    s.record_projection_day(&day(1, t(5), dec!(9))).unwrap();
+    // Later the same day: replaces the first.
+    s.record_projection_day(&day(1, t(6), dec!(9.125))).unwrap();
+    // Another month and another deployment are not read with it.
+    s.record_projection_day(&ProjectionDay {
+        month: "2026-12".into(),
+        ..day(3, t(22), dec!(1))
+    })
+    .unwrap();
+    s.record_projection_day(&ProjectionDay {
+        deployment: "e".into(),
+        ..day(3, t(22), dec!(1))
+    })
+    .unwrap();
+    let kept = open().projection_days("d", "2026-11").unwrap();
+    assert_eq!(kept, vec![day(1, t(6), dec!(9.125)), day(2, t(20), dec!(10))]);
+}
+
 pub(super) fn concurrent_first_opens_all_agree(open: &(dyn Fn() -> Arc<dyn Store> + Sync)) {
     // Four processes opening a new store at once: every one migrates or waits, none fails, one identity.
     let ids: Vec<String> = std::thread::scope(|sc| {
@@ -390,6 +423,10 @@ macro_rules! conformance {
         #[test]
         fn cached_answers_are_kept_and_replaced() {
             crate::store::conformance::cached_answers_are_kept_and_replaced(&$fresh);
+        }
+        #[test]
+        fn a_projection_per_day_is_kept_the_last_of_the_day_wins() {
+            crate::store::conformance::a_projection_per_day_is_kept_the_last_of_the_day_wins(&$fresh);
         }
         #[test]
         fn concurrent_first_opens_all_agree() {

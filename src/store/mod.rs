@@ -400,6 +400,32 @@ pub struct NotificationRecord {
     pub last_error: Option<String>,
 }
 
+/// The month's projection as it stood on one UTC day (the last one made
+/// that day), kept so the bill can later say how far off it was.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ProjectionDay {
+    /// The deployment.
+    pub deployment: String,
+    /// The month projected, `YYYY-MM`.
+    pub month: String,
+    /// The zone the month was taken in.
+    pub timezone: String,
+    /// The UTC day it was made.
+    pub day: chrono::NaiveDate,
+    /// When exactly.
+    pub at: DateTime<Utc>,
+    /// The partial-hour rule of its figures.
+    pub partial_hour: String,
+    /// Actual so far, all components.
+    pub month_to_date_usd: Decimal,
+    /// Projected month, all components.
+    pub projected_usd: Decimal,
+    /// Actual so far, the ALB (hours, capacity units, public IPv4).
+    pub alb_actual_usd: Decimal,
+    /// Projected month, the ALB.
+    pub alb_projected_usd: Decimal,
+}
+
 /// How long history is kept; lifetimes (the ledger) are always kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
@@ -462,6 +488,11 @@ pub trait Store: Send + Sync {
     fn cached(&self, key: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError>;
     /// Keeps an answer under `key`, replacing the one before.
     fn put_cached(&self, key: &str, value: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Keeps the day's projection of its month, replacing an earlier one of
+    /// the same day (a ledger write: fenced where the store is).
+    fn record_projection_day(&self, d: &ProjectionDay) -> Result<(), StoreError>;
+    /// The kept projections of `month` (`YYYY-MM`), by day.
+    fn projection_days(&self, deployment: &str, month: &str) -> Result<Vec<ProjectionDay>, StoreError>;
     /// The open (not deleted) lifetime of a deployment, newest first if several.
     fn open_lifetimes(&self, deployment: &str) -> Result<Vec<Lifetime>, StoreError>;
     /// Lifetimes of a deployment overlapping `[from, to)`.

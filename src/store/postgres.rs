@@ -23,8 +23,8 @@ use postgres::{Client, NoTls, Row, Transaction};
 
 use super::{
     CancelledWindow, Decision, DecisionAction, DeliveryOutcome, Lifetime, LifetimeReason, NewLifetime,
-    NotificationRecord, NotificationState, PendingNotification, Pruned, QuarantinedWindow, Retention, Store,
-    StoreError, StoredAlarm, StoredSession, StoredTransition, StoredWindow, list,
+    NotificationRecord, NotificationState, PendingNotification, ProjectionDay, Pruned, QuarantinedWindow, Retention,
+    Store, StoreError, StoredAlarm, StoredSession, StoredTransition, StoredWindow, list,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
 use crate::schedule::Interval;
@@ -138,6 +138,21 @@ CREATE TABLE cached_answers (
     key        TEXT PRIMARY KEY,
     value      TEXT NOT NULL,
     fetched_at TIMESTAMPTZ NOT NULL
+);
+"#,
+    r#"
+CREATE TABLE projection_days (
+    deployment        TEXT NOT NULL,
+    month             TEXT NOT NULL,
+    day               DATE NOT NULL,
+    timezone          TEXT NOT NULL,
+    at                TIMESTAMPTZ NOT NULL,
+    partial_hour      TEXT NOT NULL,
+    month_to_date_usd NUMERIC NOT NULL,
+    projected_usd     NUMERIC NOT NULL,
+    alb_actual_usd    NUMERIC NOT NULL,
+    alb_projected_usd NUMERIC NOT NULL,
+    PRIMARY KEY (deployment, month, day)
 );
 "#,
 ];
@@ -744,6 +759,60 @@ impl Store for PgStore {
                 &[&key, &value, &at],
             )?;
             Ok(())
+        })
+    }
+
+    fn record_projection_day(&self, d: &ProjectionDay) -> Result<(), StoreError> {
+        let d = d.clone();
+        self.fenced(move |tx, _| {
+            tx.execute(
+                "INSERT INTO projection_days (deployment, month, day, timezone, at, partial_hour, month_to_date_usd, \
+                 projected_usd, alb_actual_usd, alb_projected_usd) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (deployment, month, day) DO UPDATE SET timezone = excluded.timezone, at = excluded.at, \
+                 partial_hour = excluded.partial_hour, month_to_date_usd = excluded.month_to_date_usd, \
+                 projected_usd = excluded.projected_usd, alb_actual_usd = excluded.alb_actual_usd, \
+                 alb_projected_usd = excluded.alb_projected_usd",
+                &[
+                    &d.deployment,
+                    &d.month,
+                    &d.day,
+                    &d.timezone,
+                    &d.at,
+                    &d.partial_hour,
+                    &d.month_to_date_usd,
+                    &d.projected_usd,
+                    &d.alb_actual_usd,
+                    &d.alb_projected_usd,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn projection_days(&self, deployment: &str, month: &str) -> Result<Vec<ProjectionDay>, StoreError> {
+        let (deployment, month) = (deployment.to_string(), month.to_string());
+        self.call(move |c| {
+            c.query(
+                "SELECT month, day, timezone, at, partial_hour, month_to_date_usd, projected_usd, alb_actual_usd, \
+                 alb_projected_usd FROM projection_days WHERE deployment = $1 AND month = $2 ORDER BY day",
+                &[&deployment, &month],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(ProjectionDay {
+                    deployment: deployment.clone(),
+                    month: r.try_get(0)?,
+                    day: r.try_get(1)?,
+                    timezone: r.try_get(2)?,
+                    at: r.try_get(3)?,
+                    partial_hour: r.try_get(4)?,
+                    month_to_date_usd: r.try_get(5)?,
+                    projected_usd: r.try_get(6)?,
+                    alb_actual_usd: r.try_get(7)?,
+                    alb_projected_usd: r.try_get(8)?,
+                })
+            })
+            .collect()
         })
     }
 

@@ -17,8 +17,8 @@ use rust_decimal::Decimal;
 
 use super::{
     CancelledWindow, Decision, DecisionAction, DeliveryOutcome, Lifetime, LifetimeReason, NewLifetime,
-    NotificationRecord, NotificationState, PendingNotification, Pruned, QuarantinedWindow, Retention, Store,
-    StoreError, StoredAlarm, StoredSession, StoredTransition, StoredWindow, list,
+    NotificationRecord, NotificationState, PendingNotification, ProjectionDay, Pruned, QuarantinedWindow, Retention,
+    Store, StoreError, StoredAlarm, StoredSession, StoredTransition, StoredWindow, list,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
 use crate::schedule::Interval;
@@ -126,6 +126,21 @@ CREATE TABLE cached_answers (
     key        TEXT PRIMARY KEY,
     value      TEXT NOT NULL,
     fetched_at TEXT NOT NULL
+);
+"#,
+    r#"
+CREATE TABLE projection_days (
+    deployment        TEXT NOT NULL,
+    month             TEXT NOT NULL,
+    day               TEXT NOT NULL,
+    timezone          TEXT NOT NULL,
+    at                TEXT NOT NULL,
+    partial_hour      TEXT NOT NULL,
+    month_to_date_usd TEXT NOT NULL,
+    projected_usd     TEXT NOT NULL,
+    alb_actual_usd    TEXT NOT NULL,
+    alb_projected_usd TEXT NOT NULL,
+    PRIMARY KEY (deployment, month, day)
 );
 "#,
 ];
@@ -563,6 +578,73 @@ impl Store for SqliteStore {
             params![key, value, ts(at)],
         )?;
         Ok(())
+    }
+
+    fn record_projection_day(&self, d: &ProjectionDay) -> Result<(), StoreError> {
+        self.conn.lock().expect("store lock").execute(
+            "INSERT INTO projection_days (deployment, month, day, timezone, at, partial_hour, month_to_date_usd, \
+             projected_usd, alb_actual_usd, alb_projected_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+             ON CONFLICT (deployment, month, day) DO UPDATE SET timezone = excluded.timezone, at = excluded.at, \
+             partial_hour = excluded.partial_hour, month_to_date_usd = excluded.month_to_date_usd, \
+             projected_usd = excluded.projected_usd, alb_actual_usd = excluded.alb_actual_usd, \
+             alb_projected_usd = excluded.alb_projected_usd",
+            params![
+                d.deployment,
+                d.month,
+                d.day.to_string(),
+                d.timezone,
+                ts(d.at),
+                d.partial_hour,
+                d.month_to_date_usd.to_string(),
+                d.projected_usd.to_string(),
+                d.alb_actual_usd.to_string(),
+                d.alb_projected_usd.to_string(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn projection_days(&self, deployment: &str, month: &str) -> Result<Vec<ProjectionDay>, StoreError> {
+        let conn = self.read();
+        let mut q = conn.prepare(
+            "SELECT month, day, timezone, at, partial_hour, month_to_date_usd, projected_usd, alb_actual_usd, \
+             alb_projected_usd FROM projection_days WHERE deployment = ?1 AND month = ?2 ORDER BY day",
+        )?;
+        let rows = q.query_map(params![deployment, month], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                [
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, String>(8)?,
+                ],
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (month, day, timezone, at, partial_hour, [mtd, projected, alb_actual, alb_projected]) = row?;
+            out.push(ProjectionDay {
+                deployment: deployment.to_string(),
+                month,
+                day: chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| StoreError::Corrupt {
+                    column: "projection_days.day",
+                    value: day.clone(),
+                })?,
+                timezone,
+                at: parse_ts("projection_days.at", at)?,
+                partial_hour,
+                month_to_date_usd: dec("projection_days.month_to_date_usd", mtd)?,
+                projected_usd: dec("projection_days.projected_usd", projected)?,
+                alb_actual_usd: dec("projection_days.alb_actual_usd", alb_actual)?,
+                alb_projected_usd: dec("projection_days.alb_projected_usd", alb_projected)?,
+            });
+        }
+        Ok(out)
     }
 
     fn open_lifetimes(&self, deployment: &str) -> Result<Vec<Lifetime>, StoreError> {

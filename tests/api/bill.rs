@@ -2,10 +2,15 @@
 //! `/moto-api/static/ce/cost-and-usage-results`, requests read back from
 //! moto's recorder to check what the SDK sent.
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chrono::{DateTime, TimeZone, Utc};
-use costd::store::{LifetimeReason, NewLifetime, Store};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use costd::store::{LifetimeReason, NewLifetime, ProjectionDay, Store};
+use rust_decimal_macros::dec;
 use serde_json::{Value, json};
 
 use crate::helpers::{Moto, TempDir, http};
@@ -96,6 +101,28 @@ fn the_bill_names_the_rule_and_apply_writes_it() {
         lifetime(&store, at(11, 4, 1, 0), at(11, 4, 4, 0));
         lifetime(&store, at(10, 5, 0, 55), at(10, 5, 4, 5));
         lifetime(&store, at(10, 6, 0, 55), at(10, 6, 4, 5));
+        // What the daemon projected for October's load balancer on the 1st and the 20th,
+        // and one projection of the month taken in Berlin time (not the bill's month).
+        for (d, zone, usd) in [
+            (1, "UTC", dec!(0.20)),
+            (20, "UTC", dec!(0.1848)),
+            (2, "Europe/Berlin", dec!(9)),
+        ] {
+            store
+                .record_projection_day(&ProjectionDay {
+                    deployment: "bill".into(),
+                    month: "2026-10".into(),
+                    timezone: zone.into(),
+                    day: chrono::NaiveDate::from_ymd_opt(2026, 10, d).unwrap(),
+                    at: at(10, d, 12, 0),
+                    partial_hour: "clock_hour".into(),
+                    month_to_date_usd: dec!(0),
+                    projected_usd: usd,
+                    alb_actual_usd: dec!(0),
+                    alb_projected_usd: usd,
+                })
+                .unwrap();
+        }
     }
     let moto_api = |path: &str, body: &str| {
         let (s, b) = http(moto.addr, "POST", path, &[("content-type", "application/json")], body).unwrap();
@@ -119,7 +146,10 @@ fn the_bill_names_the_rule_and_apply_writes_it() {
     ]});
     moto_api("/moto-api/static/ce/cost-and-usage-results", &results.to_string());
 
-    let (ok, out, err) = run(&config, &["--month", "2026-11", "--format", "json"]);
+    let (ok, out, err) = run(
+        &config,
+        &["--month", "2026-11", "--granularity", "daily", "--format", "json"],
+    );
     assert!(ok, "{out}{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["check"]["billed_by"], "clock_hour", "{v:#}");
@@ -134,7 +164,10 @@ fn the_bill_names_the_rule_and_apply_writes_it() {
 
     assert_eq!(v["requests_made"], 1);
     // Again within the hour: the store's copy answers; Cost Explorer (billed per request) is not asked.
-    let (ok, out, err) = run(&config, &["--month", "2026-11", "--format", "json"]);
+    let (ok, out, err) = run(
+        &config,
+        &["--month", "2026-11", "--granularity", "daily", "--format", "json"],
+    );
     assert!(ok, "{out}{err}");
     let again: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(again["requests_made"], 0);
@@ -190,6 +223,19 @@ fn the_bill_names_the_rule_and_apply_writes_it() {
         "{out}"
     );
     assert!(out.contains("the account is billed by `lifetime`"), "{out}");
+    // The month's projection error: October billed 2 × (4 h × $0.0225 + $0.0024 LCU) = $0.1848.
+    // Projected $0.20 on the 1st: +$0.0152 = +8.2 %; $0.1848 on the 20th: exact.
+    assert!(
+        out.contains(
+            "projection error: billed $0.18 for the month; on 2026-10-01 it projected $0.20 (+$0.02, +8.2 %); \
+             on 2026-10-20 it projected $0.18 (+$0.00, +0.0 %)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 kept projection(s) of 2026-10 took the month in another time zone"),
+        "{out}"
+    );
     let written = std::fs::read_to_string(&config).unwrap();
     assert!(
         written.ends_with("[billing]\npartial_hour = \"lifetime\"\n"),
@@ -253,4 +299,246 @@ fn the_cache_age_is_bounded() {
             );
         }
     }
+}
+
+/// Cost Explorer in front of moto, refusing hourly requests as AWS does for
+/// an account without hourly granularity (when `refuse_hourly`), and counting them.
+struct HourlyGate {
+    url: String,
+    hourly_requests: Arc<AtomicUsize>,
+}
+
+impl HourlyGate {
+    fn start(moto: std::net::SocketAddr, refuse_hourly: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hourly_requests = Arc::new(AtomicUsize::new(0));
+        let seen = hourly_requests.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let (head, body) = read_request(&mut conn);
+                let hourly = body.contains("\"Granularity\":\"HOURLY\"");
+                if hourly {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                }
+                let (status, answer) = if hourly && refuse_hourly {
+                    (
+                        400,
+                        json!({"__type": "ValidationException",
+                               "message": "Hourly granularity is not enabled for this account"})
+                        .to_string(),
+                    )
+                } else {
+                    // Forwarded with the SDK's headers (moto tells the service by its signature).
+                    let headers: Vec<(String, String)> = head
+                        .lines()
+                        .skip(1)
+                        .filter_map(|l| l.split_once(':'))
+                        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                        .filter(|(k, _)| !["host", "content-length", "connection"].contains(&k.as_str()))
+                        .collect();
+                    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    http(moto, "POST", "/", &headers, &body).unwrap()
+                };
+                let _ = conn.write_all(
+                    format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\
+                         connection: close\r\n\r\n{answer}",
+                        answer.len()
+                    )
+                    .as_bytes(),
+                );
+            }
+        });
+        HourlyGate { url, hourly_requests }
+    }
+}
+
+/// One HTTP request's head and body.
+fn read_request(conn: &mut std::net::TcpStream) -> (String, String) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = conn.read(&mut chunk).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_string())
+                })
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if body.len() >= len {
+                return (head.to_string(), body[..len].to_string());
+            }
+        }
+    }
+    (String::new(), String::new())
+}
+
+/// The bill config for `name`, with Cost Explorer at `ce_url`.
+fn gated_config(dir: &TempDir, moto: &Moto, name: &str, ce_url: &str) -> std::path::PathBuf {
+    let store_path = dir.0.join("costd.db");
+    let head = crate::helpers::DaemonToml {
+        name,
+        deployment_extra: "",
+        aws: &format!("endpoint_url = \"{}\"\nce_endpoint_url = \"{ce_url}\"", moto.url),
+        store: &store_path,
+        tg_extra: "",
+    }
+    .head(moto);
+    dir.write("costd.toml", &format!("{head}\n[schedule]\n"))
+}
+
+/// The last 14 days are compared by the hour where the account has hourly
+/// granularity; the rest of the month by the day.
+#[test]
+fn recent_days_are_compared_by_the_hour_where_the_account_has_it() {
+    let dir = TempDir::new("bill-hourly");
+    let moto = Moto::start();
+    let gate = HourlyGate::start(moto.addr, false);
+    let config = gated_config(&dir, &moto, "bill", &gate.url);
+    // A lifetime 00:55–04:05 UTC three days ago: 4 h from its start, 5 clock hours.
+    let today = Utc::now().date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let d = today - chrono::Duration::days(3);
+    let month_start = d
+        .date_naive()
+        .with_day(1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let cut = std::cmp::max(month_start, today - chrono::Duration::days(14));
+    {
+        let store = costd::store::sqlite::SqliteStore::open(&dir.0.join("costd.db")).unwrap();
+        lifetime(
+            &store,
+            d + chrono::Duration::minutes(55),
+            d + chrono::Duration::minutes(245),
+        );
+    }
+    // Billed per clock hour: one hour in each of 00:00 … 04:00.
+    let hour = |h: i64| {
+        let s = d + chrono::Duration::hours(h);
+        let e = s + chrono::Duration::hours(1);
+        json!({
+            "TimePeriod": {"Start": s.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                           "End": e.format("%Y-%m-%dT%H:%M:%SZ").to_string()},
+            "Total": {},
+            "Groups": [{"Keys": ["LoadBalancerUsage"], "Metrics": {
+                "UsageQuantity": {"Amount": "1", "Unit": "Hrs"},
+                "UnblendedCost": {"Amount": "0.0225", "Unit": "USD"}}}],
+            "Estimated": true
+        })
+    };
+    // Asked in order: the hours, then the days before the last 14 (when the month has any).
+    let mut results =
+        vec![json!({"ResultsByTime": (0..5).map(hour).collect::<Vec<_>>(), "DimensionValueAttributes": []})];
+    if cut > month_start {
+        results.push(json!({"ResultsByTime": [], "DimensionValueAttributes": []}));
+    }
+    let (status, body) = http(
+        moto.addr,
+        "POST",
+        "/moto-api/static/ce/cost-and-usage-results",
+        &[("content-type", "application/json")],
+        &json!({ "results": results }).to_string(),
+    )
+    .unwrap();
+    assert!((200..300).contains(&status), "{status} {body}");
+    let month = d.format("%Y-%m").to_string();
+    let (ok, out, err) = run(&config, &["--month", &month, "--format", "json"]);
+    assert!(ok, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["granularity"], "hourly", "{v:#}");
+    assert_eq!(
+        v["hourly_from"].as_str().map(|t| t.parse::<DateTime<Utc>>().unwrap()),
+        Some(cut)
+    );
+    assert_eq!(gate.hourly_requests.load(Ordering::SeqCst), 1);
+    assert_eq!(v["requests_made"], results.len());
+    // By the hour the rules differ in one period: 04:00–05:00 is billed under clock_hour only.
+    assert_eq!(v["check"]["distinguishing_periods"], 1, "{v:#}");
+    assert_eq!(v["check"]["billed_by"], "clock_hour");
+    assert_eq!(v["check"]["predicted_hours"]["lifetime"], 4);
+    assert_eq!(v["check"]["predicted_hours"]["clock_hour"], 5);
+    let hours: Vec<&str> = v["check"]["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["start"].as_str().unwrap())
+        .collect();
+    assert_eq!(hours.len(), 5, "{hours:?}");
+}
+
+/// An account without hourly granularity: Cost Explorer refuses the hourly
+/// request; costd says so, compares by the day, and does not ask by the hour
+/// again for a week. Asked for explicitly, hourly is refused with what to enable.
+#[test]
+fn without_hourly_granularity_the_bill_is_compared_by_the_day() {
+    let dir = TempDir::new("bill-no-hourly");
+    let moto = Moto::start();
+    let gate = HourlyGate::start(moto.addr, true);
+    let config = gated_config(&dir, &moto, "bill", &gate.url);
+    let today = Utc::now().date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let d = today - chrono::Duration::days(3);
+    let month = d.format("%Y-%m").to_string();
+    let (ok, out, err) = run(&config, &["--month", &month, "--granularity", "hourly"]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("Hourly and resource level data"), "{err}");
+    assert!(err.contains("--granularity daily"), "{err}");
+
+    let (status, body) = http(
+        moto.addr,
+        "POST",
+        "/moto-api/static/ce/cost-and-usage-results",
+        &[("content-type", "application/json")],
+        &json!({"results": [
+            {"ResultsByTime": [day(&d.format("%Y-%m-%d").to_string(), &today.format("%Y-%m-%d").to_string(), 5)],
+             "DimensionValueAttributes": []},
+            {"ResultsByTime": [], "DimensionValueAttributes": []}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    assert!((200..300).contains(&status), "{status} {body}");
+    let (ok, out, err) = run(
+        &config,
+        &["--month", &month, "--format", "json", "--max-age-hours", "0"],
+    );
+    assert!(ok, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["granularity"], "daily", "{v:#}");
+    assert_eq!(v["hourly_from"], Value::Null);
+    let warnings = v["warnings"].to_string();
+    assert!(warnings.contains("no hourly granularity"), "{warnings}");
+    assert!(
+        warnings.contains("Hourly granularity is not enabled for this account"),
+        "{warnings}"
+    );
+    assert_eq!(v["check"]["billed_hours"], "5", "{v:#}");
+    // Two refused hourly requests so far (the explicit one, the first automatic one).
+    assert_eq!(gate.hourly_requests.load(Ordering::SeqCst), 2);
+    // Remembered: the next run goes straight to daily and says why.
+    let (ok, out, err) = run(
+        &config,
+        &["--month", &month, "--format", "json", "--max-age-hours", "0"],
+    );
+    assert!(ok, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["granularity"], "daily");
+    assert!(v["warnings"].to_string().contains("no hourly granularity"));
+    assert_eq!(
+        gate.hourly_requests.load(Ordering::SeqCst),
+        2,
+        "not asked by the hour again"
+    );
 }
