@@ -14,7 +14,7 @@ use crate::cost::network::{self, NetworkModel};
 use crate::pricing::PriceTable;
 use crate::scenario::{LoadBalancerScenario, Period, Scenario};
 use crate::schedule::planner::{self, DemoWindow, PlannerSettings};
-use crate::schedule::{self, Interval, Month};
+use crate::schedule::{Interval, Month};
 
 /// Everything `costd model` prints.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -197,14 +197,8 @@ fn scheduled_lifetimes(
         start: span.start - reach,
         end: span.end + reach,
     };
-    let windows: Vec<DemoWindow> = schedule::expand(&lb.schedule, wide)
-        .into_iter()
-        .enumerate()
-        .map(|(i, interval)| DemoWindow {
-            id: format!("s{i}"),
-            interval,
-        })
-        .collect();
+    // The daemon's expansion: recurring windows skip the blackout days.
+    let windows: Vec<DemoWindow> = planner::windows_in(&lb.schedule, &[], &lb.blackouts, wide);
     let addresses = match lb.spec.scheme {
         Scheme::InternetFacing => Decimal::from(lb.spec.azs),
         Scheme::Internal => Decimal::ZERO,

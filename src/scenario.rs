@@ -32,7 +32,13 @@ pub struct LoadBalancerScenario {
     /// How the windows become lifetimes (`lead_minutes`, `grace_minutes`,
     /// `coalesce`; the daemon's defaults).
     pub rules: LifetimeRules,
+    /// Days on which recurring windows do not open (`blackout_dates`, whole
+    /// days in `blackout_timezone`), as the daemon's `[schedule]` has them.
+    pub blackouts: crate::schedule::blackout::Blackouts,
 }
+
+/// The most blackout dates a scenario lists.
+pub const MAX_BLACKOUT_DATES: usize = 1000;
 
 /// Which month the figures are for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -275,8 +281,36 @@ fn load_balancer(v: &Value) -> Result<LoadBalancerScenario, InputError> {
         grace: minutes("grace_minutes", d.grace)?,
         coalesce: t.get("coalesce").map(|v| v.bool()).transpose()?.unwrap_or(d.coalesce),
     };
+    // Blackout days are local to a zone: `blackout_timezone`, else the first
+    // recurring window's, else UTC.
+    let tz = match t.get("blackout_timezone") {
+        Some(v) => v
+            .r()
+            .parse_with("a zone such as \"Asia/Singapore\" or \"UTC\"", parse_timezone)?,
+        None => schedule
+            .iter()
+            .find_map(|w| match w {
+                WindowSpec::Recurring(r) => Some(r.timezone),
+                WindowSpec::OneOff(_) => None,
+            })
+            .unwrap_or(chrono_tz::UTC),
+    };
+    let mut blackouts = crate::schedule::blackout::Blackouts::default();
+    if let Some(v) = t.get("blackout_dates") {
+        let items = v.items()?;
+        if items.len() > MAX_BLACKOUT_DATES {
+            return Err(v.error(format!("{} dates; at most {MAX_BLACKOUT_DATES}", items.len())));
+        }
+        for item in items {
+            let s = item.str()?;
+            let d = chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                .map_err(|_| item.error(format!("`{s}` is not a date; expected YYYY-MM-DD")))?;
+            blackouts.add_date(d, tz);
+        }
+    }
     t.finish()?;
     Ok(LoadBalancerScenario {
+        blackouts,
         rules,
         spec: LoadBalancerSpec {
             kind,
@@ -465,6 +499,50 @@ mod tests {
         let lb = report.load_balancer.unwrap();
         assert!(lb.always_on.monthly_usd > Decimal::ZERO);
         assert!(lb.scheduled.unwrap().monthly_usd > Decimal::ZERO);
+    }
+
+    #[test]
+    fn blackout_dates_are_days_in_a_zone_and_bounded() {
+        use chrono::TimeZone;
+        let parse = |extra: &str| {
+            Scenario::parse(
+                "s.toml",
+                &format!(
+                    "region = \"us-east-1\"\n{LB}{extra}[[load_balancer.schedule]]\ncron = \"0 9 * * *\"\n\
+                     duration = \"3h\"\ntimezone = \"Asia/Singapore\"\n"
+                ),
+                REGIONS,
+            )
+        };
+        // In the first recurring window's zone by default: Singapore's 25th starts at 24th 16:00Z.
+        let s = parse("blackout_dates = [\"2026-12-25\"]\n").unwrap();
+        let b = &s.load_balancer.unwrap().blackouts;
+        assert!(b.suppresses(Utc.with_ymd_and_hms(2026, 12, 24, 16, 0, 0).unwrap()));
+        assert!(!b.suppresses(Utc.with_ymd_and_hms(2026, 12, 25, 16, 0, 0).unwrap()));
+        // Or in a zone of its own.
+        let s = parse("blackout_dates = [\"2026-12-25\"]\nblackout_timezone = \"UTC\"\n").unwrap();
+        let b = &s.load_balancer.unwrap().blackouts;
+        assert!(!b.suppresses(Utc.with_ymd_and_hms(2026, 12, 24, 16, 0, 0).unwrap()));
+        assert!(b.suppresses(Utc.with_ymd_and_hms(2026, 12, 25, 16, 0, 0).unwrap()));
+        let e = parse("blackout_dates = [\"25/12/2026\"]\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (7, "load_balancer.blackout_dates[0]"), "{e}");
+        assert!(e.message.contains("expected YYYY-MM-DD"), "{e}");
+        // At most 1,000 dates.
+        let dates = |n: usize| {
+            (0..n)
+                .map(|i| {
+                    format!(
+                        "\"{}\"",
+                        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Duration::days(i as i64)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        assert!(parse(&format!("blackout_dates = [{}]\n", dates(1000))).is_ok());
+        let e = parse(&format!("blackout_dates = [{}]\n", dates(1001))).unwrap_err();
+        assert_eq!(e.key, "load_balancer.blackout_dates", "{e}");
+        assert!(e.message.contains("at most 1000"), "{e}");
     }
 
     #[test]

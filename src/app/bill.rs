@@ -344,6 +344,65 @@ pub async fn bill(
     })
 }
 
+/// Where the daemon keeps its last bill check (the API serves it).
+pub const LAST_CHECK_KEY: &str = "bill:last-check";
+
+/// The previous month is checked again on the first days of a month, until
+/// its bill is final.
+pub const PREVIOUS_MONTH_DAYS: u32 = 5;
+
+/// The daemon's bill check, as kept and served.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct BillChecks {
+    /// When it ran.
+    pub checked_at: DateTime<Utc>,
+    /// One report per month checked: the current one, and on the first days
+    /// of a month the previous one too (its bill is becoming final).
+    pub reports: Vec<BillReport>,
+}
+
+/// The daemon's scheduled check: the current month (UTC) and, in its first
+/// [`PREVIOUS_MONTH_DAYS`] days, the previous one; answers younger than 6
+/// hours come from the store. The result is kept under [`LAST_CHECK_KEY`].
+pub async fn scheduled_check(app: &super::App, now: DateTime<Utc>) -> Result<BillChecks, BillError> {
+    use chrono::Datelike;
+    let client = crate::aws::cost_explorer_client(&app.cfg.aws.for_cost_explorer()).await;
+    let current = Month::containing(now, chrono_tz::UTC);
+    let mut months = vec![current];
+    if now.day() <= PREVIOUS_MONTH_DAYS {
+        months.insert(0, current.previous());
+    }
+    let prices = app.prices.get();
+    let mut reports = Vec::new();
+    for month in months {
+        let req = BillRequest {
+            month,
+            granularity: None,
+            max_age: Duration::hours(6),
+        };
+        match bill(&app.cfg, app.store.as_ref(), prices.table(), &client, req, now).await {
+            Ok(r) => reports.push(r),
+            // The month's first day: nothing whole to compare yet.
+            Err(BillError::Period(why)) if month == current => tracing::debug!(%why, "bill check: {month} skipped"),
+            Err(e) => return Err(e),
+        }
+    }
+    let checks = BillChecks {
+        checked_at: chrono::SubsecRound::trunc_subsecs(now, 3),
+        reports,
+    };
+    let value = serde_json::to_string(&checks).expect("a bill check serializes");
+    app.store.put_cached(LAST_CHECK_KEY, &value, checks.checked_at)?;
+    Ok(checks)
+}
+
+/// The daemon's last bill check, as kept (JSON), if one has run.
+pub fn last_check(store: &dyn Store) -> Result<Option<serde_json::Value>, crate::store::StoreError> {
+    Ok(store
+        .cached(LAST_CHECK_KEY)?
+        .and_then(|(v, _)| serde_json::from_str(&v).ok()))
+}
+
 /// Midnight UTC of `t`'s day.
 fn midnight(t: DateTime<Utc>) -> DateTime<Utc> {
     t.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc()

@@ -108,7 +108,6 @@ impl SharedPrices {
 mod tests {
     use super::*;
     use crate::cost::billing::PartialHour;
-    use crate::schedule::blackout::Blackouts;
     use crate::schedule::planner::{plan, windows_in};
     use crate::schedule::{Interval, Month};
 
@@ -116,7 +115,7 @@ mod tests {
     /// give the same billed hours: one lifetime path (lead, grace, coalescing).
     #[test]
     fn the_model_bills_the_lifetimes_the_daemon_plans() {
-        for (rule, hours) in [(PartialHour::Lifetime, 92), (PartialHour::ClockHour, 115)] {
+        for (rule, hours) in [(PartialHour::Lifetime, 88), (PartialHour::ClockHour, 110)] {
             let mut cfg = Config::parse(
                 "<embedded>/config/costd.toml",
                 crate::config::EMBEDDED_DEFAULT,
@@ -137,8 +136,8 @@ mod tests {
             start: december.start - chrono::Duration::days(1),
             end: december.end + chrono::Duration::days(1),
         };
-        // The daemon's windows (the config's cron; scenarios have no blackout dates, so none here).
-        let windows = windows_in(&cfg.schedule.windows, &[], &Blackouts::default(), around);
+        // The daemon's windows: the config's cron, less its blackout (2026-12-25).
+        let windows = windows_in(&cfg.schedule.windows, &[], &cfg.schedule.blackouts, around);
         let daemon_hours: i64 = plan(around.start, &windows, None, &settings)
             .upcoming
             .iter()
@@ -149,17 +148,24 @@ mod tests {
             .filter(|l| l.clip(&december).is_some())
             .map(|l| rule.billed_hours_in(&l, &december))
             .sum();
-        // The seed scenario has the same windows: "0 9 * * Mon-Fri", 3 h, Asia/Singapore.
+        // The seed scenario has the same windows: "0 9 * * Mon-Fri", 3 h, Asia/Singapore;
+        // given the same blackout day, as the scenario's [load_balancer] blackout_dates.
         let src = format!(
             "partial_hour = \"{}\"\n{}",
             rule.as_str(),
-            crate::scenario::EMBEDDED_SEED.replace("hours_per_month = 730", "month = \"2026-12\"")
+            crate::scenario::EMBEDDED_SEED
+                .replace("hours_per_month = 730", "month = \"2026-12\"")
+                .replace(
+                    "[load_balancer]\n",
+                    "[load_balancer]\nblackout_dates = [\"2026-12-25\"]\n"
+                )
         );
+        assert!(src.contains("blackout_dates"), "the seed has a [load_balancer] table");
         let scenario = crate::scenario::Scenario::parse("seed.toml", &src, &book.regions()).unwrap();
         let report = crate::model::evaluate(&scenario, book.get(&scenario.region).unwrap(), december.start);
         let model_hours = report.load_balancer.unwrap().scheduled.unwrap().billed_hours;
-        // 23 weekdays × (5 min + 3 h + 5 min = 190 min → 4 billed hours) = 92 per lifetime;
-        // 00:55–04:05 UTC touches 5 clock hours: 23 × 5 = 115 per clock hour.
+        // 23 weekdays less Friday the 25th = 22 × (5 min + 3 h + 5 min = 190 min → 4 billed
+        // hours) = 88 per lifetime; 00:55–04:05 UTC touches 5 clock hours: 22 × 5 = 110.
         assert_eq!(daemon_hours, hours, "{rule:?}");
         assert_eq!(model_hours, Decimal::from(daemon_hours), "{rule:?}");
     }

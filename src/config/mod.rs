@@ -89,6 +89,8 @@ pub struct Config {
     pub pricing: PricingConfig,
     /// `[billing] partial_hour`: how partial ALB hours are billed (default `clock_hour`).
     pub partial_hour: crate::cost::billing::PartialHour,
+    /// `[billing] check_cron`: when the daemon checks the bill (UTC); `None`: never.
+    pub bill_check_cron: Option<crate::schedule::CronExpr>,
 }
 
 impl Config {
@@ -143,7 +145,10 @@ impl Config {
         let retention = notify::parse_retention(root.get("retention"))?;
         let web = web::parse(root.get("web"), base, secrets)?;
         let pricing = PricingConfig::parse(root.get("pricing"))?;
-        let partial_hour = billing::parse(root.get("billing"))?;
+        let billing::BillingConfig {
+            partial_hour,
+            check_cron: bill_check_cron,
+        } = billing::parse(root.get("billing"))?;
         root.finish()?;
         Ok(Config {
             deployment,
@@ -164,6 +169,7 @@ impl Config {
             web,
             pricing,
             partial_hour,
+            bill_check_cron,
         })
     }
 
@@ -403,6 +409,25 @@ mod tests {
         assert!(StoreConfig::from_flag("").is_err());
         assert!(StoreConfig::from_flag(&"x".repeat(4097)).is_err());
         assert!(StoreConfig::from_flag(&"x".repeat(4096)).is_ok());
+    }
+
+    #[test]
+    fn the_bill_check_is_off_by_default_and_runs_at_most_four_times_a_day() {
+        assert_eq!(parse(MINIMAL).unwrap().bill_check_cron, None);
+        let c = parse(&format!("{MINIMAL}[billing]\ncheck_cron = \"0 */6 * * *\"\n")).unwrap();
+        assert_eq!(
+            c.bill_check_cron.map(|c| c.as_str().to_string()).as_deref(),
+            Some("0 */6 * * *")
+        );
+        // Every 5 hours: 00, 05, 10, 15, 20 = 5 a day, one too many.
+        for (cron, times) in [("0 */5 * * *", 5), ("* * * * *", 1440), ("0,30 6,7,8 * * *", 6)] {
+            let e = parse(&format!("{MINIMAL}[billing]\ncheck_cron = \"{cron}\"\n")).unwrap_err();
+            assert_eq!((e.key.as_str(), e.line), ("billing.check_cron", 13), "{cron}: {e}");
+            assert!(e.message.contains(&format!("fires {times} times a day")), "{e}");
+            assert!(e.message.contains("at most 4 times a day"), "{e}");
+        }
+        let e = parse(&format!("{MINIMAL}[billing]\ncheck_cron = \"daily\"\n")).unwrap_err();
+        assert!(e.message.contains("expected a 5-field cron expression"), "{e}");
     }
 
     #[test]

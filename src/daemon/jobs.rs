@@ -108,6 +108,80 @@ pub async fn run_price_refresh(app: App, cron: CronExpr, shutdown: CancellationT
     }
 }
 
+/// Checks the bill against the ledger at each firing of `cron` (UTC),
+/// while leading (a standby leaves Cost Explorer, billed per request, to
+/// the leader). Each check is logged and kept for `GET /api/v1/bill`.
+pub async fn run_bill_check(app: App, cron: CronExpr, shutdown: CancellationToken) {
+    // A firing missed while the daemon was down is made up for at once (once:
+    // the check is kept, so a restart loop does not ask Cost Explorer again).
+    let last = match app.store.cached(crate::app::bill::LAST_CHECK_KEY) {
+        Ok(kept) => kept.map(|(_, at)| at),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the last bill check; not catching up");
+            Some((app.clock)())
+        }
+    };
+    let mut catch_up = missed_firing(&cron, last, (app.clock)());
+    loop {
+        if catch_up {
+            tracing::info!("bill check: a firing was missed while costd was down; checking now");
+            catch_up = false;
+        } else {
+            let now = (app.clock)();
+            let Some(due) = next_firing(&cron, now) else {
+                return tracing::error!(cron = %cron.as_str(), "the bill check cron never fires; no check scheduled");
+            };
+            tracing::info!(next = %due.to_rfc3339(), "next bill check");
+            let wait = (due - now).to_std().unwrap_or(StdDuration::ZERO);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        if !app.leadership.may_mutate() {
+            tracing::info!("bill check: standing by (the leader checks the bill)");
+            continue;
+        }
+        let r = tokio::select! {
+            r = crate::app::bill::scheduled_check(&app, (app.clock)()) => r,
+            _ = shutdown.cancelled() => break,
+        };
+        match r {
+            Ok(checks) => {
+                for r in &checks.reports {
+                    tracing::info!(month = %r.month, requests = r.requests_made, "bill check: {}", r.check.summary);
+                    tracing::info!(month = %r.month, "bill check: projection error: {}", r.projection_error.summary);
+                    for w in &r.warnings {
+                        tracing::warn!(month = %r.month, "bill check: {w}");
+                    }
+                    if let Some(rule) = r.check.billed_by.filter(|b| *b != r.configured_rule) {
+                        tracing::warn!(
+                            month = %r.month, billed_by = rule.as_str(), configured = r.configured_rule.as_str(),
+                            "the bill follows `{}` but [billing] partial_hour is `{}`: `costd bill --apply` writes it",
+                            rule.as_str(), r.configured_rule.as_str()
+                        );
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "bill check failed; next at the next firing"),
+        }
+    }
+}
+
+/// Whether `cron` fired (within the last year) after the last check at
+/// `last` (`None`: never checked) and before `now`.
+pub fn missed_firing(cron: &CronExpr, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    let previous = cron
+        .occurrences(chrono_tz::UTC, now - chrono::Duration::days(367), now)
+        .into_iter()
+        .rfind(|t| *t <= now);
+    match (previous, last) {
+        (Some(p), Some(l)) => l < p,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 /// The projection loop: on start, every `recompute_seconds`/`publish_seconds`,
 /// and when the reconciler or the schedule changed something.
 pub async fn run_projection<C: CloudWatchApi + Clone + 'static>(
@@ -175,5 +249,25 @@ mod tests {
             "2026-11-22 is a Sunday"
         );
         assert_eq!(next_firing(&CronExpr::parse("0 0 30 2 *").unwrap(), at(22, 0, 0)), None);
+    }
+
+    #[test]
+    fn a_bill_check_missed_while_down_is_made_up_once() {
+        let at = |d, h, m| Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap();
+        let daily = CronExpr::parse("30 6 * * *").unwrap();
+        // Never checked: the 06:30 firing has passed.
+        assert!(missed_firing(&daily, None, at(22, 9, 0)));
+        // Checked at 06:30 today: nothing missed (a restart does not ask again).
+        assert!(!missed_firing(&daily, Some(at(22, 6, 30)), at(22, 9, 0)));
+        // Last checked yesterday morning, now 09:00: today's 06:30 was missed.
+        assert!(missed_firing(&daily, Some(at(21, 6, 30)), at(22, 9, 0)));
+        // Last checked yesterday morning, now 06:00: the next firing is still to come.
+        assert!(!missed_firing(&daily, Some(at(21, 6, 30)), at(22, 6, 0)));
+        // A cron that never fires misses nothing.
+        assert!(!missed_firing(
+            &CronExpr::parse("0 0 30 2 *").unwrap(),
+            None,
+            at(22, 9, 0)
+        ));
     }
 }

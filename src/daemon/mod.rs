@@ -169,6 +169,18 @@ impl Daemon {
             .refresh_cron
             .clone()
             .map(|cron| tokio::spawn(jobs::run_price_refresh(app.clone(), cron, shutdown.clone())));
+        let bill_task = match (&cfg.bill_check_cron, cfg.dry_run) {
+            (Some(_), true) => {
+                tracing::warn!("[billing] check_cron is set, but a dry run makes no AWS calls: no bill check");
+                None
+            }
+            (Some(cron), false) => Some(tokio::spawn(jobs::run_bill_check(
+                app.clone(),
+                cron.clone(),
+                shutdown.clone(),
+            ))),
+            (None, _) => None,
+        };
         let web_task = web.map(|a| tokio::spawn(a.run_until_stopped(shutdown.clone())));
         let delivery = crate::notify::Delivery::new(cfg.clone(), app.store.clone()).gated_by(app.leadership.clone());
         let delivery_task = tokio::spawn(delivery.run(job.new_notifications.clone(), shutdown.clone()));
@@ -224,6 +236,9 @@ impl Daemon {
         let _ = delivery_task.await;
         if let Some(r) = refresh_task {
             let _ = r.await;
+        }
+        if let Some(b) = bill_task {
+            let _ = b.await;
         }
         if let Some(w) = web_task {
             let _ = w.await;

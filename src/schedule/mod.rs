@@ -150,6 +150,21 @@ impl Month {
         (index(self) - index(around)).abs() <= i64::from(years) * 12
     }
 
+    /// The month before this one.
+    pub fn previous(self) -> Self {
+        if self.month == 1 {
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
     /// The month after this one.
     pub fn next(self) -> Self {
         if self.month == 12 {

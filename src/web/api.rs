@@ -25,6 +25,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/openapi.json", get(openapi))
         .route("/api/v1/projection", get(projection))
         .route("/api/v1/export", get(export))
+        .route("/api/v1/bill", get(bill))
         .route("/api/v1/windows", get(list_windows).post(create_window))
         .route("/api/v1/windows/{id}", delete(cancel_window))
         .route("/api/v1/ledger", get(ledger))
@@ -41,7 +42,7 @@ pub fn routes() -> axum::Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "costd", description = "AWS networking spend: demo-window ALB, projections, budgets."),
-    paths(healthz, readyz, metrics, projection, export, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications),
+    paths(healthz, readyz, metrics, projection, export, bill, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications),
     components(schemas(ErrorBody, crate::app::windows::NewWindow, crate::store::NotificationRecord, crate::store::NotificationState)),
     modifiers(&BearerAuth)
 )]
@@ -363,6 +364,25 @@ async fn export(State(s): State<AppState>, viewer: RequireViewer, q: Query<Month
         csv,
     )
         .into_response())
+}
+
+/// The daemon's last bill check (`[billing] check_cron`): what AWS billed
+/// for the load balancer beside the ledger's prediction and the month's projections.
+#[utoipa::path(get, path = "/api/v1/bill",
+    responses((status = 200, description = "the last check", body = crate::app::bill::BillChecks),
+              (status = 404, description = "no check has run yet", body = ErrorBody)), security(("token" = [])))]
+async fn bill(State(s): State<AppState>, _viewer: RequireViewer) -> Result<Json<serde_json::Value>, ApiError> {
+    crate::app::bill::last_check(s.app.store.as_ref())?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                None,
+                "no bill check has run yet: the daemon checks the bill when [billing] check_cron is set (off by \
+             default), or run `costd bill`",
+            )
+        })
 }
 
 /// Stored windows, quarantined rows and the ALB lifetimes planned for the next 7 days.

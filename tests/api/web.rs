@@ -316,6 +316,56 @@ fn the_focus_export_is_a_viewers_csv_download() {
     assert_eq!(s, 422, "a bad month, as for the projection");
 }
 
+/// `[billing] check_cron`: the daemon checks the bill against Cost Explorer
+/// (moto) and `GET /api/v1/bill` serves the last check; a firing missed
+/// before the start is made up at once. Without it, no check runs. The
+/// projection job keeps the day's projection for the bill's error report.
+#[test]
+fn the_daemon_checks_the_bill_when_scheduled_and_serves_the_last_check() {
+    let off = spawn_app("web-bill-off", &|s| s);
+    let (s, body) = off.json("GET", "/api/v1/bill", Some(VIEWER), "");
+    assert_eq!(s, 404, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("check_cron"), "{body}");
+
+    // 00:00 UTC every day has always passed: a fresh daemon has missed it and checks at once.
+    let app = spawn_app("web-bill", &|s| {
+        s.replace(
+            "partial_hour = \"lifetime\"",
+            "partial_hour = \"lifetime\"\ncheck_cron = \"0 0 * * *\"",
+        )
+    });
+    let (s, _) = app.json("GET", "/api/v1/bill", None, "");
+    assert_eq!(s, 401, "viewers only");
+    let checks = wait_for(30, "the bill check", || {
+        let (s, v) = app.json("GET", "/api/v1/bill", Some(VIEWER), "");
+        (s == 200).then_some(v)
+    });
+    let now = chrono::Utc::now();
+    let current = now.format("%Y-%m").to_string();
+    let reports = checks["reports"].as_array().unwrap();
+    assert!(!reports.is_empty(), "{checks:#}");
+    for r in reports {
+        // moto bills nothing under the tag, so costd says so and reads the usage types alone.
+        assert_eq!(r["filtered_by_tag"], false, "{r:#}");
+        assert!(r["warnings"].to_string().contains("activate the tag"), "{r:#}");
+        assert_eq!(r["configured_rule"], "lifetime");
+        assert!(r["requests_made"].as_u64().unwrap() >= 2, "{r:#}");
+        assert!(r["projection_error"]["summary"].is_string(), "{r:#}");
+    }
+    // The current month, unless today is its first day (nothing whole to compare yet).
+    if chrono::Datelike::day(&now) > 1 {
+        assert!(reports.iter().any(|r| r["month"] == current.as_str()), "{checks:#}");
+    }
+    // The projection job kept today's projection of the month.
+    let store = costd::store::sqlite::SqliteStore::open(&app.dir().join("costd.db")).unwrap();
+    let days = wait_for(30, "the day's projection", || {
+        let d = costd::store::Store::projection_days(&store, "web", &current).unwrap();
+        (!d.is_empty()).then_some(d)
+    });
+    assert_eq!(days.last().unwrap().day, now.date_naive());
+    assert_eq!(days.last().unwrap().partial_hour, "lifetime");
+}
+
 #[test]
 fn operators_create_list_and_cancel_windows() {
     let app = spawn_app("web-windows", &|s| s);
