@@ -8,6 +8,7 @@ mod alb;
 mod aws;
 mod billing;
 mod cloudwatch;
+mod destinations;
 mod notify;
 mod pricing;
 mod projection;
@@ -28,6 +29,7 @@ use crate::scenario::parse_timezone;
 pub use alb::{AlbConfig, HttpsConfig, TargetGroupConfig};
 pub use aws::AwsConfig;
 pub use cloudwatch::CloudWatchConfig;
+pub use destinations::{Destination, DestinationKind, MAX_DESTINATIONS, PAGERDUTY_EVENTS_URL};
 pub use notify::WebhookConfig;
 pub use pricing::{API_REGIONS, PricingConfig};
 pub use projection::ProjectionConfig;
@@ -81,6 +83,8 @@ pub struct Config {
     pub cloudwatch: CloudWatchConfig,
     /// Webhooks notified on every alarm transition.
     pub webhooks: Vec<WebhookConfig>,
+    /// `[[notify]]`: where events go (Slack, Teams, PagerDuty, signed webhooks).
+    pub notify: Vec<Destination>,
     /// How long decisions, transitions and notifications are kept.
     pub retention: crate::store::Retention,
     /// The dashboard and JSON API.
@@ -142,6 +146,7 @@ impl Config {
         let budgets = projection::parse_budgets(root.get("budgets"))?;
         let cloudwatch = cloudwatch::parse(root.get("cloudwatch"))?;
         let webhooks = notify::parse_webhooks(root.get("webhooks"), secrets)?;
+        let notify = destinations::parse(root.get("notify"), secrets)?;
         let retention = notify::parse_retention(root.get("retention"))?;
         let web = web::parse(root.get("web"), base, secrets)?;
         let pricing = PricingConfig::parse(root.get("pricing"))?;
@@ -165,6 +170,7 @@ impl Config {
             budgets,
             cloudwatch,
             webhooks,
+            notify,
             retention,
             web,
             pricing,
@@ -578,6 +584,120 @@ mod tests {
         assert_eq!(e.key, "webhooks[0].url_env", "{e}");
         let e = parse(&format!("{EMBEDDED_DEFAULT}{}", hook("max_attempts = 0\n"))).unwrap_err();
         assert_eq!(e.key, "webhooks[0].max_attempts", "{e}");
+    }
+
+    #[test]
+    fn notify_destinations_take_their_secrets_from_the_environment() {
+        use crate::notify::event::{Event, EventKind, Severity};
+        // SAFETY: variables only this test reads.
+        unsafe {
+            std::env::set_var(
+                "COSTD_TEST_NOTIFY_SLACK",
+                "https://hooks.slack.com/services/T0/B0/SECRETSECRET",
+            );
+            std::env::set_var("COSTD_TEST_NOTIFY_PD", "0123456789abcdef0123456789ABCDEF");
+            std::env::set_var("COSTD_TEST_NOTIFY_PD_BAD", "short");
+        }
+        let src = |extra: &str| format!("{MINIMAL}{extra}");
+        let ok = parse(&src(
+            "[[notify]]\nkind = \"slack\"\nurl_env = \"COSTD_TEST_NOTIFY_SLACK\"\nkinds = [\"alb_ready\", \"budget_alarm\"]\n\
+             [[notify]]\nname = \"oncall\"\nkind = \"pagerduty\"\nrouting_key_env = \"COSTD_TEST_NOTIFY_PD\"\n",
+        ))
+        .unwrap();
+        let (slack, pd) = (&ok.notify[0], &ok.notify[1]);
+        assert_eq!((slack.name.as_str(), slack.kind), ("slack", DestinationKind::Slack));
+        assert_eq!(pd.url.as_str(), PAGERDUTY_EVENTS_URL);
+        assert_eq!(pd.min_severity, Severity::Warning, "paging starts at warning");
+        let debug = format!("{ok:?}");
+        assert!(
+            !debug.contains("SECRET") && !debug.contains("0123456789abcdef"),
+            "{debug}"
+        );
+        // Filters: kinds and severity; an event closing a condition follows its opening kind.
+        let at = chrono::Utc::now();
+        let e = |kind, sev| Event::new("i".into(), kind, sev, at, "d", "t".into());
+        assert!(slack.wants(&e(EventKind::AlbReady, Severity::Info)));
+        assert!(!slack.wants(&e(EventKind::AlbDeleted, Severity::Info)));
+        assert!(slack.wants(&e(EventKind::BudgetOk, Severity::Info).condition("k".into(), false)));
+        assert!(!pd.wants(&e(EventKind::AlbReady, Severity::Info)));
+        assert!(pd.wants(&e(EventKind::BudgetAlarm, Severity::Warning)));
+        assert!(
+            pd.wants(&e(EventKind::BudgetOk, Severity::Info).condition("k".into(), false)),
+            "resolves"
+        );
+
+        for (extra, key, says) in [
+            (
+                "[[notify]]\nkind = \"slack\"\nurl = \"https://hooks.slack.com/x\"\n",
+                "notify[0].url",
+                "is a secret",
+            ),
+            (
+                "[[notify]]\nkind = \"email\"\n",
+                "notify[0].kind",
+                "expected slack, teams, pagerduty or webhook",
+            ),
+            ("[[notify]]\nkind = \"teams\"\n", "notify[0].url_env", "give `url_env`"),
+            (
+                "[[notify]]\nkind = \"pagerduty\"\n",
+                "notify[0].routing_key_env",
+                "give `routing_key_env`",
+            ),
+            (
+                "[[notify]]\nkind = \"pagerduty\"\nrouting_key_env = \"COSTD_TEST_NOTIFY_PD_BAD\"\n",
+                "notify[0].routing_key_env",
+                "not a PagerDuty routing key",
+            ),
+            (
+                "[[notify]]\nkind = \"slack\"\nurl_env = \"COSTD_TEST_NOTIFY_UNSET\"\n",
+                "notify[0].url_env",
+                "is not set",
+            ),
+            (
+                "[[notify]]\nkind = \"slack\"\nurl_env = \"COSTD_TEST_NOTIFY_SLACK\"\nkinds = [\"alb_up\"]\n",
+                "notify[0].kinds[0]",
+                "expected one of budget_alarm",
+            ),
+            (
+                "[[notify]]\nkind = \"slack\"\nurl_env = \"COSTD_TEST_NOTIFY_SLACK\"\nkinds = []\n",
+                "notify[0].kinds",
+                "sends nothing",
+            ),
+            (
+                "[[notify]]\nkind = \"slack\"\nurl_env = \"COSTD_TEST_NOTIFY_SLACK\"\nmin_severity = \"high\"\n",
+                "notify[0].min_severity",
+                "info, warning or critical",
+            ),
+            (
+                "[[notify]]\nkind = \"slack\"\nurl_env = \"COSTD_TEST_NOTIFY_SLACK\"\nsecret_env = \"X\"\n",
+                "notify[0].secret_env",
+                "only a webhook",
+            ),
+            (
+                "[[notify]]\nkind = \"slack\"\nurl_env = \"COSTD_TEST_NOTIFY_SLACK\"\n[[notify]]\nkind = \"slack\"\nurl_env = \"COSTD_TEST_NOTIFY_SLACK\"\n",
+                "notify[1]",
+                "give each a `name`",
+            ),
+            (
+                "[[notify]]\nkind = \"webhook\"\nurl = \"https://x.example.com/\"\ntimeout_seconds = 61\n",
+                "notify[0].timeout_seconds",
+                "",
+            ),
+        ] {
+            let e = parse(&src(extra)).unwrap_err();
+            assert_eq!(e.key, key, "{extra}: {e}");
+            assert!(e.message.contains(says), "{extra}: {e}");
+            assert!(!e.message.contains("SECRET"), "{e}");
+        }
+        // At most 20 destinations.
+        let many = |n: usize| {
+            (0..n)
+                .map(|i| format!("[[notify]]\nname = \"w{i}\"\nkind = \"webhook\"\nurl = \"https://x.example.com/\"\n"))
+                .collect::<String>()
+        };
+        assert_eq!(parse(&src(&many(20))).unwrap().notify.len(), 20);
+        let e = parse(&src(&many(21))).unwrap_err();
+        assert!(e.message.contains("at most 20"), "{e}");
     }
 
     #[test]

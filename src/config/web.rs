@@ -77,6 +77,8 @@ pub struct WebConfig {
     pub expensive_timeout: std::time::Duration,
     /// Sign-in attempts a client address may make per minute; more get 429.
     pub login_attempts_per_minute: u32,
+    /// The dashboard's address as people reach it (for links in notifications).
+    pub public_url: Option<url::Url>,
 }
 
 impl Default for WebConfig {
@@ -96,6 +98,7 @@ impl Default for WebConfig {
             expensive_concurrency: 2,
             expensive_timeout: Std::from_secs(10),
             login_attempts_per_minute: 10,
+            public_url: None,
         }
     }
 }
@@ -139,6 +142,9 @@ pub(super) fn parse(v: Option<Value>, base: &Path, secrets: super::Secrets) -> R
     }
     if let Some(m) = t.get("login_attempts_per_minute") {
         w.login_attempts_per_minute = m.u32_in(1, 1000)?;
+    }
+    if let Some(u) = t.get("public_url") {
+        w.public_url = Some(super::http_url(&u)?);
     }
     match (t.get("tls_cert"), t.get("tls_key")) {
         (Some(c), Some(k)) => w.tls = Some((base.join(c.str()?), base.join(k.str()?))),

@@ -196,6 +196,26 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
         if !stored.is_empty() && !channels.is_empty() {
             self.new_notifications.notify_one();
         }
+        // Budget events for `[[notify]]`: this run's transitions, and any of the last
+        // hours whose event a crash kept from being recorded (ids keep them single).
+        let since = at - chrono::Duration::hours(crate::notify::CATCH_UP_HOURS);
+        let recent: Vec<_> = self
+            .app
+            .store
+            .transitions(50)?
+            .iter()
+            .filter(|t| t.transition.at >= since)
+            .map(|t| crate::notify::event::budget_event(&self.app.cfg.deployment, t))
+            .collect();
+        if !recent.is_empty()
+            && self
+                .app
+                .store
+                .record_events(&crate::notify::routed(&self.app.cfg, recent))?
+                > 0
+        {
+            self.new_notifications.notify_one();
+        }
         // The day's projection, kept so the bill can later say how far off it was.
         let (alb_actual_usd, alb_projected_usd) = p.totals(Some(crate::budget::Component::Alb));
         self.app.store.record_projection_day(&crate::store::ProjectionDay {

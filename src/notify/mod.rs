@@ -9,6 +9,9 @@
 //! POST carries `X-Costd-Timestamp` (Unix seconds) and
 //! `X-Costd-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
 
+pub mod event;
+pub mod format;
+
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -17,8 +20,9 @@ use serde::Serialize;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, WebhookConfig};
+use crate::config::{Config, Destination, DestinationKind, WebhookConfig};
 use crate::store::{DeliveryOutcome, PendingNotification, Store, StoreError, StoredTransition};
+use event::Event;
 
 /// The JSON body of one notification.
 #[derive(Debug, Serialize)]
@@ -55,6 +59,29 @@ pub fn body(deployment: &str, t: &StoredTransition) -> Vec<u8> {
     };
     serde_json::to_vec(&b).expect("a webhook body serialises")
 }
+
+/// `events`, each with the `[[notify]]` destinations that want it (events
+/// no destination wants are recorded all the same: the API lists them).
+pub fn routed(cfg: &Config, events: Vec<Event>) -> Vec<(Event, Vec<String>)> {
+    events
+        .into_iter()
+        .map(|e| {
+            let to = cfg
+                .notify
+                .iter()
+                .filter(|d| d.wants(&e))
+                .map(|d| d.name.clone())
+                .collect();
+            (e, to)
+        })
+        .collect()
+}
+
+/// How far back the projection job re-emits budget events: a crash between
+/// a transition's commit and its event's is made up at the next run, and
+/// the event's id keeps it from being sent twice. Shorter than the shortest
+/// retention (a day), so a pruned event is never sent again.
+pub const CATCH_UP_HOURS: i64 = 12;
 
 /// `v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
 pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
@@ -111,8 +138,98 @@ impl Delivery {
     }
 
     fn lease(&self) -> Duration {
-        let longest = self.cfg.webhooks.iter().map(|w| w.timeout_seconds).max().unwrap_or(5);
+        let longest = self
+            .cfg
+            .webhooks
+            .iter()
+            .map(|w| w.timeout_seconds)
+            .chain(self.cfg.notify.iter().map(|d| d.timeout_seconds))
+            .max()
+            .unwrap_or(5);
         Duration::seconds(i64::from(longest) * 2 + 30)
+    }
+
+    /// One step of event deliveries at `now`: claims the due ones and sends
+    /// each once in its destination's format. Returns how many were delivered.
+    pub async fn run_events_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let (claim, due) = self.store.claim_deliveries(now, self.lease(), BATCH)?;
+        let mut delivered = 0;
+        for d in due {
+            let outcome = match self.cfg.notify.iter().find(|x| x.name == d.destination) {
+                None => DeliveryOutcome::Dead {
+                    error: format!("{} is no longer configured", d.destination),
+                },
+                Some(dest) => self.send_event(dest, &d.event, d.attempts).await,
+            };
+            if outcome == DeliveryOutcome::Delivered {
+                delivered += 1;
+            }
+            if !self
+                .store
+                .finish_delivery(&d.event.id, &d.destination, &claim, &outcome, Utc::now())?
+            {
+                tracing::warn!(destination = %d.destination, event = %d.event.id, "delivery outlived its claim");
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Sends `e` to `dest` once (its `attempts` so far decide whether a
+    /// failure is retried or is the last). A refusal that retrying cannot
+    /// change (HTTP 4xx other than 408 and 429) is a dead letter at once.
+    pub async fn send_event(&self, dest: &Destination, e: &Event, attempts: u32) -> DeliveryOutcome {
+        let dashboard = self.cfg.web.public_url.as_ref().map(|u| u.to_string());
+        let dashboard = dashboard.as_deref();
+        let body = match dest.kind {
+            DestinationKind::Slack => serde_json::to_vec(&format::slack(e, dashboard)),
+            DestinationKind::Teams => serde_json::to_vec(&format::teams(e, dashboard)),
+            DestinationKind::PagerDuty => serde_json::to_vec(&format::pagerduty(
+                e,
+                dest.routing_key.as_deref().unwrap_or_default(),
+                dashboard,
+            )),
+            DestinationKind::Webhook => Ok(format::webhook(e)),
+        }
+        .expect("JSON serialises");
+        let mut req = self
+            .http
+            .post(dest.url.clone())
+            .timeout(StdDuration::from_secs(u64::from(dest.timeout_seconds)))
+            .header("content-type", "application/json")
+            .header("user-agent", concat!("costd/", env!("CARGO_PKG_VERSION")));
+        if let Some(secret) = &dest.secret {
+            let ts = Utc::now().timestamp();
+            req = req
+                .header("x-costd-timestamp", ts.to_string())
+                .header("x-costd-signature", signature(secret, ts, &body));
+        }
+        let result = match req.body(body).send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => {
+                let status = r.status();
+                let permanent = status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429;
+                Err((permanent, format!("HTTP {status}")))
+            }
+            // The error's text would quote the URL; say what kind of failure it was instead.
+            Err(err) => Err((false, crate::redact::urls_in(&err.without_url().to_string()))),
+        };
+        match result {
+            Ok(()) => {
+                tracing::info!(destination = %dest.name, event = %e.id, kind = e.kind.as_str(), "event delivered");
+                DeliveryOutcome::Delivered
+            }
+            Err((permanent, error)) if permanent || attempts + 1 >= dest.max_attempts => {
+                tracing::error!(destination = %dest.name, event = %e.id, attempts = attempts + 1, %error,
+                    "event delivery failed for the last time; it is a dead letter (GET /api/v1/events/deliveries?state=dead)");
+                DeliveryOutcome::Dead { error }
+            }
+            Err((_, error)) => {
+                let retry_at = Utc::now() + retry_delay(attempts);
+                tracing::warn!(destination = %dest.name, event = %e.id, %error, retry_at = %retry_at.to_rfc3339(),
+                    "event delivery failed; will retry");
+                DeliveryOutcome::Failed { error, retry_at }
+            }
+        }
     }
 
     /// One step at `now`: claims the due notifications and delivers each
@@ -224,6 +341,10 @@ impl Delivery {
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "reading the notification outbox"),
                 }
+            }
+            match self.run_events_once(Utc::now()).await {
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "reading the event outbox"),
             }
             tokio::select! {
                 _ = wake.notified() => {}

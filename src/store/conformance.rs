@@ -84,6 +84,119 @@ pub(super) fn a_projection_per_day_is_kept_the_last_of_the_day_wins(open: &dyn F
     assert_eq!(kept, vec![day(1, t(6), dec!(9.125)), day(2, t(20), dec!(10))]);
 }
 
+pub(super) fn each_event_is_delivered_once_per_destination(open: &dyn Fn() -> Arc<dyn Store>) {
+    use crate::notify::event::{Event, EventKind, Severity};
+    let s = open();
+    let ev = |id: &str, kind: EventKind, h: u32| {
+        Event::new(id.into(), kind, Severity::Info, t(h), "d", format!("event {id}")).fact("n", id)
+    };
+    let dests = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let first = vec![
+        (ev("d/a", EventKind::AlbReady, 1), dests(&["slack", "pd"])),
+        (ev("d/b", EventKind::AlbDeleted, 2), dests(&["slack"])),
+        (ev("d/c", EventKind::WindowSoon, 3), vec![]),
+    ];
+    assert_eq!(s.record_events(&first).unwrap(), 3);
+    // Emitted again (a restart, a catch-up): nothing new, nothing sent twice.
+    assert_eq!(s.record_events(&first[..2]).unwrap(), 0);
+    assert_eq!(
+        s.events(None, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect::<Vec<_>>(),
+        ["d/c", "d/b", "d/a"]
+    );
+    assert_eq!(
+        s.events(Some(EventKind::AlbReady), 10).unwrap(),
+        vec![first[0].0.clone()]
+    );
+    // Two workers: the first claim takes all three deliveries, the second none while the lease holds.
+    let (claim, due) = s.claim_deliveries(t(4), chrono::Duration::minutes(1), 10).unwrap();
+    let got: Vec<(&str, &str)> = due
+        .iter()
+        .map(|d| (d.event.id.as_str(), d.destination.as_str()))
+        .collect();
+    assert_eq!(got, [("d/a", "pd"), ("d/a", "slack"), ("d/b", "slack")]);
+    assert_eq!(due[0].event, first[0].0, "the event comes back whole");
+    assert!(
+        open()
+            .claim_deliveries(t(4), chrono::Duration::minutes(1), 10)
+            .unwrap()
+            .1
+            .is_empty()
+    );
+    let failed = DeliveryOutcome::Failed {
+        error: "HTTP 503".into(),
+        retry_at: t(6),
+    };
+    assert!(
+        s.finish_delivery("d/a", "slack", &claim, &DeliveryOutcome::Delivered, t(4))
+            .unwrap()
+    );
+    assert!(s.finish_delivery("d/a", "pd", &claim, &failed, t(4)).unwrap());
+    assert!(
+        s.finish_delivery(
+            "d/b",
+            "slack",
+            &claim,
+            &DeliveryOutcome::Dead {
+                error: "HTTP 400".into()
+            },
+            t(5)
+        )
+        .unwrap()
+    );
+    assert!(
+        !s.finish_delivery("d/b", "slack", &claim, &DeliveryOutcome::Delivered, t(5))
+            .unwrap(),
+        "the claim is spent"
+    );
+    // The failed one is due again at its retry time, not before.
+    assert!(
+        s.claim_deliveries(t(5), chrono::Duration::minutes(1), 10)
+            .unwrap()
+            .1
+            .is_empty()
+    );
+    let (claim2, due) = s.claim_deliveries(t(6), chrono::Duration::minutes(1), 10).unwrap();
+    assert_eq!((due.len(), due[0].attempts), (1, 1));
+    assert!(
+        s.finish_delivery("d/a", "pd", &claim2, &DeliveryOutcome::Delivered, t(7))
+            .unwrap()
+    );
+    let delivered = s.deliveries(NotificationState::Delivered, 10).unwrap();
+    assert_eq!(delivered.len(), 2);
+    let dead = s.deliveries(NotificationState::Dead, 10).unwrap();
+    assert_eq!(
+        (dead[0].event_id.as_str(), dead[0].kind, dead[0].last_error.as_deref()),
+        ("d/b", EventKind::AlbDeleted, Some("HTTP 400"))
+    );
+    let status = open().destination_status().unwrap();
+    assert_eq!(status.len(), 2);
+    let pd = &status[0];
+    assert_eq!(
+        (pd.destination.as_str(), pd.last_delivered_at, pd.pending, pd.dead),
+        ("pd", Some(t(7)), 0, 0)
+    );
+    assert_eq!(
+        (pd.last_error.as_deref(), pd.last_error_at),
+        (Some("HTTP 503"), Some(t(4))),
+        "the last error is kept after a success"
+    );
+    let slack = &status[1];
+    assert_eq!(
+        (slack.last_delivered_at, slack.dead, slack.last_error.as_deref()),
+        (Some(t(4)), 1, Some("HTTP 400"))
+    );
+    // Pruned a month later: finished deliveries and their events go.
+    let p = s
+        .prune(t(7) + chrono::Duration::days(31), &Retention::default())
+        .unwrap();
+    assert_eq!(p.notifications, 3);
+    assert!(s.events(None, 10).unwrap().is_empty());
+}
+
 pub(super) fn concurrent_first_opens_all_agree(open: &(dyn Fn() -> Arc<dyn Store> + Sync)) {
     // Four processes opening a new store at once: every one migrates or waits, none fails, one identity.
     let ids: Vec<String> = std::thread::scope(|sc| {
@@ -427,6 +540,10 @@ macro_rules! conformance {
         #[test]
         fn a_projection_per_day_is_kept_the_last_of_the_day_wins() {
             crate::store::conformance::a_projection_per_day_is_kept_the_last_of_the_day_wins(&$fresh);
+        }
+        #[test]
+        fn each_event_is_delivered_once_per_destination() {
+            crate::store::conformance::each_event_is_delivered_once_per_destination(&$fresh);
         }
         #[test]
         fn concurrent_first_opens_all_agree() {

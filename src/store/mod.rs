@@ -344,6 +344,59 @@ pub struct PendingNotification {
     pub attempts: u32,
 }
 
+/// An event's delivery to one destination, claimed by a delivery worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingDelivery {
+    /// The event.
+    pub event: crate::notify::event::Event,
+    /// The destination's name (`[[notify]] name`).
+    pub destination: String,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+/// An event's delivery as listed in the API and on the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DeliveryRecord {
+    /// The event.
+    pub event_id: String,
+    /// Its kind.
+    pub kind: crate::notify::event::EventKind,
+    /// The destination's name.
+    pub destination: String,
+    /// Pending, delivered or dead.
+    pub state: NotificationState,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When the event happened.
+    pub at: DateTime<Utc>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// When it was given up on.
+    pub dead_at: Option<DateTime<Utc>>,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last error (URLs and keys redacted).
+    pub last_error: Option<String>,
+}
+
+/// One destination's record, from its deliveries.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DestinationStatus {
+    /// The destination's name.
+    pub destination: String,
+    /// The last delivery it accepted.
+    pub last_delivered_at: Option<DateTime<Utc>>,
+    /// The last failed attempt's error (redacted), if any has failed.
+    pub last_error: Option<String>,
+    /// When that attempt failed.
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// Deliveries waiting.
+    pub pending: u32,
+    /// Dead letters.
+    pub dead: u32,
+}
+
 /// How one delivery attempt ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryOutcome {
@@ -488,6 +541,37 @@ pub trait Store: Send + Sync {
     fn cached(&self, key: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError>;
     /// Keeps an answer under `key`, replacing the one before.
     fn put_cached(&self, key: &str, value: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records events, each with the destinations it goes to: an event whose
+    /// id is already stored is left alone (with its deliveries), so emitting
+    /// the same event again delivers nothing twice. Returns how many were new.
+    fn record_events(&self, events: &[(crate::notify::event::Event, Vec<String>)]) -> Result<usize, StoreError>;
+    /// Claims up to `limit` due deliveries for `lease` (as
+    /// [`Store::claim_notifications`] does for webhooks).
+    fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: u32,
+    ) -> Result<(String, Vec<PendingDelivery>), StoreError>;
+    /// Records how a claimed delivery ended; `false` when the claim is no longer held.
+    fn finish_delivery(
+        &self,
+        event_id: &str,
+        destination: &str,
+        claim: &str,
+        outcome: &DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// The latest `limit` events (of `kind`, if given), newest first.
+    fn events(
+        &self,
+        kind: Option<crate::notify::event::EventKind>,
+        limit: u32,
+    ) -> Result<Vec<crate::notify::event::Event>, StoreError>;
+    /// Deliveries in `state`, newest first.
+    fn deliveries(&self, state: NotificationState, limit: u32) -> Result<Vec<DeliveryRecord>, StoreError>;
+    /// Each destination that has deliveries: its last success, last error, pending and dead.
+    fn destination_status(&self) -> Result<Vec<DestinationStatus>, StoreError>;
     /// Keeps the day's projection of its month, replacing an earlier one of
     /// the same day (a ledger write: fenced where the store is).
     fn record_projection_day(&self, d: &ProjectionDay) -> Result<(), StoreError>;

@@ -22,11 +22,13 @@ use chrono::{DateTime, Utc};
 use postgres::{Client, NoTls, Row, Transaction};
 
 use super::{
-    CancelledWindow, Decision, DecisionAction, DeliveryOutcome, Lifetime, LifetimeReason, NewLifetime,
-    NotificationRecord, NotificationState, PendingNotification, ProjectionDay, Pruned, QuarantinedWindow, Retention,
-    Store, StoreError, StoredAlarm, StoredSession, StoredTransition, StoredWindow, list,
+    CancelledWindow, Decision, DecisionAction, DeliveryOutcome, DeliveryRecord, DestinationStatus, Lifetime,
+    LifetimeReason, NewLifetime, NotificationRecord, NotificationState, PendingDelivery, PendingNotification,
+    ProjectionDay, Pruned, QuarantinedWindow, Retention, Store, StoreError, StoredAlarm, StoredSession,
+    StoredTransition, StoredWindow, list,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
+use crate::notify::event::{Event, EventKind};
 use crate::schedule::Interval;
 
 /// Migrations, applied in order under an advisory lock; index + 1 is the
@@ -155,7 +157,39 @@ CREATE TABLE projection_days (
     PRIMARY KEY (deployment, month, day)
 );
 "#,
+    r#"
+CREATE TABLE events (
+    seq  BIGSERIAL UNIQUE,
+    id   TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    at   TIMESTAMPTZ NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX events_at ON events (at);
+CREATE TABLE deliveries (
+    event_id        TEXT NOT NULL REFERENCES events (id),
+    destination     TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TIMESTAMPTZ,
+    claim           TEXT,
+    claimed_until   TIMESTAMPTZ,
+    delivered_at    TIMESTAMPTZ,
+    dead_at         TIMESTAMPTZ,
+    last_error      TEXT,
+    last_error_at   TIMESTAMPTZ,
+    PRIMARY KEY (event_id, destination)
+);
+CREATE INDEX deliveries_due ON deliveries (delivered_at, dead_at, next_attempt_at);
+"#,
 ];
+
+/// An event as kept (JSON).
+fn event_body(body: String) -> Result<Event, StoreError> {
+    serde_json::from_str(&body).map_err(|_| StoreError::Corrupt {
+        column: "events.body",
+        value: body,
+    })
+}
 
 /// PostgreSQL's own message for an error (the client's `Display` says only "db error").
 pub fn describe(e: &postgres::Error) -> String {
@@ -762,6 +796,173 @@ impl Store for PgStore {
         })
     }
 
+    fn record_events(&self, events: &[(Event, Vec<String>)]) -> Result<usize, StoreError> {
+        let events = events.to_vec();
+        self.fenced(move |tx, _| {
+            let mut new = 0;
+            for (e, destinations) in &events {
+                let body = serde_json::to_string(e).expect("an event serialises");
+                let inserted = tx.execute(
+                    "INSERT INTO events (id, kind, at, body) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+                    &[&e.id, &e.kind.as_str(), &e.at, &body],
+                )?;
+                if inserted == 1 {
+                    new += 1;
+                    for d in destinations {
+                        tx.execute(
+                            "INSERT INTO deliveries (event_id, destination) VALUES ($1, $2)",
+                            &[&e.id, d],
+                        )?;
+                    }
+                }
+            }
+            Ok(new)
+        })
+    }
+
+    fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: u32,
+    ) -> Result<(String, Vec<PendingDelivery>), StoreError> {
+        let claim = super::random_hex(12);
+        let until = now + lease;
+        self.fenced(move |tx, _| {
+            // SKIP LOCKED: two claimers at once each take rows the other did not.
+            let claimed = tx.query(
+                "WITH due AS (SELECT d.event_id, d.destination FROM deliveries d JOIN events e ON e.id = d.event_id \
+                   WHERE d.delivered_at IS NULL AND d.dead_at IS NULL \
+                   AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= $1) \
+                   AND (d.claimed_until IS NULL OR d.claimed_until <= $1) \
+                   ORDER BY e.seq, d.destination LIMIT $2 FOR UPDATE OF d SKIP LOCKED) \
+                 UPDATE deliveries d SET claim = $3, claimed_until = $4 FROM due, events e \
+                 WHERE d.event_id = due.event_id AND d.destination = due.destination AND e.id = d.event_id \
+                 RETURNING e.seq, d.destination, d.attempts, e.body",
+                &[&now, &i64::from(limit), &claim, &until],
+            )?;
+            let mut rows: Vec<(i64, String, i32, String)> = claimed
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+                .collect::<Result<_, StoreError>>()?;
+            rows.sort();
+            let out = rows
+                .into_iter()
+                .map(|(_, destination, attempts, body)| {
+                    Ok(PendingDelivery {
+                        event: event_body(body)?,
+                        destination,
+                        attempts: u32::try_from(attempts).unwrap_or(0),
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok((claim, out))
+        })
+    }
+
+    fn finish_delivery(
+        &self,
+        event_id: &str,
+        destination: &str,
+        claim: &str,
+        outcome: &DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (event_id, destination, claim) = (event_id.to_string(), destination.to_string(), claim.to_string());
+        let (delivered, next, dead, error) = match outcome {
+            DeliveryOutcome::Delivered => (Some(at), None, None, None),
+            DeliveryOutcome::Failed { error, retry_at } => (None, Some(*retry_at), None, Some(error.clone())),
+            DeliveryOutcome::Dead { error } => (None, None, Some(at), Some(error.clone())),
+        };
+        self.fenced(move |tx, _| {
+            Ok(tx.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, delivered_at = $4, next_attempt_at = $5, \
+                 dead_at = $6, last_error = COALESCE($7, last_error), \
+                 last_error_at = CASE WHEN $7::TEXT IS NULL THEN last_error_at ELSE $8 END, \
+                 claim = NULL, claimed_until = NULL \
+                 WHERE event_id = $1 AND destination = $2 AND claim = $3",
+                &[&event_id, &destination, &claim, &delivered, &next, &dead, &error, &at],
+            )? == 1)
+        })
+    }
+
+    fn events(&self, kind: Option<EventKind>, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let kind = kind.map(|k| k.as_str().to_string());
+        self.call(move |c| {
+            c.query(
+                "SELECT body FROM events WHERE $1::TEXT IS NULL OR kind = $1 ORDER BY at DESC, seq DESC LIMIT $2",
+                &[&kind, &i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| event_body(r.try_get(0)?))
+            .collect()
+        })
+    }
+
+    fn deliveries(&self, state: NotificationState, limit: u32) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let filter = match state {
+            NotificationState::Pending => "d.delivered_at IS NULL AND d.dead_at IS NULL",
+            NotificationState::Delivered => "d.delivered_at IS NOT NULL",
+            NotificationState::Dead => "d.dead_at IS NOT NULL",
+        };
+        self.call(move |c| {
+            c.query(
+                &format!(
+                    "SELECT d.event_id, e.kind, d.destination, d.attempts, e.at, d.delivered_at, d.dead_at, \
+                     d.next_attempt_at, d.last_error FROM deliveries d JOIN events e ON e.id = d.event_id \
+                     WHERE {filter} ORDER BY e.at DESC, e.seq DESC, d.destination LIMIT $1"
+                ),
+                &[&i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                let kind: String = r.try_get(1)?;
+                Ok(DeliveryRecord {
+                    event_id: r.try_get(0)?,
+                    kind: EventKind::parse(&kind).ok_or(StoreError::Corrupt {
+                        column: "events.kind",
+                        value: kind.clone(),
+                    })?,
+                    destination: r.try_get(2)?,
+                    state,
+                    attempts: u32::try_from(r.try_get::<_, i32>(3)?).unwrap_or(0),
+                    at: r.try_get(4)?,
+                    delivered_at: r.try_get(5)?,
+                    dead_at: r.try_get(6)?,
+                    next_attempt_at: r.try_get(7)?,
+                    last_error: r.try_get(8)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn destination_status(&self) -> Result<Vec<DestinationStatus>, StoreError> {
+        self.call(move |c| {
+            c.query(
+                "SELECT d.destination, MAX(d.delivered_at), \
+                 (SELECT x.last_error FROM deliveries x WHERE x.destination = d.destination \
+                  AND x.last_error_at IS NOT NULL ORDER BY x.last_error_at DESC LIMIT 1), MAX(d.last_error_at), \
+                 COUNT(*) FILTER (WHERE d.delivered_at IS NULL AND d.dead_at IS NULL), \
+                 COUNT(*) FILTER (WHERE d.dead_at IS NOT NULL) \
+                 FROM deliveries d GROUP BY d.destination ORDER BY d.destination",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(DestinationStatus {
+                    destination: r.try_get(0)?,
+                    last_delivered_at: r.try_get(1)?,
+                    last_error: r.try_get(2)?,
+                    last_error_at: r.try_get(3)?,
+                    pending: u32::try_from(r.try_get::<_, i64>(4)?).unwrap_or(u32::MAX),
+                    dead: u32::try_from(r.try_get::<_, i64>(5)?).unwrap_or(u32::MAX),
+                })
+            })
+            .collect()
+        })
+    }
+
     fn record_projection_day(&self, d: &ProjectionDay) -> Result<(), StoreError> {
         let d = d.clone();
         self.fenced(move |tx, _| {
@@ -1186,10 +1387,21 @@ impl Store for PgStore {
                  (SELECT 1 FROM notifications n WHERE n.transition_id = t.id)",
                 &[&cutoff],
             )?;
+            // Events: finished deliveries as notifications are; an event once nothing about it is pending.
+            let cutoff = now - keep.notifications;
+            let deliveries = tx.execute(
+                "DELETE FROM deliveries WHERE (delivered_at IS NOT NULL AND delivered_at < $1) \
+                 OR (dead_at IS NOT NULL AND dead_at < $1)",
+                &[&cutoff],
+            )?;
+            tx.execute(
+                "DELETE FROM events e WHERE e.at < $1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)",
+                &[&cutoff],
+            )?;
             Ok(Pruned {
                 decisions: decisions as usize,
                 transitions: transitions as usize,
-                notifications: (notifications + orphans) as usize,
+                notifications: (notifications + orphans + deliveries) as usize,
             })
         })
     }

@@ -16,11 +16,13 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use super::{
-    CancelledWindow, Decision, DecisionAction, DeliveryOutcome, Lifetime, LifetimeReason, NewLifetime,
-    NotificationRecord, NotificationState, PendingNotification, ProjectionDay, Pruned, QuarantinedWindow, Retention,
-    Store, StoreError, StoredAlarm, StoredSession, StoredTransition, StoredWindow, list,
+    CancelledWindow, Decision, DecisionAction, DeliveryOutcome, DeliveryRecord, DestinationStatus, Lifetime,
+    LifetimeReason, NewLifetime, NotificationRecord, NotificationState, PendingDelivery, PendingNotification,
+    ProjectionDay, Pruned, QuarantinedWindow, Retention, Store, StoreError, StoredAlarm, StoredSession,
+    StoredTransition, StoredWindow, list,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
+use crate::notify::event::{Event, EventKind};
 use crate::schedule::Interval;
 
 /// Migrations, applied in order; index + 1 is the schema version.
@@ -143,6 +145,29 @@ CREATE TABLE projection_days (
     PRIMARY KEY (deployment, month, day)
 );
 "#,
+    r#"
+CREATE TABLE events (
+    id   TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    at   TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX events_at ON events (at);
+CREATE TABLE deliveries (
+    event_id        TEXT NOT NULL REFERENCES events (id),
+    destination     TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    claim           TEXT,
+    claimed_until   TEXT,
+    delivered_at    TEXT,
+    dead_at         TEXT,
+    last_error      TEXT,
+    last_error_at   TEXT,
+    PRIMARY KEY (event_id, destination)
+);
+CREATE INDEX deliveries_due ON deliveries (delivered_at, dead_at, next_attempt_at);
+"#,
 ];
 
 /// Before migration 4, a webhook's channel was `webhook:<its URL>` and
@@ -194,6 +219,14 @@ fn parse_ts(column: &'static str, s: String) -> Result<DateTime<Utc>, StoreError
 
 fn opt_ts(column: &'static str, s: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> {
     s.map(|s| parse_ts(column, s)).transpose()
+}
+
+/// An event as kept (JSON).
+fn event_body(body: String) -> Result<Event, StoreError> {
+    serde_json::from_str(&body).map_err(|_| StoreError::Corrupt {
+        column: "events.body",
+        value: body,
+    })
 }
 
 /// The schema version of the store file at `path` (read only, nothing
@@ -578,6 +611,181 @@ impl Store for SqliteStore {
             params![key, value, ts(at)],
         )?;
         Ok(())
+    }
+
+    fn record_events(&self, events: &[(Event, Vec<String>)]) -> Result<usize, StoreError> {
+        let mut conn = self.conn.lock().expect("store lock");
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut new = 0;
+        for (e, destinations) in events {
+            let body = serde_json::to_string(e).expect("an event serialises");
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO events (id, kind, at, body) VALUES (?1, ?2, ?3, ?4)",
+                params![e.id, e.kind.as_str(), ts(e.at), body],
+            )?;
+            if inserted == 1 {
+                new += 1;
+                for d in destinations {
+                    tx.execute(
+                        "INSERT INTO deliveries (event_id, destination) VALUES (?1, ?2)",
+                        params![e.id, d],
+                    )?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(new)
+    }
+
+    fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: u32,
+    ) -> Result<(String, Vec<PendingDelivery>), StoreError> {
+        let claim = super::random_hex(12);
+        let mut conn = self.conn.lock().expect("store lock");
+        // IMMEDIATE: the select and the claim are one step for every process on the file.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let rows: Vec<(String, String, u32, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT d.event_id, d.destination, d.attempts, e.body FROM deliveries d JOIN events e ON e.id = d.event_id \
+                 WHERE d.delivered_at IS NULL AND d.dead_at IS NULL \
+                 AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?1) \
+                 AND (d.claimed_until IS NULL OR d.claimed_until <= ?1) \
+                 ORDER BY e.rowid, d.destination LIMIT ?2",
+            )?;
+            stmt.query_map(params![ts(now), limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        let until = ts(now + lease);
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, destination, attempts, body) in rows {
+            tx.execute(
+                "UPDATE deliveries SET claim = ?3, claimed_until = ?4 WHERE event_id = ?1 AND destination = ?2",
+                params![id, destination, claim, until],
+            )?;
+            out.push(PendingDelivery {
+                event: event_body(body)?,
+                destination,
+                attempts,
+            });
+        }
+        tx.commit()?;
+        Ok((claim, out))
+    }
+
+    fn finish_delivery(
+        &self,
+        event_id: &str,
+        destination: &str,
+        claim: &str,
+        outcome: &DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        let (delivered, next, dead, error) = match outcome {
+            DeliveryOutcome::Delivered => (Some(ts(at)), None, None, None),
+            DeliveryOutcome::Failed { error, retry_at } => (None, Some(ts(*retry_at)), None, Some(error.clone())),
+            DeliveryOutcome::Dead { error } => (None, None, Some(ts(at)), Some(error.clone())),
+        };
+        let n = conn.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, delivered_at = ?4, next_attempt_at = ?5, dead_at = ?6, \
+             last_error = COALESCE(?7, last_error), last_error_at = CASE WHEN ?7 IS NULL THEN last_error_at ELSE ?8 END, \
+             claim = NULL, claimed_until = NULL \
+             WHERE event_id = ?1 AND destination = ?2 AND claim = ?3",
+            params![event_id, destination, claim, delivered, next, dead, error, ts(at)],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn events(&self, kind: Option<EventKind>, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let conn = self.read();
+        let mut stmt = conn
+            .prepare("SELECT body FROM events WHERE ?1 IS NULL OR kind = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2")?;
+        let bodies: Vec<String> = stmt
+            .query_map(params![kind.map(EventKind::as_str), limit], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        bodies.into_iter().map(event_body).collect()
+    }
+
+    fn deliveries(&self, state: NotificationState, limit: u32) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let conn = self.read();
+        let filter = match state {
+            NotificationState::Pending => "d.delivered_at IS NULL AND d.dead_at IS NULL",
+            NotificationState::Delivered => "d.delivered_at IS NOT NULL",
+            NotificationState::Dead => "d.dead_at IS NOT NULL",
+        };
+        let mut stmt = conn.prepare(&format!(
+            "SELECT d.event_id, e.kind, d.destination, d.attempts, e.at, d.delivered_at, d.dead_at, d.next_attempt_at, \
+             d.last_error FROM deliveries d JOIN events e ON e.id = d.event_id \
+             WHERE {filter} ORDER BY e.at DESC, e.rowid DESC, d.destination LIMIT ?1"
+        ))?;
+        type Raw = (String, String, String, u32, String, [Option<String>; 4]);
+        let raws: Vec<Raw> = stmt
+            .query_map([limit], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        raws.into_iter()
+            .map(
+                |(event_id, kind, destination, attempts, at, [delivered, dead, next, error])| {
+                    Ok(DeliveryRecord {
+                        kind: EventKind::parse(&kind).ok_or(StoreError::Corrupt {
+                            column: "events.kind",
+                            value: kind.clone(),
+                        })?,
+                        event_id,
+                        destination,
+                        state,
+                        attempts,
+                        at: parse_ts("events.at", at)?,
+                        delivered_at: opt_ts("deliveries.delivered_at", delivered)?,
+                        dead_at: opt_ts("deliveries.dead_at", dead)?,
+                        next_attempt_at: opt_ts("deliveries.next_attempt_at", next)?,
+                        last_error: error,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    fn destination_status(&self) -> Result<Vec<DestinationStatus>, StoreError> {
+        let conn = self.read();
+        let mut stmt = conn.prepare(
+            "SELECT d.destination, MAX(d.delivered_at), \
+             (SELECT x.last_error FROM deliveries x WHERE x.destination = d.destination \
+              AND x.last_error_at IS NOT NULL ORDER BY x.last_error_at DESC LIMIT 1), MAX(d.last_error_at), \
+             SUM(d.delivered_at IS NULL AND d.dead_at IS NULL), SUM(d.dead_at IS NOT NULL) \
+             FROM deliveries d GROUP BY d.destination ORDER BY d.destination",
+        )?;
+        type Raw = (String, Option<String>, Option<String>, Option<String>, u32, u32);
+        let raws: Vec<Raw> = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        raws.into_iter()
+            .map(|(destination, delivered, last_error, error_at, pending, dead)| {
+                Ok(DestinationStatus {
+                    destination,
+                    last_delivered_at: opt_ts("deliveries.delivered_at", delivered)?,
+                    last_error,
+                    last_error_at: opt_ts("deliveries.last_error_at", error_at)?,
+                    pending,
+                    dead,
+                })
+            })
+            .collect()
     }
 
     fn record_projection_day(&self, d: &ProjectionDay) -> Result<(), StoreError> {
@@ -1005,11 +1213,23 @@ impl Store for SqliteStore {
             "DELETE FROM notifications WHERE transition_id NOT IN (SELECT id FROM alarm_transitions)",
             [],
         )?;
+        // Events: finished deliveries as notifications are; an event once nothing about it is pending.
+        let cutoff = ts(now - keep.notifications);
+        let deliveries = tx.execute(
+            "DELETE FROM deliveries WHERE (delivered_at IS NOT NULL AND delivered_at < ?1) \
+             OR (dead_at IS NOT NULL AND dead_at < ?1)",
+            [&cutoff],
+        )?;
+        tx.execute(
+            "DELETE FROM events WHERE at < ?1 AND NOT EXISTS \
+             (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)",
+            [&cutoff],
+        )?;
         tx.commit()?;
         Ok(Pruned {
             decisions,
             transitions,
-            notifications: notifications + orphans,
+            notifications: notifications + orphans + deliveries,
         })
     }
 
