@@ -170,6 +170,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ExportFormat::Focus)]
         format: ExportFormat,
     },
+    /// Notifications: send a sample event to a `[[notify]]` destination to check its wiring.
+    Notify {
+        /// What to do.
+        #[command(subcommand)]
+        command: NotifyCommand,
+    },
     /// Rebuild price tables from the AWS Price List and show what changed.
     Pricing {
         /// What to do.
@@ -187,6 +193,20 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: WindowsCommand,
+    },
+}
+
+/// `costd notify …`.
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a sample event (kind `test`) to one destination now, in its own format, and say how it went.
+    Test {
+        /// Config file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The destination's name (`[[notify]] name`; by default its kind).
+        #[arg(long, value_name = "NAME")]
+        to: String,
     },
 }
 
@@ -481,6 +501,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             windows(cfg, command, out)
         }
         Command::Pricing { command } => pricing(command, out),
+        Command::Notify {
+            command: NotifyCommand::Test { config, to },
+        } => notify_test(&config, &to, out),
         Command::Bill {
             config,
             month,
@@ -797,6 +820,44 @@ fn bill(
         )?;
     }
     Ok(())
+}
+
+/// `costd notify test`: one attempt, no retries; the outcome decides the exit status.
+fn notify_test(path: &std::path::Path, to: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    // Only this destination's secrets are needed.
+    let cfg = load_config_without_secrets(&Some(path.to_path_buf()))?;
+    let Some(dest) = cfg.notify.iter().find(|d| d.name == to) else {
+        let names: Vec<&str> = cfg.notify.iter().map(|d| d.name.as_str()).collect();
+        anyhow::bail!(
+            "no [[notify]] destination named `{to}` in {} (or its environment variable is not set); configured: {}",
+            path.display(),
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        );
+    };
+    let now = Utc::now();
+    let event = crate::notify::event::test_event(&cfg.deployment, to, now);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // As the last attempt: a failure is reported, not retried.
+    let last = dest.max_attempts.saturating_sub(1);
+    match rt.block_on(crate::notify::send(
+        &crate::notify::http_client(),
+        &cfg,
+        dest,
+        &event,
+        last,
+    )) {
+        crate::store::DeliveryOutcome::Delivered => {
+            writeln!(out, "sent a test event to {to} ({}): delivered", dest.kind.as_str())?;
+            Ok(())
+        }
+        crate::store::DeliveryOutcome::Failed { error, .. } | crate::store::DeliveryOutcome::Dead { error } => {
+            anyhow::bail!("sending a test event to {to} ({}) failed: {error}", dest.kind.as_str())
+        }
+    }
 }
 
 /// The projection of `month` (default: the current one in the projection's

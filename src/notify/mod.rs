@@ -60,6 +60,78 @@ pub fn body(deployment: &str, t: &StoredTransition) -> Vec<u8> {
     serde_json::to_vec(&b).expect("a webhook body serialises")
 }
 
+/// Sends `e` to `dest` once (its `attempts` so far decide whether a
+/// failure is retried or is the last). A refusal that retrying cannot
+/// change (HTTP 4xx other than 408 and 429) is a dead letter at once.
+pub async fn send(
+    http: &reqwest::Client,
+    cfg: &Config,
+    dest: &Destination,
+    e: &Event,
+    attempts: u32,
+) -> DeliveryOutcome {
+    let dashboard = cfg.web.public_url.as_ref().map(|u| u.to_string());
+    let dashboard = dashboard.as_deref();
+    let body = match dest.kind {
+        DestinationKind::Slack => serde_json::to_vec(&format::slack(e, dashboard)),
+        DestinationKind::Teams => serde_json::to_vec(&format::teams(e, dashboard)),
+        DestinationKind::PagerDuty => serde_json::to_vec(&format::pagerduty(
+            e,
+            dest.routing_key.as_deref().unwrap_or_default(),
+            dashboard,
+        )),
+        DestinationKind::Webhook => Ok(format::webhook(e)),
+    }
+    .expect("JSON serialises");
+    let mut req = http
+        .post(dest.url.clone())
+        .timeout(StdDuration::from_secs(u64::from(dest.timeout_seconds)))
+        .header("content-type", "application/json")
+        .header("user-agent", concat!("costd/", env!("CARGO_PKG_VERSION")));
+    if let Some(secret) = &dest.secret {
+        let ts = Utc::now().timestamp();
+        req = req
+            .header("x-costd-timestamp", ts.to_string())
+            .header("x-costd-signature", signature(secret, ts, &body));
+    }
+    let result = match req.body(body).send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => {
+            let status = r.status();
+            let permanent = status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429;
+            Err((permanent, format!("HTTP {status}")))
+        }
+        // The error's text would quote the URL; say what kind of failure it was instead.
+        Err(err) => Err((false, crate::redact::urls_in(&err.without_url().to_string()))),
+    };
+    match result {
+        Ok(()) => {
+            tracing::info!(destination = %dest.name, event = %e.id, kind = e.kind.as_str(), "event delivered");
+            DeliveryOutcome::Delivered
+        }
+        Err((permanent, error)) if permanent || attempts + 1 >= dest.max_attempts => {
+            tracing::error!(destination = %dest.name, event = %e.id, attempts = attempts + 1, %error,
+                "event delivery failed for the last time; it is a dead letter (GET /api/v1/events/deliveries?state=dead)");
+            DeliveryOutcome::Dead { error }
+        }
+        Err((_, error)) => {
+            let retry_at = Utc::now() + retry_delay(attempts);
+            tracing::warn!(destination = %dest.name, event = %e.id, %error, retry_at = %retry_at.to_rfc3339(),
+                "event delivery failed; will retry");
+            DeliveryOutcome::Failed { error, retry_at }
+        }
+    }
+}
+
+/// The HTTP client notifications are sent with: no redirects (a
+/// redirect could carry a secret URL's request elsewhere).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client")
+}
+
 /// `events`, each with the `[[notify]]` destinations that want it (events
 /// no destination wants are recorded all the same: the API lists them).
 pub fn routed(cfg: &Config, events: Vec<Event>) -> Vec<(Event, Vec<String>)> {
@@ -123,10 +195,7 @@ impl Delivery {
         Delivery {
             cfg,
             store,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("an HTTP client"),
+            http: http_client(),
             leadership: None,
         }
     }
@@ -174,62 +243,9 @@ impl Delivery {
         Ok(delivered)
     }
 
-    /// Sends `e` to `dest` once (its `attempts` so far decide whether a
-    /// failure is retried or is the last). A refusal that retrying cannot
-    /// change (HTTP 4xx other than 408 and 429) is a dead letter at once.
+    /// Sends `e` to `dest` once (see [`send`]).
     pub async fn send_event(&self, dest: &Destination, e: &Event, attempts: u32) -> DeliveryOutcome {
-        let dashboard = self.cfg.web.public_url.as_ref().map(|u| u.to_string());
-        let dashboard = dashboard.as_deref();
-        let body = match dest.kind {
-            DestinationKind::Slack => serde_json::to_vec(&format::slack(e, dashboard)),
-            DestinationKind::Teams => serde_json::to_vec(&format::teams(e, dashboard)),
-            DestinationKind::PagerDuty => serde_json::to_vec(&format::pagerduty(
-                e,
-                dest.routing_key.as_deref().unwrap_or_default(),
-                dashboard,
-            )),
-            DestinationKind::Webhook => Ok(format::webhook(e)),
-        }
-        .expect("JSON serialises");
-        let mut req = self
-            .http
-            .post(dest.url.clone())
-            .timeout(StdDuration::from_secs(u64::from(dest.timeout_seconds)))
-            .header("content-type", "application/json")
-            .header("user-agent", concat!("costd/", env!("CARGO_PKG_VERSION")));
-        if let Some(secret) = &dest.secret {
-            let ts = Utc::now().timestamp();
-            req = req
-                .header("x-costd-timestamp", ts.to_string())
-                .header("x-costd-signature", signature(secret, ts, &body));
-        }
-        let result = match req.body(body).send().await {
-            Ok(r) if r.status().is_success() => Ok(()),
-            Ok(r) => {
-                let status = r.status();
-                let permanent = status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429;
-                Err((permanent, format!("HTTP {status}")))
-            }
-            // The error's text would quote the URL; say what kind of failure it was instead.
-            Err(err) => Err((false, crate::redact::urls_in(&err.without_url().to_string()))),
-        };
-        match result {
-            Ok(()) => {
-                tracing::info!(destination = %dest.name, event = %e.id, kind = e.kind.as_str(), "event delivered");
-                DeliveryOutcome::Delivered
-            }
-            Err((permanent, error)) if permanent || attempts + 1 >= dest.max_attempts => {
-                tracing::error!(destination = %dest.name, event = %e.id, attempts = attempts + 1, %error,
-                    "event delivery failed for the last time; it is a dead letter (GET /api/v1/events/deliveries?state=dead)");
-                DeliveryOutcome::Dead { error }
-            }
-            Err((_, error)) => {
-                let retry_at = Utc::now() + retry_delay(attempts);
-                tracing::warn!(destination = %dest.name, event = %e.id, %error, retry_at = %retry_at.to_rfc3339(),
-                    "event delivery failed; will retry");
-                DeliveryOutcome::Failed { error, retry_at }
-            }
-        }
+        send(&self.http, &self.cfg, dest, e, attempts).await
     }
 
     /// One step at `now`: claims the due notifications and delivers each

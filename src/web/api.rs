@@ -35,6 +35,9 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/api/v1/alb", get(alb))
         .route("/api/v1/reconcile", post(reconcile))
         .route("/api/v1/notifications", get(notifications))
+        .route("/api/v1/events", get(events))
+        .route("/api/v1/events/deliveries", get(deliveries))
+        .route("/api/v1/notify", get(destinations))
         .route("/api/v1/notifications/dead", delete(delete_dead_notifications))
 }
 
@@ -42,7 +45,7 @@ pub fn routes() -> axum::Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "costd", description = "AWS networking spend: demo-window ALB, projections, budgets."),
-    paths(healthz, readyz, metrics, projection, export, bill, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications),
+    paths(healthz, readyz, metrics, projection, export, bill, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, deliveries, destinations),
     components(schemas(ErrorBody, crate::app::windows::NewWindow, crate::store::NotificationRecord, crate::store::NotificationState)),
     modifiers(&BearerAuth)
 )]
@@ -588,6 +591,118 @@ async fn notifications(
 ) -> Result<Json<Vec<crate::store::NotificationRecord>>, ApiError> {
     let state = q.state.unwrap_or(crate::store::NotificationState::Pending);
     Ok(Json(s.store.notifications(state, 100)?))
+}
+
+#[derive(Deserialize)]
+struct EventQuery {
+    kind: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The most events or deliveries one request lists.
+const MAX_LISTED: u32 = 200;
+
+/// Recent events, newest first (`kind` filters; `limit` 1–200, default 50):
+/// budget transitions and the schedule's own events, whether or not a
+/// destination wanted them.
+#[utoipa::path(get, path = "/api/v1/events",
+    params(("kind" = Option<String>, Query, description = "an event kind, e.g. alb_ready"), ("limit" = Option<u32>, Query, description = "1–200, default 50")),
+    responses((status = 200, description = "events", body = [crate::notify::event::Event]),
+              (status = 422, description = "not a kind, or the limit out of range", body = ErrorBody)), security(("token" = [])))]
+async fn events(
+    State(s): State<AppState>,
+    _viewer: RequireViewer,
+    Query(q): Query<EventQuery>,
+) -> Result<Json<Vec<crate::notify::event::Event>>, ApiError> {
+    let kind = match q.kind.as_deref() {
+        None => None,
+        Some(k) => Some(crate::notify::event::EventKind::parse(k).ok_or_else(|| {
+            ApiError::validation(
+                "kind",
+                format!(
+                    "`{k}` is not an event kind; expected one of {}",
+                    crate::notify::event::EventKind::ALL.map(|k| k.as_str()).join(", ")
+                ),
+            )
+        })?),
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=MAX_LISTED).contains(&limit) {
+        return Err(ApiError::validation(
+            "limit",
+            format!("{limit} is out of range; expected 1–{MAX_LISTED}"),
+        ));
+    }
+    Ok(Json(s.store.events(kind, limit)?))
+}
+
+/// Event deliveries by state (`pending`, `delivered`, `dead`; default
+/// `pending`), newest first, at most 200. Destinations are named, never
+/// their URLs or keys; errors are redacted.
+#[utoipa::path(get, path = "/api/v1/events/deliveries", params(("state" = Option<String>, Query, description = "pending, delivered or dead")),
+    responses((status = 200, description = "deliveries in that state", body = [crate::store::DeliveryRecord]),
+              (status = 400, description = "not a state", body = ErrorBody)), security(("token" = [])))]
+async fn deliveries(
+    State(s): State<AppState>,
+    _viewer: RequireViewer,
+    Query(q): Query<NotificationQuery>,
+) -> Result<Json<Vec<crate::store::DeliveryRecord>>, ApiError> {
+    let state = q.state.unwrap_or(crate::store::NotificationState::Pending);
+    Ok(Json(s.store.deliveries(state, MAX_LISTED)?))
+}
+
+/// A `[[notify]]` destination: what it gets and how it has fared.
+#[derive(Serialize, utoipa::ToSchema)]
+struct DestinationView {
+    /// Its name.
+    name: String,
+    /// slack, teams, pagerduty or webhook.
+    kind: String,
+    /// The event kinds it gets (empty: all).
+    kinds: Vec<crate::notify::event::EventKind>,
+    /// The least severity it gets.
+    min_severity: crate::notify::event::Severity,
+    /// The last delivery it accepted.
+    last_delivered_at: Option<chrono::DateTime<Utc>>,
+    /// The last failed attempt's error (redacted).
+    last_error: Option<String>,
+    /// When that was.
+    last_error_at: Option<chrono::DateTime<Utc>>,
+    /// Deliveries waiting.
+    pending: u32,
+    /// Dead letters.
+    dead: u32,
+}
+
+/// The `[[notify]]` destinations with their last success and last error.
+#[utoipa::path(get, path = "/api/v1/notify",
+    responses((status = 200, description = "destinations", body = [DestinationView])), security(("token" = [])))]
+async fn destinations(
+    State(s): State<AppState>,
+    _viewer: RequireViewer,
+) -> Result<Json<Vec<DestinationView>>, ApiError> {
+    let status = s.store.destination_status()?;
+    Ok(Json(
+        s.app
+            .cfg
+            .notify
+            .iter()
+            .map(|d| {
+                let st = status.iter().find(|x| x.destination == d.name);
+                DestinationView {
+                    name: d.name.clone(),
+                    kind: d.kind.as_str().into(),
+                    kinds: d.kinds.iter().flatten().copied().collect(),
+                    min_severity: d.min_severity,
+                    last_delivered_at: st.and_then(|x| x.last_delivered_at),
+                    last_error: st.and_then(|x| x.last_error.clone()),
+                    last_error_at: st.and_then(|x| x.last_error_at),
+                    pending: st.map_or(0, |x| x.pending),
+                    dead: st.map_or(0, |x| x.dead),
+                }
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

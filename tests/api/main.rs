@@ -16,6 +16,7 @@ mod fuzz;
 mod hardening;
 mod helpers;
 mod model_cli;
+mod notify;
 #[path = "../bench/open_loop.rs"]
 mod open_loop;
 mod ownership;
