@@ -84,6 +84,8 @@ pub struct App {
     pub kick: Arc<Notify>,
     /// Wakes the projection job.
     pub changed: Arc<Notify>,
+    /// Wakes the delivery worker (new notifications or events in the outbox).
+    pub outbox: Arc<Notify>,
     /// Where the loops read the time ([`clock::wall`] unless a test swaps it).
     pub clock: Clock,
     /// Whether this process leads (always, for a single daemon on SQLite).
@@ -112,6 +114,7 @@ impl App {
             latest: Arc::default(),
             kick: Arc::default(),
             changed: Arc::default(),
+            outbox: Arc::default(),
             clock: clock::wall(),
             leadership: Arc::new(leadership::Leadership::single(
                 leadership::identity(),

@@ -253,3 +253,38 @@ fn destination(item: &Value, secrets: super::Secrets) -> Result<Option<Destinati
         max_attempts,
     }))
 }
+
+/// `[events]`: when the schedule's events are due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSettings {
+    /// *Window starting soon* this long before a window opens (`window_soon_minutes`; 0: never).
+    pub window_soon: Option<chrono::Duration>,
+    /// *Reconcile failing* once a failure has lasted this long (`reconcile_failing_after_seconds`).
+    pub reconcile_failing_after: chrono::Duration,
+}
+
+impl Default for EventSettings {
+    /// 15 minutes' notice of a window; a failure announced after 5 minutes.
+    fn default() -> Self {
+        EventSettings {
+            window_soon: Some(chrono::Duration::minutes(15)),
+            reconcile_failing_after: chrono::Duration::minutes(5),
+        }
+    }
+}
+
+/// `[events]`, over [`EventSettings::default`].
+pub(super) fn parse_events(v: Option<Value>) -> Result<EventSettings, InputError> {
+    let mut s = EventSettings::default();
+    let Some(v) = v else { return Ok(s) };
+    let t = v.table()?;
+    if let Some(m) = t.get("window_soon_minutes") {
+        let m = m.u32_in(0, 1440)?;
+        s.window_soon = (m > 0).then(|| chrono::Duration::minutes(i64::from(m)));
+    }
+    if let Some(f) = t.get("reconcile_failing_after_seconds") {
+        s.reconcile_failing_after = chrono::Duration::seconds(i64::from(f.u32_in(10, 86_400)?));
+    }
+    t.finish()?;
+    Ok(s)
+}

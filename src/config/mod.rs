@@ -29,7 +29,7 @@ use crate::scenario::parse_timezone;
 pub use alb::{AlbConfig, HttpsConfig, TargetGroupConfig};
 pub use aws::AwsConfig;
 pub use cloudwatch::CloudWatchConfig;
-pub use destinations::{Destination, DestinationKind, MAX_DESTINATIONS, PAGERDUTY_EVENTS_URL};
+pub use destinations::{Destination, DestinationKind, EventSettings, MAX_DESTINATIONS, PAGERDUTY_EVENTS_URL};
 pub use notify::WebhookConfig;
 pub use pricing::{API_REGIONS, PricingConfig};
 pub use projection::ProjectionConfig;
@@ -85,6 +85,8 @@ pub struct Config {
     pub webhooks: Vec<WebhookConfig>,
     /// `[[notify]]`: where events go (Slack, Teams, PagerDuty, signed webhooks).
     pub notify: Vec<Destination>,
+    /// `[events]`: when the schedule's events are due.
+    pub events: EventSettings,
     /// How long decisions, transitions and notifications are kept.
     pub retention: crate::store::Retention,
     /// The dashboard and JSON API.
@@ -147,6 +149,7 @@ impl Config {
         let cloudwatch = cloudwatch::parse(root.get("cloudwatch"))?;
         let webhooks = notify::parse_webhooks(root.get("webhooks"), secrets)?;
         let notify = destinations::parse(root.get("notify"), secrets)?;
+        let events = destinations::parse_events(root.get("events"))?;
         let retention = notify::parse_retention(root.get("retention"))?;
         let web = web::parse(root.get("web"), base, secrets)?;
         let pricing = PricingConfig::parse(root.get("pricing"))?;
@@ -171,6 +174,7 @@ impl Config {
             cloudwatch,
             webhooks,
             notify,
+            events,
             retention,
             web,
             pricing,

@@ -102,6 +102,19 @@ pub async fn run_price_refresh(app: App, cron: CronExpr, shutdown: CancellationT
             Ok(c) => {
                 tracing::info!(changes = c.len(), "price refresh: the new prices are in use");
                 app.changed.notify_one();
+                // Every replica refreshes its own prices; the leader tells people.
+                if app.leadership.may_mutate() {
+                    let e = crate::notify::schedule::price_changed_event(
+                        &app.cfg.deployment,
+                        &app.cfg.region,
+                        &c,
+                        (app.clock)(),
+                    );
+                    match app.store.record_events(&crate::notify::routed(&app.cfg, vec![e])) {
+                        Ok(_) => app.outbox.notify_one(),
+                        Err(e) => tracing::warn!(error = %e, "recording the price change event"),
+                    }
+                }
             }
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "price refresh failed; keeping the current prices"),
         }

@@ -5,6 +5,7 @@
 //! ([`jobs`]), the notification delivery worker and the web server until one
 //! shutdown token (ctrl-c or SIGTERM) fires.
 
+pub mod events;
 #[cfg(test)]
 mod fake_elb;
 pub mod jobs;
@@ -183,7 +184,7 @@ impl Daemon {
         };
         let web_task = web.map(|a| tokio::spawn(a.run_until_stopped(shutdown.clone())));
         let delivery = crate::notify::Delivery::new(cfg.clone(), app.store.clone()).gated_by(app.leadership.clone());
-        let delivery_task = tokio::spawn(delivery.run(job.new_notifications.clone(), shutdown.clone()));
+        let delivery_task = tokio::spawn(delivery.run(app.outbox.clone(), shutdown.clone()));
         let projection_task = tokio::spawn(jobs::run_projection(
             job,
             cfg.clone(),

@@ -5,7 +5,6 @@
 //! changes; the projection itself is [`crate::app::projection`].
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -107,18 +106,12 @@ pub fn desired_alarms(cfg: &Config) -> Vec<AlarmSpec> {
 pub struct ProjectionJob<C> {
     app: crate::app::App,
     cw: Option<C>,
-    /// Wakes the delivery worker when a run stored new notifications.
-    pub new_notifications: Arc<tokio::sync::Notify>,
 }
 
 impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
     /// A job; `cw` is `None` in dry-run or with CloudWatch disabled.
     pub fn new(app: crate::app::App, cw: Option<C>) -> Self {
-        ProjectionJob {
-            app,
-            cw,
-            new_notifications: Arc::new(tokio::sync::Notify::new()),
-        }
+        ProjectionJob { app, cw }
     }
 
     /// The shared state (its clock, config, store).
@@ -194,7 +187,7 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
             );
         }
         if !stored.is_empty() && !channels.is_empty() {
-            self.new_notifications.notify_one();
+            self.app.outbox.notify_one();
         }
         // Budget events for `[[notify]]`: this run's transitions, and any of the last
         // hours whose event a crash kept from being recorded (ids keep them single).
@@ -214,7 +207,7 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
                 .record_events(&crate::notify::routed(&self.app.cfg, recent))?
                 > 0
         {
-            self.new_notifications.notify_one();
+            self.app.outbox.notify_one();
         }
         // The day's projection, kept so the bill can later say how far off it was.
         let (alb_actual_usd, alb_projected_usd) = p.totals(Some(crate::budget::Component::Alb));

@@ -81,6 +81,8 @@ pub async fn run_loop<E: ElbApi>(
     app: crate::app::App,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let mut emitter = super::events::Emitter::new(&app);
+    let events_app = app.clone();
     let crate::app::App {
         cfg,
         store,
@@ -148,6 +150,7 @@ pub async fn run_loop<E: ElbApi>(
                 }
             }
         }
+        let window_soon = emitter.after_step(&events_app, at, result.as_ref().map_err(|e| e.summary()));
         let step = match result {
             Ok(outcome) => {
                 backoff.reset();
@@ -173,9 +176,9 @@ pub async fn run_loop<E: ElbApi>(
             }
         };
         let safety = Duration::from_std(safety_net).unwrap_or(Duration::seconds(60));
-        let sleep = (next_wake(at, step, safety) - clock())
-            .to_std()
-            .unwrap_or(StdDuration::ZERO);
+        let wake = next_wake(at, step, safety);
+        let wake = window_soon.map_or(wake, |w| wake.min(w));
+        let sleep = (wake - clock()).to_std().unwrap_or(StdDuration::ZERO);
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = kick.notified() => {}

@@ -11,6 +11,7 @@
 
 pub mod event;
 pub mod format;
+pub mod schedule;
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;

@@ -14,7 +14,7 @@ use costd::store::{LifetimeReason, Store};
 use crate::helpers::{Daemon, Moto, Outage, TempDir, wait_for};
 
 const REGION: &str = "us-east-1";
-const DEPLOYMENT: &str = "it";
+pub(crate) const DEPLOYMENT: &str = "it";
 
 /// Blocking view of moto's ELBv2 through the real SDK.
 pub struct ElbView {

@@ -353,3 +353,197 @@ fn a_refused_payload_is_a_dead_letter_at_once_and_the_test_says_so() {
         (rx.teams.count() == 1 && rx.pd.count() == 1).then_some(())
     });
 }
+
+/// `[[notify]]` entries for all four kinds at `rx`'s addresses (every
+/// severity, so the schedule's info events page too), appended to a rig's config.
+fn notify_all(config: &std::path::Path, extra: &str) {
+    let mut text = std::fs::read_to_string(config).unwrap();
+    text.push_str(&format!(
+        r#"
+{extra}
+
+[[notify]]
+kind = "slack"
+url_env = "COSTD_TEST_SLACK_URL"
+
+[[notify]]
+kind = "teams"
+url_env = "COSTD_TEST_TEAMS_URL"
+
+[[notify]]
+name = "oncall"
+kind = "pagerduty"
+url_env = "COSTD_TEST_PD_URL"
+routing_key_env = "COSTD_TEST_PD_KEY"
+min_severity = "info"
+
+[[notify]]
+name = "audit"
+kind = "webhook"
+url_env = "COSTD_TEST_HOOK_URL"
+secret_env = "COSTD_TEST_HOOK_SECRET"
+"#
+    ));
+    std::fs::write(config, text).unwrap();
+}
+
+/// What the webhook receiver got, by kind.
+fn kinds(r: &WebhookReceiver) -> Vec<String> {
+    let mut k: Vec<String> = r
+        .bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            serde_json::from_str::<Value>(b).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    k.sort();
+    k
+}
+
+/// A window opens and closes against moto: *window starting soon*, *ALB
+/// ready* (with the DNS name moto returned) and *ALB deleted* (with its
+/// billed hours) reach every destination once each, although the
+/// receivers were down at first and the daemon was killed (`kill -9`)
+/// with the deliveries still in the outbox.
+#[test]
+fn a_window_is_announced_ready_and_deleted_once_each_across_a_kill_9() {
+    let _heavy = crate::helpers::heavy();
+    let rig = crate::daemon::Rig::new("notify-window", false, None);
+    notify_all(&rig.config, "");
+    // The receivers' ports, with nothing listening yet: every first attempt fails.
+    let ports: Vec<u16> = (0..4).map(|_| crate::helpers::free_port()).collect();
+    let url = |p: u16| format!("http://127.0.0.1:{p}/hook/s3cret-path-token");
+    let env = [
+        ("COSTD_TEST_SLACK_URL", url(ports[0])),
+        ("COSTD_TEST_TEAMS_URL", url(ports[1])),
+        ("COSTD_TEST_PD_URL", url(ports[2])),
+        ("COSTD_TEST_PD_KEY", ROUTING_KEY.to_string()),
+        ("COSTD_TEST_HOOK_URL", url(ports[3])),
+        ("COSTD_TEST_HOOK_SECRET", SECRET.to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut first = Daemon::start_with_env(&rig.config, rig.dir.0.join("d1.log"), &env);
+    let iv = rig.window(3, 7);
+    let store = rig.store();
+    use costd::store::Store;
+    // The window comes and goes; its three events wait in the outbox, each tried and failed.
+    let events = wait_for(30, "the three events", || {
+        let e = store.events(None, 10).unwrap();
+        let tried = store
+            .deliveries(costd::store::NotificationState::Pending, 50)
+            .unwrap()
+            .iter()
+            .filter(|d| d.attempts >= 1)
+            .count();
+        (e.len() == 3 && tried == 12).then_some(e)
+    });
+    assert!(chrono::Utc::now() >= iv.end);
+    first.kill9();
+    let rx = Receivers {
+        slack: WebhookReceiver::start(ports[0]),
+        teams: WebhookReceiver::start(ports[1]),
+        pd: WebhookReceiver::start(ports[2]),
+        hook: WebhookReceiver::start(ports[3]),
+    };
+    let second = Daemon::start_with_env(&rig.config, rig.dir.0.join("d2.log"), &env);
+    for (name, r) in [
+        ("slack", &rx.slack),
+        ("teams", &rx.teams),
+        ("pagerduty", &rx.pd),
+        ("webhook", &rx.hook),
+    ] {
+        wait_for(30, name, || (r.count() >= 3).then_some(()));
+    }
+    // Time for a duplicate to show up, if one were coming (the retry tick is 5 s).
+    std::thread::sleep(std::time::Duration::from_secs(7));
+    for r in [&rx.slack, &rx.teams, &rx.pd, &rx.hook] {
+        assert_eq!(r.count(), 3, "once each");
+    }
+    assert_eq!(kinds(&rx.hook), ["alb_deleted", "alb_ready", "window_soon"]);
+    let lifetime = store
+        .lifetimes(
+            crate::daemon::DEPLOYMENT,
+            iv.start - chrono::Duration::hours(1),
+            iv.end + chrono::Duration::hours(1),
+        )
+        .unwrap()
+        .pop()
+        .unwrap();
+    let dns = lifetime.dns_name.clone().expect("moto's DNS name");
+    let ready = events
+        .iter()
+        .find(|e| e.kind == costd::notify::event::EventKind::AlbReady)
+        .unwrap();
+    assert_eq!(ready.link, Some(format!("http://{dns}/")));
+    // Slack shows the link as the demo's button; PagerDuty links it too.
+    let slack_ready = (0..3)
+        .map(|i| body(&rx.slack, i))
+        .find(|b| b["text"].as_str().unwrap().contains("is ready"))
+        .unwrap();
+    assert!(slack_ready["text"].as_str().unwrap().contains(&dns), "{slack_ready:#}");
+    assert!(
+        slack_ready.to_string().contains(&format!("\"url\":\"http://{dns}/\"")),
+        "{slack_ready:#}"
+    );
+    let pd_deleted = (0..3)
+        .map(|i| body(&rx.pd, i))
+        .find(|b| b["payload"]["class"] == "alb_deleted")
+        .unwrap();
+    // A few seconds' lifetime bills one hour under either rule.
+    assert_eq!(
+        pd_deleted["payload"]["custom_details"]["Billed hours"], "1",
+        "{pd_deleted:#}"
+    );
+    assert!(
+        pd_deleted["payload"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("after 1 billed hour(s)")
+    );
+    drop(second);
+}
+
+/// A 60 s AWS outage: one *reconcile failing* (after the configured 20 s)
+/// and one *reconcile recovered*, with PagerDuty's trigger and resolve on
+/// the same `dedup_key`.
+#[test]
+fn an_outage_is_one_failing_event_and_one_recovery() {
+    let _heavy = crate::helpers::heavy();
+    let (rig, outage) = crate::daemon::Rig::behind_proxy("notify-outage");
+    notify_all(&rig.config, "[events]\nreconcile_failing_after_seconds = 20");
+    let rx = Receivers::start();
+    let env = rx.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let d = Daemon::start_with_env(&rig.config, rig.dir.0.join("d.log"), &env);
+    wait_for(20, "a first good step", || {
+        d.logs().contains("the ALB should not exist").then_some(())
+    });
+    outage.down();
+    let down_at = std::time::Instant::now();
+    wait_for(60, "the failing event", || (rx.pd.count() == 1).then_some(()));
+    assert!(
+        down_at.elapsed() >= std::time::Duration::from_secs(20),
+        "not before 20 s of failure"
+    );
+    let failing = body(&rx.pd, 0);
+    assert_eq!(failing["event_action"], "trigger");
+    assert_eq!(failing["dedup_key"], "it/reconcile");
+    assert_eq!(failing["payload"]["severity"], "critical");
+    let left = std::time::Duration::from_secs(60).saturating_sub(down_at.elapsed());
+    std::thread::sleep(left);
+    assert_eq!(rx.pd.count(), 1, "one failing event for the whole outage");
+    outage.up();
+    wait_for(45, "the recovery", || (rx.pd.count() == 2).then_some(()));
+    assert_eq!(
+        body(&rx.pd, 1),
+        json!({"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": "it/reconcile"})
+    );
+    assert_eq!(kinds(&rx.hook), ["reconcile_failing", "reconcile_recovered"]);
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    assert_eq!(rx.slack.count(), 2, "nothing more once recovered");
+}
