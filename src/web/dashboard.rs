@@ -70,7 +70,99 @@ fn lifetimes_in_month(s: &AppState, span: &Interval) -> Result<Vec<(Interval, bo
         .collect())
 }
 
-async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+/// The page's query: `?events=<kind>` filters the events list.
+#[derive(Deserialize)]
+struct PageQuery {
+    events: Option<String>,
+}
+
+/// The recent events (filtered by `kind`, when it names one) and, with
+/// `[[notify]]` destinations, how each has fared.
+fn events_section(h: &mut String, s: &AppState, kind: Option<&str>) -> Result<(), ApiError> {
+    use crate::notify::event::EventKind;
+    let filter = kind.and_then(EventKind::parse);
+    let events = s.store.events(filter, 20)?;
+    let _ = write!(h, "<section id=events><h2>Events</h2><p class=muted>Show: ");
+    let link = |h: &mut String, label: &str, href: &str, on: bool| {
+        if on {
+            let _ = write!(h, "<strong>{}</strong> ", esc(label));
+        } else {
+            let _ = write!(h, "<a href=\"{}\">{}</a> ", esc(href), esc(label));
+        }
+    };
+    link(h, "all", "/#events", filter.is_none());
+    for k in EventKind::ALL {
+        link(
+            h,
+            k.as_str(),
+            &format!("/?events={}#events", k.as_str()),
+            filter == Some(k),
+        );
+    }
+    let _ = write!(h, "</p>");
+    if let (Some(k), None) = (kind, filter) {
+        let _ = write!(h, "<p class=muted>`{}` is not an event kind; showing all.</p>", esc(k));
+    }
+    if events.is_empty() {
+        let _ = write!(h, "<p class=muted>No events yet.</p>");
+    } else {
+        let _ = write!(h, "<table><tr><th>when</th><th>event</th><th>what happened</th></tr>");
+        for e in &events {
+            let _ = write!(
+                h,
+                "<tr class=\"event {kind}\"><td>{at}</td><td><span class=badge>{kind}</span> <span class=muted>{sev}</span></td><td>{text}{link}</td></tr>",
+                at = e.at.with_timezone(&s.cfg.timezone).format("%Y-%m-%d %H:%M"),
+                kind = e.kind.as_str(),
+                sev = e.severity.as_str(),
+                text = esc(&e.text),
+                link = e
+                    .link
+                    .as_deref()
+                    .map(|l| format!(" <a href=\"{0}\">{0}</a>", esc(l)))
+                    .unwrap_or_default(),
+            );
+        }
+        let _ = write!(h, "</table>");
+    }
+    if !s.cfg.notify.is_empty() {
+        let status = s.store.destination_status()?;
+        let _ = write!(
+            h,
+            "<h2>Destinations</h2><table id=destinations><tr><th>name</th><th>kind</th><th>last delivered</th><th>last error</th><th class=n>waiting</th><th class=n>dead</th></tr>"
+        );
+        let when = |t: Option<chrono::DateTime<Utc>>| {
+            t.map(|t| t.with_timezone(&s.cfg.timezone).format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "—".into())
+        };
+        for d in &s.cfg.notify {
+            let st = status.iter().find(|x| x.destination == d.name);
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=muted>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+                esc(&d.name),
+                d.kind.as_str(),
+                when(st.and_then(|x| x.last_delivered_at)),
+                st.and_then(|x| x.last_error.as_deref())
+                    .map(|e| format!("{} ({})", esc(e), when(st.and_then(|x| x.last_error_at))))
+                    .unwrap_or_default(),
+                st.map_or(0, |x| x.pending),
+                st.map_or(0, |x| x.dead),
+            );
+        }
+        let _ = write!(
+            h,
+            "</table><p class=muted><code>costd notify test --to NAME</code> sends a sample to check a destination.</p>"
+        );
+    }
+    let _ = write!(h, "</section>");
+    Ok(())
+}
+
+async fn page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<PageQuery>,
+) -> Result<Response, ApiError> {
     let caller = s.caller(&headers);
     if caller.is_none() && !s.cfg.web.public_dashboard {
         return Ok((StatusCode::UNAUTHORIZED, Html(login_page(&s))).into_response());
@@ -279,6 +371,9 @@ async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
         }
         let _ = write!(h, "</section>");
     }
+
+    // Events and where they went.
+    events_section(&mut h, &s, query.events.as_deref())?;
 
     // NAT vs endpoints.
     let prices = s.prices.get();

@@ -265,6 +265,37 @@ fn a_budget_alarm_reaches_every_destination_in_its_own_format_once() {
         !text.contains(ROUTING_KEY) && !text.contains("127.0.0.1"),
         "no secret in the API: {text}"
     );
+    // The dashboard lists the event and each destination's record; a kind filter narrows the list.
+    let (s, page) = api.dashboard(Some(OPERATOR));
+    assert_eq!(s, 200);
+    let events_html = page
+        .split("<section id=events>")
+        .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
+        .unwrap();
+    assert!(
+        events_html.contains("<tr class=\"event budget_alarm\">"),
+        "{events_html}"
+    );
+    assert!(events_html.contains("Budget tiny (all)"), "{events_html}");
+    let table = events_html.split("<table id=destinations>").nth(1).unwrap();
+    for name in ["slack", "teams", "oncall", "audit"] {
+        assert!(table.contains(&format!("<tr><td>{name}</td>")), "{table}");
+    }
+    assert!(
+        !table.contains("<td>—</td>"),
+        "every destination has delivered: {table}"
+    );
+    let (s, filtered) = api.request("GET", "/?events=alb_ready", Some(OPERATOR), "text/plain", "");
+    assert_eq!(s, 200);
+    let filtered = filtered.split("<section id=events>").nth(1).unwrap();
+    assert!(
+        filtered.contains("<strong>alb_ready</strong>") && filtered.contains("No events yet."),
+        "{filtered}"
+    );
+
     // Later projection runs emit nothing new: one POST per destination.
     std::thread::sleep(std::time::Duration::from_secs(3));
     for r in [&rx.slack, &rx.teams, &rx.pd, &rx.hook] {
