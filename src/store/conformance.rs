@@ -189,11 +189,15 @@ pub(super) fn each_event_is_delivered_once_per_destination(open: &dyn Fn() -> Ar
         (slack.last_delivered_at, slack.dead, slack.last_error.as_deref()),
         (Some(t(4)), 1, Some("HTTP 400"))
     );
+    // Dead letters can be deleted (after their cause is fixed); the others stay.
+    assert_eq!(s.delete_dead_deliveries().unwrap(), 1);
+    assert!(s.deliveries(NotificationState::Dead, 10).unwrap().is_empty());
+    assert_eq!(s.deliveries(NotificationState::Delivered, 10).unwrap().len(), 2);
     // Pruned a month later: finished deliveries and their events go.
     let p = s
         .prune(t(7) + chrono::Duration::days(31), &Retention::default())
         .unwrap();
-    assert_eq!(p.notifications, 3);
+    assert_eq!(p.notifications, 2);
     assert!(s.events(None, 10).unwrap().is_empty());
 }
 

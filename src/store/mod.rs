@@ -625,6 +625,8 @@ pub trait Store: Send + Sync {
     fn notifications(&self, state: NotificationState, limit: u32) -> Result<Vec<NotificationRecord>, StoreError>;
     /// Deletes dead letters; returns how many.
     fn delete_dead_notifications(&self) -> Result<usize, StoreError>;
+    /// Deletes the event deliveries that are dead letters; returns how many.
+    fn delete_dead_deliveries(&self) -> Result<usize, StoreError>;
     /// Renames a notification channel (a webhook's channel name changed).
     fn rename_channel(&self, from: &str, to: &str) -> Result<usize, StoreError>;
     /// Deletes history older than the retention allows at `now`.

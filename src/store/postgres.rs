@@ -1353,6 +1353,10 @@ impl Store for PgStore {
         self.call(|c| Ok(c.execute("DELETE FROM notifications WHERE dead_at IS NOT NULL", &[])? as usize))
     }
 
+    fn delete_dead_deliveries(&self) -> Result<usize, StoreError> {
+        self.fenced(|tx, _| Ok(tx.execute("DELETE FROM deliveries WHERE dead_at IS NOT NULL", &[])? as usize))
+    }
+
     fn rename_channel(&self, from: &str, to: &str) -> Result<usize, StoreError> {
         let (from, to) = (from.to_string(), to.to_string());
         self.call(move |c| {

@@ -1184,6 +1184,11 @@ impl Store for SqliteStore {
         Ok(conn.execute("DELETE FROM notifications WHERE dead_at IS NOT NULL", [])?)
     }
 
+    fn delete_dead_deliveries(&self) -> Result<usize, StoreError> {
+        let conn = self.conn.lock().expect("store lock");
+        Ok(conn.execute("DELETE FROM deliveries WHERE dead_at IS NOT NULL", [])?)
+    }
+
     fn rename_channel(&self, from: &str, to: &str) -> Result<usize, StoreError> {
         let conn = self.conn.lock().expect("store lock");
         Ok(conn.execute(

@@ -37,6 +37,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/api/v1/notifications", get(notifications))
         .route("/api/v1/events", get(events))
         .route("/api/v1/events/deliveries", get(deliveries))
+        .route("/api/v1/events/deliveries/dead", delete(delete_dead_deliveries))
         .route("/api/v1/notify", get(destinations))
         .route("/api/v1/notifications/dead", delete(delete_dead_notifications))
 }
@@ -45,7 +46,7 @@ pub fn routes() -> axum::Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "costd", description = "AWS networking spend: demo-window ALB, projections, budgets."),
-    paths(healthz, readyz, metrics, projection, export, bill, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, deliveries, destinations),
+    paths(healthz, readyz, metrics, projection, export, bill, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, deliveries, delete_dead_deliveries, destinations),
     components(schemas(ErrorBody, crate::app::windows::NewWindow, crate::store::NotificationRecord, crate::store::NotificationState)),
     modifiers(&BearerAuth)
 )]
@@ -649,6 +650,19 @@ async fn deliveries(
 ) -> Result<Json<Vec<crate::store::DeliveryRecord>>, ApiError> {
     let state = q.state.unwrap_or(crate::store::NotificationState::Pending);
     Ok(Json(s.store.deliveries(state, MAX_LISTED)?))
+}
+
+/// Deletes the dead event deliveries (operator): after their cause is fixed, or once read.
+#[utoipa::path(delete, path = "/api/v1/events/deliveries/dead",
+    responses((status = 200, description = "how many were deleted", body = Deleted), (status = 401, description = "no Bearer token", body = ErrorBody)),
+    security(("token" = [])))]
+async fn delete_dead_deliveries(
+    State(s): State<AppState>,
+    RequireOperator(caller): RequireOperator,
+) -> Result<Json<Deleted>, ApiError> {
+    let deleted = s.store.delete_dead_deliveries()?;
+    tracing::info!(by = %caller.name, deleted, "dead event deliveries deleted");
+    Ok(Json(Deleted { deleted }))
 }
 
 /// A `[[notify]]` destination: what it gets and how it has fared.

@@ -149,9 +149,32 @@ fn events_section(h: &mut String, s: &AppState, kind: Option<&str>) -> Result<()
                 st.map_or(0, |x| x.dead),
             );
         }
+        let _ = write!(h, "</table>");
+        let dead = s.store.deliveries(crate::store::NotificationState::Dead, 10)?;
+        if !dead.is_empty() {
+            let _ = write!(
+                h,
+                "<h2>Undeliverable</h2><table id=dead-deliveries><tr><th>when</th><th>event</th><th>to</th><th class=n>tries</th><th>last error</th></tr>"
+            );
+            for d in &dead {
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=muted>{}</td></tr>",
+                    d.at.with_timezone(&s.cfg.timezone).format("%Y-%m-%d %H:%M"),
+                    esc(&d.event_id),
+                    esc(&d.destination),
+                    d.attempts,
+                    esc(d.last_error.as_deref().unwrap_or(""))
+                );
+            }
+            let _ = write!(
+                h,
+                "</table><p class=muted>Fix the destination, then <code>DELETE /api/v1/events/deliveries/dead</code> clears them.</p>"
+            );
+        }
         let _ = write!(
             h,
-            "</table><p class=muted><code>costd notify test --to NAME</code> sends a sample to check a destination.</p>"
+            "<p class=muted><code>costd notify test --to NAME</code> sends a sample to check a destination.</p>"
         );
     }
     let _ = write!(h, "</section>");

@@ -379,6 +379,20 @@ fn a_refused_payload_is_a_dead_letter_at_once_and_the_test_says_so() {
     assert_eq!(dead[0]["destination"], "slack");
     assert_eq!(dead[0]["attempts"], 1, "a 400 is not retried");
     assert_eq!(dead[0]["last_error"], "HTTP 400 Bad Request");
+    // The dashboard lists it; an operator deletes it.
+    let (_, page) = api.dashboard(Some(OPERATOR));
+    let table = page
+        .split("<table id=dead-deliveries>")
+        .nth(1)
+        .expect("the dead letters on the dashboard");
+    assert!(
+        table.contains("<td>slack</td>") && table.contains("HTTP 400 Bad Request"),
+        "{table}"
+    );
+    let (s, v) = api.json("DELETE", "/api/v1/events/deliveries/dead", Some(OPERATOR), "");
+    assert_eq!((s, v["deleted"].as_u64()), (200, Some(1)), "{v}");
+    let (_, v) = api.json("GET", "/api/v1/events/deliveries?state=dead", Some(OPERATOR), "");
+    assert_eq!(v, json!([]));
     // The others got it.
     wait_for(30, "the others", || {
         (rx.teams.count() == 1 && rx.pd.count() == 1).then_some(())
