@@ -839,7 +839,7 @@ fn notify_test(path: &std::path::Path, to: &str, out: &mut dyn Write) -> anyhow:
         );
     };
     let now = Utc::now();
-    let event = crate::notify::event::test_event(&cfg.deployment, to, now);
+    let event = crate::event::test_event(&cfg.deployment, to, now);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     // As the last attempt: a failure is reported, not retried.
     let last = dest.max_attempts.saturating_sub(1);

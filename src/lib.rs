@@ -18,7 +18,8 @@
 //! - [`daemon`]: `costd serve`: the reconcile loop, the reconciler, the projection job, the leader elector of replicas.
 //! - [`aws`]: adapters for ELBv2, CloudWatch and the Price List API.
 //! - [`budget`]: PURE projection and the budget alarm state machine.
-//! - [`notify`]: the outbox delivery worker: claims, signed webhooks, retries, dead letters, retention.
+//! - [`event`]: PURE what costd tells people: events with a stable id, kind, severity, sentence and facts.
+//! - [`notify`]: events derived (budget, schedule) and formatted (Slack, Teams, PagerDuty, webhook); the outbox delivery worker: claims, signatures, retries, dead letters, retention.
 //! - [`web`]: the dashboard, the JSON API and the HTTP(S) listener with its limits.
 //! - [`metrics`]: process-wide counters for `/metrics`.
 //! - [`redact`]: secrets (webhook URLs) out of logs and the store.
@@ -30,6 +31,7 @@ pub mod cli;
 pub mod config;
 pub mod cost;
 pub mod daemon;
+pub mod event;
 pub mod input;
 pub mod interval;
 pub mod metrics;

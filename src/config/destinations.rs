@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use url::Url;
 
 use super::parse_http_url;
+use crate::event::{EventKind, Severity};
 use crate::input::{InputError, Value};
-use crate::notify::event::{EventKind, Severity};
 
 /// The kinds of destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl Destination {
     /// Whether it wants `kind` at `severity`. A closing event (back to OK, a
     /// recovery) goes wherever its opening one went, so a PagerDuty
     /// incident resolves even though the closing event is only `info`.
-    pub fn wants(&self, e: &crate::notify::event::Event) -> bool {
+    pub fn wants(&self, e: &crate::event::Event) -> bool {
         let closing = e.condition.as_ref().is_some_and(|c| !c.open);
         let kind_ok = self
             .kinds

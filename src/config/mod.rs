@@ -592,7 +592,7 @@ mod tests {
 
     #[test]
     fn notify_destinations_take_their_secrets_from_the_environment() {
-        use crate::notify::event::{Event, EventKind, Severity};
+        use crate::event::{Event, EventKind, Severity};
         // SAFETY: variables only this test reads.
         unsafe {
             std::env::set_var(

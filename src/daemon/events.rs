@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::app::App;
 use crate::daemon::reconciler::Outcome;
-use crate::notify::event::{Event, EventKind};
+use crate::event::{Event, EventKind};
 use crate::notify::schedule::{self, FailureWatch, LOOKBACK};
 use crate::store::StoreError;
 

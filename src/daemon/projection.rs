@@ -198,7 +198,7 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
             .transitions(50)?
             .iter()
             .filter(|t| t.transition.at >= since)
-            .map(|t| crate::notify::event::budget_event(&self.app.cfg.deployment, t))
+            .map(|t| crate::notify::budget_event(&self.app.cfg.deployment, t))
             .collect();
         if !recent.is_empty()
             && self

@@ -15,7 +15,7 @@
 
 use serde_json::{Value, json};
 
-use super::event::{Event, Severity};
+use crate::event::{Event, Severity};
 
 /// Slack's limit on a header's text.
 const SLACK_HEADER_CHARS: usize = 150;
@@ -46,8 +46,8 @@ fn links<'a>(e: &'a Event, dashboard: Option<&'a str>) -> Vec<(&'static str, &'a
 /// A Slack incoming-webhook body.
 pub fn slack(e: &Event, dashboard: Option<&str>) -> Value {
     let mut blocks = vec![
-        json!({"type": "header", "text": {"type": "plain_text", "text": super::event::cut(&header(e), SLACK_HEADER_CHARS), "emoji": false}}),
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": super::event::cut(&slack_escape(&e.text), SLACK_TEXT_CHARS)}}),
+        json!({"type": "header", "text": {"type": "plain_text", "text": crate::event::cut(&header(e), SLACK_HEADER_CHARS), "emoji": false}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": crate::event::cut(&slack_escape(&e.text), SLACK_TEXT_CHARS)}}),
     ];
     if !e.facts.is_empty() {
         let fields: Vec<Value> = e
@@ -144,7 +144,7 @@ pub fn pagerduty(e: &Event, routing_key: &str, dashboard: Option<&str>) -> Value
         "event_action": "trigger",
         "dedup_key": dedup_key,
         "payload": {
-            "summary": super::event::cut(&e.text, 1024),
+            "summary": crate::event::cut(&e.text, 1024),
             "source": format!("costd/{}", e.deployment),
             "severity": pagerduty_severity(e.severity),
             "timestamp": e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -177,8 +177,8 @@ pub fn webhook(e: &Event) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::event::EventKind;
     use super::*;
+    use crate::event::EventKind;
 
     fn ready() -> Event {
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-23T00:55:03Z")
@@ -281,7 +281,7 @@ mod tests {
         );
         let mut closed = open.clone();
         closed.id = "demo/transition/5".into();
-        closed.condition = Some(super::super::event::Condition {
+        closed.condition = Some(crate::event::Condition {
             key: "demo/budget/networking/actual/100".into(),
             open: false,
         });

@@ -9,7 +9,6 @@
 //! POST carries `X-Costd-Timestamp` (Unix seconds) and
 //! `X-Costd-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
 
-pub mod event;
 pub mod format;
 pub mod schedule;
 
@@ -22,8 +21,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Destination, DestinationKind, WebhookConfig};
+use crate::event::{Event, EventKind, Severity};
 use crate::store::{DeliveryOutcome, PendingNotification, Store, StoreError, StoredTransition};
-use event::Event;
 
 /// The JSON body of one notification.
 #[derive(Debug, Serialize)]
@@ -84,27 +83,7 @@ pub async fn send(
         DestinationKind::Webhook => Ok(format::webhook(e)),
     }
     .expect("JSON serialises");
-    let mut req = http
-        .post(dest.url.clone())
-        .timeout(StdDuration::from_secs(u64::from(dest.timeout_seconds)))
-        .header("content-type", "application/json")
-        .header("user-agent", concat!("costd/", env!("CARGO_PKG_VERSION")));
-    if let Some(secret) = &dest.secret {
-        let ts = Utc::now().timestamp();
-        req = req
-            .header("x-costd-timestamp", ts.to_string())
-            .header("x-costd-signature", signature(secret, ts, &body));
-    }
-    let result = match req.body(body).send().await {
-        Ok(r) if r.status().is_success() => Ok(()),
-        Ok(r) => {
-            let status = r.status();
-            let permanent = status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429;
-            Err((permanent, format!("HTTP {status}")))
-        }
-        // The error's text would quote the URL; say what kind of failure it was instead.
-        Err(err) => Err((false, crate::redact::urls_in(&err.without_url().to_string()))),
-    };
+    let result = post(http, &dest.url, dest.timeout_seconds, dest.secret.as_deref(), body).await;
     match result {
         Ok(()) => {
             tracing::info!(destination = %dest.name, event = %e.id, kind = e.kind.as_str(), "event delivered");
@@ -124,6 +103,39 @@ pub async fn send(
     }
 }
 
+/// POSTs `body` (JSON) to `url` within `timeout_seconds`, signed with
+/// `secret` when given. An error says whether retrying cannot help (HTTP 4xx
+/// other than 408 and 429) and what happened, URLs redacted.
+async fn post(
+    http: &reqwest::Client,
+    url: &url::Url,
+    timeout_seconds: u32,
+    secret: Option<&str>,
+    body: Vec<u8>,
+) -> Result<(), (bool, String)> {
+    let mut req = http
+        .post(url.clone())
+        .timeout(StdDuration::from_secs(u64::from(timeout_seconds)))
+        .header("content-type", "application/json")
+        .header("user-agent", concat!("costd/", env!("CARGO_PKG_VERSION")));
+    if let Some(secret) = secret {
+        let ts = Utc::now().timestamp();
+        req = req
+            .header("x-costd-timestamp", ts.to_string())
+            .header("x-costd-signature", signature(secret, ts, &body));
+    }
+    match req.body(body).send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => {
+            let status = r.status();
+            let permanent = status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429;
+            Err((permanent, format!("HTTP {status}")))
+        }
+        // The error's text would quote the URL; say what kind of failure it was instead.
+        Err(err) => Err((false, crate::redact::urls_in(&err.without_url().to_string()))),
+    }
+}
+
 /// The HTTP client notifications are sent with: no redirects (a
 /// redirect could carry a secret URL's request elsewhere).
 pub fn http_client() -> reqwest::Client {
@@ -131,6 +143,59 @@ pub fn http_client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client")
+}
+
+/// The events of budget transitions: into ALARM (critical for an actual
+/// threshold, warning for a forecast) and back to OK, each opening or
+/// closing its threshold's condition.
+pub fn budget_event(deployment: &str, t: &crate::store::StoredTransition) -> Event {
+    use crate::budget::{AlarmState, ThresholdKind};
+    let e = &t.transition.evaluation;
+    let alarm = t.transition.to == AlarmState::Alarm;
+    let (kind, severity) = match (alarm, e.kind) {
+        (true, ThresholdKind::Actual) => (EventKind::BudgetAlarm, Severity::Critical),
+        (true, ThresholdKind::Forecast) => (EventKind::BudgetAlarm, Severity::Warning),
+        (false, _) => (EventKind::BudgetOk, Severity::Info),
+    };
+    let money = crate::money::format_usd;
+    let text = format!(
+        "Budget {} ({}): the {} spend of {} is {} against the {}% threshold of {} — {}.",
+        e.budget,
+        e.scope,
+        match e.kind {
+            ThresholdKind::Actual => "actual",
+            ThresholdKind::Forecast => "forecast",
+        },
+        t.transition.month,
+        money(e.value_usd),
+        e.percent.normalize(),
+        money(e.threshold_usd),
+        if alarm { "ALARM" } else { "OK again" }
+    );
+    Event::new(
+        format!("{deployment}/transition/{}", t.id),
+        kind,
+        severity,
+        t.transition.at,
+        deployment,
+        text,
+    )
+    .condition(format!("{deployment}/budget/{}", e.key), alarm)
+    .fact("Budget", &e.budget)
+    .fact("Scope", &e.scope)
+    .fact("Month", &t.transition.month)
+    .fact(
+        match e.kind {
+            ThresholdKind::Actual => "Actual",
+            ThresholdKind::Forecast => "Forecast",
+        },
+        money(e.value_usd),
+    )
+    .fact(
+        "Threshold",
+        format!("{}% = {}", e.percent.normalize(), money(e.threshold_usd)),
+    )
+    .fact("State", format!("{} → {}", t.transition.from, t.transition.to))
 }
 
 /// `events`, each with the `[[notify]]` destinations that want it (events
@@ -279,24 +344,15 @@ impl Delivery {
 
     async fn attempt(&self, hook: &WebhookConfig, n: &PendingNotification) -> DeliveryOutcome {
         let body = body(&self.cfg.deployment, &n.transition);
-        let mut req = self
-            .http
-            .post(hook.url.clone())
-            .timeout(StdDuration::from_secs(u64::from(hook.timeout_seconds)))
-            .header("content-type", "application/json")
-            .header("user-agent", concat!("costd/", env!("CARGO_PKG_VERSION")));
-        if let Some(secret) = &hook.secret {
-            let ts = Utc::now().timestamp();
-            req = req
-                .header("x-costd-timestamp", ts.to_string())
-                .header("x-costd-signature", signature(secret, ts, &body));
-        }
-        let result = match req.body(body).send().await {
-            Ok(r) if r.status().is_success() => Ok(()),
-            Ok(r) => Err(format!("HTTP {}", r.status())),
-            // The error's text would quote the URL; say what kind of failure it was instead.
-            Err(e) => Err(crate::redact::urls_in(&e.without_url().to_string())),
-        };
+        let result = post(
+            &self.http,
+            &hook.url,
+            hook.timeout_seconds,
+            hook.secret.as_deref(),
+            body,
+        )
+        .await
+        .map_err(|(_, error)| error);
         match result {
             Ok(()) => {
                 tracing::info!(channel = %n.channel, transition = n.transition.id, "notification delivered");

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
-use super::event::{Event, EventKind, Severity};
+use crate::event::{Event, EventKind, Severity};
 use crate::schedule::planner::{DemoWindow, PlannerSettings};
 use crate::store::Lifetime;
 

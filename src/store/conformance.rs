@@ -85,7 +85,7 @@ pub(super) fn a_projection_per_day_is_kept_the_last_of_the_day_wins(open: &dyn F
 }
 
 pub(super) fn each_event_is_delivered_once_per_destination(open: &dyn Fn() -> Arc<dyn Store>) {
-    use crate::notify::event::{Event, EventKind, Severity};
+    use crate::event::{Event, EventKind, Severity};
     let s = open();
     let ev = |id: &str, kind: EventKind, h: u32| {
         Event::new(id.into(), kind, Severity::Info, t(h), "d", format!("event {id}")).fact("n", id)

@@ -348,7 +348,7 @@ pub struct PendingNotification {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingDelivery {
     /// The event.
-    pub event: crate::notify::event::Event,
+    pub event: crate::event::Event,
     /// The destination's name (`[[notify]] name`).
     pub destination: String,
     /// Attempts so far.
@@ -361,7 +361,7 @@ pub struct DeliveryRecord {
     /// The event.
     pub event_id: String,
     /// Its kind.
-    pub kind: crate::notify::event::EventKind,
+    pub kind: crate::event::EventKind,
     /// The destination's name.
     pub destination: String,
     /// Pending, delivered or dead.
@@ -414,6 +414,25 @@ pub enum DeliveryOutcome {
         /// What went wrong (URLs redacted).
         error: String,
     },
+}
+
+/// What an outcome at `at` writes: (delivered at, next attempt at, dead at, error).
+pub(crate) type OutcomeColumns = (
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+);
+
+impl DeliveryOutcome {
+    /// The columns this outcome sets, at `at`.
+    pub(crate) fn columns(&self, at: DateTime<Utc>) -> OutcomeColumns {
+        match self {
+            DeliveryOutcome::Delivered => (Some(at), None, None, None),
+            DeliveryOutcome::Failed { error, retry_at } => (None, Some(*retry_at), None, Some(error.clone())),
+            DeliveryOutcome::Dead { error } => (None, None, Some(at), Some(error.clone())),
+        }
+    }
 }
 
 /// Where a notification stands.
@@ -544,7 +563,7 @@ pub trait Store: Send + Sync {
     /// Records events, each with the destinations it goes to: an event whose
     /// id is already stored is left alone (with its deliveries), so emitting
     /// the same event again delivers nothing twice. Returns how many were new.
-    fn record_events(&self, events: &[(crate::notify::event::Event, Vec<String>)]) -> Result<usize, StoreError>;
+    fn record_events(&self, events: &[(crate::event::Event, Vec<String>)]) -> Result<usize, StoreError>;
     /// Claims up to `limit` due deliveries for `lease` (as
     /// [`Store::claim_notifications`] does for webhooks).
     fn claim_deliveries(
@@ -563,11 +582,8 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
     /// The latest `limit` events (of `kind`, if given), newest first.
-    fn events(
-        &self,
-        kind: Option<crate::notify::event::EventKind>,
-        limit: u32,
-    ) -> Result<Vec<crate::notify::event::Event>, StoreError>;
+    fn events(&self, kind: Option<crate::event::EventKind>, limit: u32)
+    -> Result<Vec<crate::event::Event>, StoreError>;
     /// Deliveries in `state`, newest first.
     fn deliveries(&self, state: NotificationState, limit: u32) -> Result<Vec<DeliveryRecord>, StoreError>;
     /// Each destination that has deliveries: its last success, last error, pending and dead.

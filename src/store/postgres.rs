@@ -28,7 +28,7 @@ use super::{
     StoredTransition, StoredWindow, list,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
-use crate::notify::event::{Event, EventKind};
+use crate::event::{Event, EventKind};
 use crate::schedule::Interval;
 
 /// Migrations, applied in order under an advisory lock; index + 1 is the
@@ -869,11 +869,7 @@ impl Store for PgStore {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let (event_id, destination, claim) = (event_id.to_string(), destination.to_string(), claim.to_string());
-        let (delivered, next, dead, error) = match outcome {
-            DeliveryOutcome::Delivered => (Some(at), None, None, None),
-            DeliveryOutcome::Failed { error, retry_at } => (None, Some(*retry_at), None, Some(error.clone())),
-            DeliveryOutcome::Dead { error } => (None, None, Some(at), Some(error.clone())),
-        };
+        let (delivered, next, dead, error) = outcome.columns(at);
         self.fenced(move |tx, _| {
             Ok(tx.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, delivered_at = $4, next_attempt_at = $5, \
@@ -1298,11 +1294,7 @@ impl Store for PgStore {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let (channel, claim) = (channel.to_string(), claim.to_string());
-        let (delivered, next, dead, error) = match outcome {
-            DeliveryOutcome::Delivered => (Some(at), None, None, None),
-            DeliveryOutcome::Failed { error, retry_at } => (None, Some(*retry_at), None, Some(error.clone())),
-            DeliveryOutcome::Dead { error } => (None, None, Some(at), Some(error.clone())),
-        };
+        let (delivered, next, dead, error) = outcome.columns(at);
         self.fenced(move |tx, _| {
             Ok(tx.execute(
                 "UPDATE notifications SET attempts = attempts + 1, delivered_at = $4, next_attempt_at = $5, \

@@ -22,7 +22,7 @@ use super::{
     StoredTransition, StoredWindow, list,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
-use crate::notify::event::{Event, EventKind};
+use crate::event::{Event, EventKind};
 use crate::schedule::Interval;
 
 /// Migrations, applied in order; index + 1 is the schema version.
@@ -686,11 +686,8 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let conn = self.conn.lock().expect("store lock");
-        let (delivered, next, dead, error) = match outcome {
-            DeliveryOutcome::Delivered => (Some(ts(at)), None, None, None),
-            DeliveryOutcome::Failed { error, retry_at } => (None, Some(ts(*retry_at)), None, Some(error.clone())),
-            DeliveryOutcome::Dead { error } => (None, None, Some(ts(at)), Some(error.clone())),
-        };
+        let (delivered, next, dead, error) = outcome.columns(at);
+        let (delivered, next, dead) = (delivered.map(ts), next.map(ts), dead.map(ts));
         let n = conn.execute(
             "UPDATE deliveries SET attempts = attempts + 1, delivered_at = ?4, next_attempt_at = ?5, dead_at = ?6, \
              last_error = COALESCE(?7, last_error), last_error_at = CASE WHEN ?7 IS NULL THEN last_error_at ELSE ?8 END, \
@@ -1105,11 +1102,8 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let conn = self.conn.lock().expect("store lock");
-        let (delivered, next, dead, error) = match outcome {
-            DeliveryOutcome::Delivered => (Some(ts(at)), None, None, None),
-            DeliveryOutcome::Failed { error, retry_at } => (None, Some(ts(*retry_at)), None, Some(error.clone())),
-            DeliveryOutcome::Dead { error } => (None, None, Some(ts(at)), Some(error.clone())),
-        };
+        let (delivered, next, dead, error) = outcome.columns(at);
+        let (delivered, next, dead) = (delivered.map(ts), next.map(ts), dead.map(ts));
         let n = conn.execute(
             "UPDATE notifications SET attempts = attempts + 1, delivered_at = ?4, next_attempt_at = ?5, dead_at = ?6, \
              last_error = ?7, claim = NULL, claimed_until = NULL \

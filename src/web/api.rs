@@ -608,21 +608,21 @@ const MAX_LISTED: u32 = 200;
 /// destination wanted them.
 #[utoipa::path(get, path = "/api/v1/events",
     params(("kind" = Option<String>, Query, description = "an event kind, e.g. alb_ready"), ("limit" = Option<u32>, Query, description = "1–200, default 50")),
-    responses((status = 200, description = "events", body = [crate::notify::event::Event]),
+    responses((status = 200, description = "events", body = [crate::event::Event]),
               (status = 422, description = "not a kind, or the limit out of range", body = ErrorBody)), security(("token" = [])))]
 async fn events(
     State(s): State<AppState>,
     _viewer: RequireViewer,
     Query(q): Query<EventQuery>,
-) -> Result<Json<Vec<crate::notify::event::Event>>, ApiError> {
+) -> Result<Json<Vec<crate::event::Event>>, ApiError> {
     let kind = match q.kind.as_deref() {
         None => None,
-        Some(k) => Some(crate::notify::event::EventKind::parse(k).ok_or_else(|| {
+        Some(k) => Some(crate::event::EventKind::parse(k).ok_or_else(|| {
             ApiError::validation(
                 "kind",
                 format!(
                     "`{k}` is not an event kind; expected one of {}",
-                    crate::notify::event::EventKind::ALL.map(|k| k.as_str()).join(", ")
+                    crate::event::EventKind::ALL.map(|k| k.as_str()).join(", ")
                 ),
             )
         })?),
@@ -673,9 +673,9 @@ struct DestinationView {
     /// slack, teams, pagerduty or webhook.
     kind: String,
     /// The event kinds it gets (empty: all).
-    kinds: Vec<crate::notify::event::EventKind>,
+    kinds: Vec<crate::event::EventKind>,
     /// The least severity it gets.
-    min_severity: crate::notify::event::Severity,
+    min_severity: crate::event::Severity,
     /// The last delivery it accepted.
     last_delivered_at: Option<chrono::DateTime<Utc>>,
     /// The last failed attempt's error (redacted).

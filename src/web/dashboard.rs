@@ -79,7 +79,7 @@ struct PageQuery {
 /// The recent events (filtered by `kind`, when it names one) and, with
 /// `[[notify]]` destinations, how each has fared.
 fn events_section(h: &mut String, s: &AppState, kind: Option<&str>) -> Result<(), ApiError> {
-    use crate::notify::event::EventKind;
+    use crate::event::EventKind;
     let filter = kind.and_then(EventKind::parse);
     let events = s.store.events(filter, 20)?;
     let _ = write!(h, "<section id=events><h2>Events</h2><p class=muted>Show: ");

@@ -522,7 +522,7 @@ fn a_window_is_announced_ready_and_deleted_once_each_across_a_kill_9() {
     let dns = lifetime.dns_name.clone().expect("moto's DNS name");
     let ready = events
         .iter()
-        .find(|e| e.kind == costd::notify::event::EventKind::AlbReady)
+        .find(|e| e.kind == costd::event::EventKind::AlbReady)
         .unwrap();
     assert_eq!(ready.link, Some(format!("http://{dns}/")));
     // Slack shows the link as the demo's button; PagerDuty links it too.

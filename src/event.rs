@@ -3,7 +3,8 @@
 //! Budget transitions and the schedule's own events (an ALB ready, a window
 //! about to start, an ALB deleted, reconciling failing and recovering, a
 //! conflict, a price change) are all events; each destination gets each
-//! event once, through the store's outbox. PURE.
+//! event once, through the store's outbox (the `notify` module derives and
+//! delivers them). PURE.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -234,59 +235,6 @@ pub fn cut(s: &str, max: usize) -> String {
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
-}
-
-/// The events of budget transitions: into ALARM (critical for an actual
-/// threshold, warning for a forecast) and back to OK, each opening or
-/// closing its threshold's condition.
-pub fn budget_event(deployment: &str, t: &crate::store::StoredTransition) -> Event {
-    use crate::budget::{AlarmState, ThresholdKind};
-    let e = &t.transition.evaluation;
-    let alarm = t.transition.to == AlarmState::Alarm;
-    let (kind, severity) = match (alarm, e.kind) {
-        (true, ThresholdKind::Actual) => (EventKind::BudgetAlarm, Severity::Critical),
-        (true, ThresholdKind::Forecast) => (EventKind::BudgetAlarm, Severity::Warning),
-        (false, _) => (EventKind::BudgetOk, Severity::Info),
-    };
-    let money = crate::money::format_usd;
-    let text = format!(
-        "Budget {} ({}): the {} spend of {} is {} against the {}% threshold of {} — {}.",
-        e.budget,
-        e.scope,
-        match e.kind {
-            ThresholdKind::Actual => "actual",
-            ThresholdKind::Forecast => "forecast",
-        },
-        t.transition.month,
-        money(e.value_usd),
-        e.percent.normalize(),
-        money(e.threshold_usd),
-        if alarm { "ALARM" } else { "OK again" }
-    );
-    Event::new(
-        format!("{deployment}/transition/{}", t.id),
-        kind,
-        severity,
-        t.transition.at,
-        deployment,
-        text,
-    )
-    .condition(format!("{deployment}/budget/{}", e.key), alarm)
-    .fact("Budget", &e.budget)
-    .fact("Scope", &e.scope)
-    .fact("Month", &t.transition.month)
-    .fact(
-        match e.kind {
-            ThresholdKind::Actual => "Actual",
-            ThresholdKind::Forecast => "Forecast",
-        },
-        money(e.value_usd),
-    )
-    .fact(
-        "Threshold",
-        format!("{}% = {}", e.percent.normalize(), money(e.threshold_usd)),
-    )
-    .fact("State", format!("{} → {}", t.transition.from, t.transition.to))
 }
 
 /// The sample `costd notify test` sends.
