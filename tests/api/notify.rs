@@ -49,7 +49,27 @@ name = "tiny"
 monthly_usd = 10
 thresholds = [{{ type = "forecast", percent = 50 }}]
 
-[[notify]]
+{destinations}
+[web]
+listen = "127.0.0.1:0"
+public_url = "https://costd.example.com/"
+
+[[web.tokens]]
+name = "ops"
+role = "operator"
+token = "{OPERATOR}"
+"#,
+            store = dir.0.join("costd.db").display(),
+            destinations = destinations("", "kinds = [\"budget_alarm\", \"budget_ok\"]"),
+        ),
+    )
+}
+
+/// One `[[notify]]` destination of each kind at the receivers' variables;
+/// `pd_extra` and `hook_extra` are added to PagerDuty's and the webhook's.
+fn destinations(pd_extra: &str, hook_extra: &str) -> String {
+    format!(
+        r#"[[notify]]
 kind = "slack"
 url_env = "COSTD_TEST_SLACK_URL"
 
@@ -62,25 +82,15 @@ name = "oncall"
 kind = "pagerduty"
 url_env = "COSTD_TEST_PD_URL"
 routing_key_env = "COSTD_TEST_PD_KEY"
+{pd_extra}
 
 [[notify]]
 name = "audit"
 kind = "webhook"
 url_env = "COSTD_TEST_HOOK_URL"
 secret_env = "COSTD_TEST_HOOK_SECRET"
-kinds = ["budget_alarm", "budget_ok"]
-
-[web]
-listen = "127.0.0.1:0"
-public_url = "https://costd.example.com/"
-
-[[web.tokens]]
-name = "ops"
-role = "operator"
-token = "{OPERATOR}"
-"#,
-            store = dir.0.join("costd.db").display(),
-        ),
+{hook_extra}
+"#
     )
 }
 
@@ -403,32 +413,7 @@ fn a_refused_payload_is_a_dead_letter_at_once_and_the_test_says_so() {
 /// severity, so the schedule's info events page too), appended to a rig's config.
 fn notify_all(config: &std::path::Path, extra: &str) {
     let mut text = std::fs::read_to_string(config).unwrap();
-    text.push_str(&format!(
-        r#"
-{extra}
-
-[[notify]]
-kind = "slack"
-url_env = "COSTD_TEST_SLACK_URL"
-
-[[notify]]
-kind = "teams"
-url_env = "COSTD_TEST_TEAMS_URL"
-
-[[notify]]
-name = "oncall"
-kind = "pagerduty"
-url_env = "COSTD_TEST_PD_URL"
-routing_key_env = "COSTD_TEST_PD_KEY"
-min_severity = "info"
-
-[[notify]]
-name = "audit"
-kind = "webhook"
-url_env = "COSTD_TEST_HOOK_URL"
-secret_env = "COSTD_TEST_HOOK_SECRET"
-"#
-    ));
+    text.push_str(&format!("\n{extra}\n\n{}", destinations("min_severity = \"info\"", "")));
     std::fs::write(config, text).unwrap();
 }
 
