@@ -34,6 +34,27 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/ui/windows/{id}/cancel", post(ui_cancel_window))
 }
 
+/// Text for HTML: escaped, and the model's `code` spans (backticks, as the
+/// terminal shows them) set as `<code>` instead of leaking as backticks.
+pub fn text_with_code(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len() % 2 == 0 {
+        // An unpaired backtick: nothing to set; plain text.
+        return esc(s);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", esc(p))
+            } else {
+                esc(p)
+            }
+        })
+        .collect()
+}
+
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -412,9 +433,12 @@ async fn page(
                 o.name.as_str(),
                 format_usd(o.monthly_usd),
                 if o.feasible {
-                    esc(&o.summary)
+                    text_with_code(&o.summary)
                 } else {
-                    format!("infeasible: {}", esc(o.infeasible_reason.as_deref().unwrap_or("")))
+                    format!(
+                        "infeasible: {}",
+                        text_with_code(o.infeasible_reason.as_deref().unwrap_or(""))
+                    )
                 }
             );
         }
@@ -436,7 +460,7 @@ async fn page(
         let _ = write!(
             h,
             "</table><p id=recommendation>{}</p></section>",
-            esc(&m.recommendation)
+            text_with_code(&m.recommendation)
         );
     }
 
@@ -724,4 +748,20 @@ async fn ui_cancel_window(
     check_csrf(&caller, &f.csrf)?;
     crate::app::windows::cancel(&s.app, id, &format!("ui:{}", caller.name), Utc::now())?;
     Ok(Redirect::to("/").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_become_code_and_everything_is_escaped() {
+        assert_eq!(
+            text_with_code("`endpoints_only` is the cheapest <by far> & safe"),
+            "<code>endpoints_only</code> is the cheapest &lt;by far&gt; &amp; safe"
+        );
+        assert_eq!(text_with_code("a `<b>` c"), "a <code>&lt;b&gt;</code> c");
+        assert_eq!(text_with_code("one ` alone"), "one ` alone");
+        assert_eq!(text_with_code("plain"), "plain");
+    }
 }

@@ -297,6 +297,27 @@ fn per_clock_hour_the_estimate_names_the_hours_and_every_figure_names_the_rule()
     );
 }
 
+/// The NAT-vs-endpoints verdict is text with `<code>`, never raw Markdown backticks.
+#[test]
+fn the_network_verdict_renders_code_not_backticks() {
+    let app = spawn_app("web-verdict", &|s| s);
+    let (s, page) = app.dashboard(Some(VIEWER));
+    assert_eq!(s, 200);
+    let network = page
+        .split("<section id=network>")
+        .nth(1)
+        .expect("the network section")
+        .split("</section>")
+        .next()
+        .unwrap();
+    assert!(!network.contains('`'), "{network}");
+    let verdict = network.split("<p id=recommendation>").nth(1).unwrap();
+    assert!(
+        verdict.starts_with("<code>endpoints_only</code> is the cheapest"),
+        "{verdict}"
+    );
+}
+
 /// `GET /api/v1/export`: FOCUS CSV for a viewer, as a download; nobody else.
 #[test]
 fn the_focus_export_is_a_viewers_csv_download() {
