@@ -38,7 +38,7 @@ pub fn routes() -> axum::Router<AppState> {
 /// terminal shows them) set as `<code>` instead of leaking as backticks.
 pub fn text_with_code(s: &str) -> String {
     let parts: Vec<&str> = s.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         // An unpaired backtick: nothing to set; plain text.
         return esc(s);
     }
