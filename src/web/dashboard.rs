@@ -575,6 +575,11 @@ fn timeline(h: &mut String, span: &Interval, bars: &[(Interval, bool, bool)], no
     );
 }
 
+/// How far ahead the dashboard lists the config's windows.
+const COMING_DAYS: i64 = 14;
+/// The most of them it lists.
+const MAX_COMING: usize = 50;
+
 fn windows_section(h: &mut String, s: &AppState, caller: &Option<Caller>) -> Result<(), ApiError> {
     let operator = caller.as_ref().filter(|c| c.role == Role::Operator && c.csrf.is_some());
     let tz = s.cfg.timezone;
@@ -618,12 +623,38 @@ fn windows_section(h: &mut String, s: &AppState, caller: &Option<Caller>) -> Res
             esc(&w.note)
         );
     }
-    let _ = write!(h, "</table>");
-    if !s.cfg.schedule.windows.is_empty() {
+    // The config's windows in the next 14 days (blackouts skipped), each with its cost on its own.
+    let now = Utc::now();
+    let ahead = Interval {
+        start: now,
+        end: now + chrono::Duration::days(COMING_DAYS),
+    };
+    let coming = crate::schedule::planner::windows_in(&s.cfg.schedule.windows, &[], &s.cfg.schedule.blackouts, ahead);
+    for w in coming.iter().filter(|w| w.interval.end > now).take(MAX_COMING) {
+        let c = crate::schedule::planner::window_cost(w.interval, &prices.settings, now);
+        let extra = c.extra_hour.as_ref().map_or(String::new(), |x| {
+            format!(
+                " <span class=extra-hour>lead + grace add an hour: {} min shorter saves {}</span>",
+                x.shorten_by_minutes,
+                format_usd(x.saves_usd)
+            )
+        });
         let _ = write!(
             h,
-            "<p class=muted>Plus {} recurring window(s) from the config.</p>",
-            s.cfg.schedule.windows.len()
+            "<tr class=\"window recurring\"><td>{}</td><td>{}</td><td>{}</td><td class=muted>from the config</td><td>{} h · {}{extra}</td><td></td></tr>",
+            esc(&w.id),
+            fmt(w.interval.start),
+            fmt(w.interval.end),
+            c.billed_hours,
+            format_usd(c.fixed_usd)
+        );
+    }
+    let _ = write!(h, "</table>");
+    if coming.len() > MAX_COMING {
+        let _ = write!(
+            h,
+            "<p class=muted>And {} more from the config in the next {COMING_DAYS} days (<code>costd windows list</code> shows them all).</p>",
+            coming.len() - MAX_COMING
         );
     }
     if let Some(c) = operator {

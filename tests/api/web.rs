@@ -297,6 +297,25 @@ fn per_clock_hour_the_estimate_names_the_hours_and_every_figure_names_the_rule()
     );
 }
 
+/// The config's recurring windows show as their coming occurrences (14 days),
+/// each with its cost on its own, not as a count.
+#[test]
+fn the_configs_windows_are_listed_for_the_next_two_weeks_with_their_cost() {
+    let app = spawn_app("web-coming", &|s| {
+        format!("{s}\n[[schedule.windows]]\ncron = \"0 9 * * *\"\nduration = \"1h\"\ntimezone = \"UTC\"\n")
+    });
+    let (s, page) = app.dashboard(Some(VIEWER));
+    assert_eq!(s, 200);
+    let rows: Vec<&str> = page.split("<tr class=\"window recurring\">").skip(1).collect();
+    // One a day for 14 days, plus today's while it has not ended.
+    assert!((14..=15).contains(&rows.len()), "{}", rows.len());
+    // Each alone (lead and grace 0, lifetime rule): 1 billed h × $0.0225 + 2 public IPv4
+    // addresses × 1 h × $0.005 = $0.0325 → $0.03.
+    assert!(rows.iter().all(|r| r.contains("<td>1 h · $0.03</td>")), "{}", rows[0]);
+    assert!(rows[0].starts_with("<td>cfg0@"), "{}", rows[0]);
+    assert!(!page.contains("recurring window(s) from the config"));
+}
+
 /// The NAT-vs-endpoints verdict is text with `<code>`, never raw Markdown backticks.
 #[test]
 fn the_network_verdict_renders_code_not_backticks() {
