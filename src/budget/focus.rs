@@ -144,6 +144,12 @@ fn row(
 /// RFC 4180 CSV with a header row: fields with a comma, a quote or a line
 /// break are quoted, quotes doubled; lines end with CRLF.
 pub fn csv(rows: &[FocusRow]) -> String {
+    table_csv(&COLUMNS, rows.iter().map(|r| r.as_slice()))
+}
+
+/// Any table as RFC 4180 CSV with `header`: fields with a comma, a quote or
+/// a line break are quoted, quotes doubled; lines end with CRLF.
+pub fn table_csv<'a>(header: &[&str], rows: impl IntoIterator<Item = &'a [String]>) -> String {
     let field = |f: &str| {
         if f.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", f.replace('"', "\"\""))
@@ -151,13 +157,56 @@ pub fn csv(rows: &[FocusRow]) -> String {
             f.to_string()
         }
     };
-    let mut out = COLUMNS.join(",");
+    let mut out = header.iter().map(|h| field(h)).collect::<Vec<_>>().join(",");
     out.push_str("\r\n");
     for r in rows {
         out.push_str(&r.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
     out
+}
+
+/// The columns of [`line_items_csv`].
+pub const LINE_ITEM_COLUMNS: [&str; 10] = [
+    "component",
+    "basis",
+    "item",
+    "quantity",
+    "unit",
+    "rate_usd",
+    "cost_usd",
+    "usage_type",
+    "rate_source",
+    "quantity_source",
+];
+
+/// The projection's line items as CSV, one row each (exact figures, not rounded).
+pub fn line_items_csv(p: &Projection) -> String {
+    let rows: Vec<Vec<String>> = p
+        .components
+        .iter()
+        .flat_map(|c| {
+            c.line_items.iter().map(move |i| {
+                vec![
+                    c.component.as_str().to_string(),
+                    match i.basis {
+                        Basis::Actual => "actual",
+                        Basis::Scheduled => "scheduled",
+                    }
+                    .to_string(),
+                    i.item.item.clone(),
+                    number(i.item.quantity),
+                    i.item.unit.to_string(),
+                    number(i.item.rate_usd),
+                    number(i.item.cost_usd),
+                    i.item.usage_type.clone(),
+                    i.item.source.clone(),
+                    i.quantity_source.clone().unwrap_or_default(),
+                ]
+            })
+        })
+        .collect();
+    table_csv(&LINE_ITEM_COLUMNS, rows.iter().map(|r| r.as_slice()))
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/openapi.json", get(openapi))
         .route("/api/v1/projection", get(projection))
         .route("/api/v1/export", get(export))
+        .route("/api/v1/projection/items.csv", get(line_items_csv))
         .route("/api/v1/bill", get(bill))
         .route("/api/v1/windows", get(list_windows).post(create_window))
         .route("/api/v1/windows/{id}", delete(cancel_window))
@@ -46,7 +47,7 @@ pub fn routes() -> axum::Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "costd", description = "AWS networking spend: demo-window ALB, projections, budgets."),
-    paths(healthz, readyz, metrics, projection, export, bill, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, deliveries, delete_dead_deliveries, destinations),
+    paths(healthz, readyz, metrics, projection, line_items_csv, export, bill, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, deliveries, delete_dead_deliveries, destinations),
     components(schemas(ErrorBody, crate::app::windows::NewWindow, crate::store::NotificationRecord, crate::store::NotificationState)),
     modifiers(&BearerAuth)
 )]
@@ -387,6 +388,30 @@ async fn bill(State(s): State<AppState>, _viewer: RequireViewer) -> Result<Json<
              default), or run `costd bill`",
             )
         })
+}
+
+/// The month's line items as CSV (component, actual or scheduled, quantity,
+/// unit, rate, cost, usage type, sources): the figures behind the projection.
+#[utoipa::path(get, path = "/api/v1/projection/items.csv", params(("month" = Option<String>, Query, description = "YYYY-MM; default the current month")),
+    responses((status = 200, description = "one row per line item, CSV", content_type = "text/csv")), security(("token" = [])))]
+async fn line_items_csv(
+    State(s): State<AppState>,
+    viewer: RequireViewer,
+    q: Query<MonthQuery>,
+) -> Result<Response, ApiError> {
+    let m = month(&s, &q)?;
+    let Json(view) = projection(State(s.clone()), viewer, q).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"costd-items-{m}.csv\""),
+            ),
+        ],
+        crate::budget::focus::line_items_csv(&view.projection),
+    )
+        .into_response())
 }
 
 /// Stored windows, quarantined rows and the ALB lifetimes planned for the next 7 days.

@@ -357,7 +357,11 @@ async fn page(
         "<section id=alb><h2>Demo ALB</h2><p><span class=badge id=alb-state>{}</span> {}</p></section>",
         alb.state.as_str(),
         match (alb.name.as_deref(), alb.dns_name.as_deref()) {
-            (Some(n), Some(d)) => format!("{} · <code>{}</code>", esc(n), esc(d)),
+            (Some(n), Some(d)) => format!(
+                "{} · <a id=alb-url href=\"{url}\">{url}</a>",
+                esc(n),
+                url = esc(&crate::notify::schedule::alb_url(d, s.cfg.alb.https.is_some()))
+            ),
             (Some(n), None) => esc(n),
             _ => String::new(),
         }
@@ -377,8 +381,21 @@ async fn page(
     }
     timeline(&mut h, &span, &bars, Utc::now());
 
+    // The ledger: the latest lifetimes with what each billed.
+    ledger_section(&mut h, &s)?;
+
     // Windows.
     windows_section(&mut h, &s, &caller)?;
+
+    // Downloads, for those signed in (the API takes the session).
+    if caller.is_some() {
+        let _ = write!(
+            h,
+            "<section id=downloads><h2>Downloads</h2><p><a href=\"/api/v1/projection/items.csv?month={month}\">Line items, {month} (CSV)</a> · \
+             <a href=\"/api/v1/export?month={month}\">FOCUS 1.2, {month} (CSV)</a> · \
+             <a href=\"/api/v1/projection?month={month}\">projection (JSON)</a></p></section>"
+        );
+    }
 
     // Notifications that could not be delivered.
     if !s.cfg.webhooks.is_empty() {
@@ -573,6 +590,58 @@ fn timeline(h: &mut String, span: &Interval, bars: &[(Interval, bool, bool)], no
         h,
         "<p class=muted><span style=\"color:#2f6fdb\">■</span> ran <span style=\"color:#a9c4f5\">■</span> planned <span style=\"color:#7b4fd6\">■</span> kept through a gap (coalesced) · red line: now</p></section>"
     );
+}
+
+/// How many lifetimes the dashboard's ledger lists.
+const LEDGER_ROWS: usize = 10;
+
+/// The latest lifetimes (the last 31 days, at most [`LEDGER_ROWS`]): when
+/// each was created, active and deleted, why, and its billed hours and cost
+/// under the configured rule.
+fn ledger_section(h: &mut String, s: &AppState) -> Result<(), ApiError> {
+    let now = Utc::now();
+    let mut ledger = s
+        .store
+        .lifetimes(&s.cfg.deployment, now - chrono::Duration::days(31), now)?;
+    ledger.retain(|l| l.dry_run == s.cfg.dry_run);
+    ledger.sort_by_key(|l| std::cmp::Reverse(l.created_at));
+    let tz = s.cfg.timezone;
+    let fmt = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.with_timezone(&tz).format("%a %d %b %H:%M").to_string())
+            .unwrap_or_else(|| "—".into())
+    };
+    let prices = s.prices.get();
+    let _ = write!(
+        h,
+        "<section id=ledger><h2>Ledger</h2><table><tr><th>ALB</th><th>created</th><th>active</th><th>deleted</th><th>why</th><th class=n>billed h</th><th class=n>cost</th></tr>"
+    );
+    if ledger.is_empty() {
+        let _ = write!(h, "<tr><td colspan=7 class=muted>No ALB in the last 31 days.</td></tr>");
+    }
+    for l in ledger.iter().take(LEDGER_ROWS) {
+        let end = l.deleted_at.unwrap_or(now);
+        let _ = write!(
+            h,
+            "<tr class=lifetime><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            esc(&l.name),
+            fmt(Some(l.created_at)),
+            fmt(l.active_at),
+            if l.deleted_at.is_some() {
+                fmt(l.deleted_at)
+            } else {
+                "running".into()
+            },
+            l.reason.as_str(),
+            prices.settings.billed_hours(l.created_at, end),
+            format_usd(prices.settings.lifetime_usd(l.created_at, end)),
+        );
+    }
+    let _ = write!(
+        h,
+        "</table><p class=muted>Billed hours and cost on their own ({}); running ones so far.</p></section>",
+        prices.settings.partial_hour.describe()
+    );
+    Ok(())
 }
 
 /// How far ahead the dashboard lists the config's windows.

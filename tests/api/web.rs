@@ -316,6 +316,107 @@ fn the_configs_windows_are_listed_for_the_next_two_weeks_with_their_cost() {
     assert!(!page.contains("recurring window(s) from the config"));
 }
 
+/// The ledger's latest lifetimes with their billed hours and cost, the
+/// downloads, and the line items as CSV adding up to the projection.
+#[test]
+fn the_ledger_and_the_downloads_agree_with_the_api() {
+    use costd::store::Store;
+    let app = spawn_app("web-ledger", &|s| s);
+    let now = chrono::Utc::now();
+    {
+        let store = costd::store::sqlite::SqliteStore::open(&app.dir().join("costd.db")).unwrap();
+        let mut l = store
+            .insert_lifetime(&costd::store::NewLifetime {
+                deployment: "web".into(),
+                name: "web-demo-ledger".into(),
+                window_ids: vec!["w1".into()],
+                reason: costd::store::LifetimeReason::Window,
+                reason_detail: String::new(),
+                dry_run: false,
+                created_at: now - chrono::Duration::minutes(180),
+            })
+            .unwrap();
+        l.lb_arn =
+            Some("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web-demo-ledger/1".into());
+        l.deleted_at = Some(now - chrono::Duration::minutes(110));
+        store.update_lifetime(&l).unwrap();
+    }
+    let (s, page) = app.dashboard(Some(VIEWER));
+    assert_eq!(s, 200);
+    let ledger = page
+        .split("<section id=ledger>")
+        .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
+        .unwrap();
+    // 70 minutes, counted from its start (this app bills per lifetime): 2 h × $0.0225 = $0.045,
+    // plus 2 public IPv4 addresses × 4,200 s × $0.005/h / 3,600 = $0.011667: $0.056667 → $0.06.
+    assert!(
+        ledger.contains("<td>web-demo-ledger</td>")
+            && ledger.contains("<td>window</td><td class=n>2</td><td class=n>$0.06</td>"),
+        "{ledger}"
+    );
+    let month = now.format("%Y-%m").to_string();
+    assert!(
+        page.contains(&format!("<a href=\"/api/v1/projection/items.csv?month={month}\">")),
+        "downloads"
+    );
+    assert!(page.contains(&format!("<a href=\"/api/v1/export?month={month}\">")));
+
+    // The daemon re-projects once it notices the store changed.
+    let csv = wait_for(30, "the lifetime in the projection", || {
+        let (s, csv) = app.request(
+            "GET",
+            &format!("/api/v1/projection/items.csv?month={month}"),
+            Some(VIEWER),
+            "text/plain",
+            "",
+        );
+        assert_eq!(s, 200, "{csv}");
+        csv.contains("\r\nalb,actual,").then_some(csv)
+    });
+    let mut lines = csv.split("\r\n").filter(|l| !l.is_empty());
+    assert_eq!(
+        lines.next().unwrap(),
+        "component,basis,item,quantity,unit,rate_usd,cost_usd,usage_type,rate_source,quantity_source"
+    );
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| {
+            // Items may hold quoted commas; split outside quotes.
+            let mut out = vec![String::new()];
+            let mut quoted = false;
+            for c in l.chars() {
+                match c {
+                    '"' => quoted = !quoted,
+                    ',' if !quoted => out.push(String::new()),
+                    c => out.last_mut().unwrap().push(c),
+                }
+            }
+            out
+        })
+        .collect();
+    let hours = rows
+        .iter()
+        .find(|r| r[0] == "alb" && r[1] == "actual" && r[4] == "hour")
+        .unwrap_or_else(|| panic!("the ledger's ALB hours: {csv}"));
+    assert_eq!(hours[3], "2");
+    let actual: rust_decimal::Decimal = rows
+        .iter()
+        .filter(|r| r[1] == "actual")
+        .map(|r| r[6].parse::<rust_decimal::Decimal>().unwrap())
+        .sum();
+    let (_, p) = app.projection(Some(VIEWER), Some(&month));
+    let mtd: rust_decimal::Decimal = p["projection"]["month_to_date_usd"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        actual.round_dp(10),
+        mtd.round_dp(10),
+        "the line items add up to the projection"
+    );
+    let (s, _) = app.request("GET", "/api/v1/projection/items.csv", None, "text/plain", "");
+    assert_eq!(s, 401);
+}
+
 /// The NAT-vs-endpoints verdict is text with `<code>`, never raw Markdown backticks.
 #[test]
 fn the_network_verdict_renders_code_not_backticks() {
