@@ -2,7 +2,7 @@
 //! `/moto-api/static/ce/cost-and-usage-results`, requests read back from
 //! moto's recorder to check what the SDK sent.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::process::Command;
 use std::sync::Arc;
@@ -317,7 +317,7 @@ impl HourlyGate {
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(mut conn) = conn else { continue };
-                let (head, body) = read_request(&mut conn);
+                let (head, body) = crate::helpers::read_http_request(&mut conn).unwrap_or_default();
                 let hourly = body.contains("\"Granularity\":\"HOURLY\"");
                 if hourly {
                     seen.fetch_add(1, Ordering::SeqCst);
@@ -353,35 +353,6 @@ impl HourlyGate {
         });
         HourlyGate { url, hourly_requests }
     }
-}
-
-/// One HTTP request's head and body.
-fn read_request(conn: &mut std::net::TcpStream) -> (String, String) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let n = conn.read(&mut chunk).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).to_string();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().to_string())
-                })
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0);
-            if body.len() >= len {
-                return (head.to_string(), body[..len].to_string());
-            }
-        }
-    }
-    (String::new(), String::new())
 }
 
 /// The bill config for `name`, with Cost Explorer at `ce_url`.

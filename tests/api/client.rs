@@ -192,6 +192,16 @@ pub fn sign_in(addr: SocketAddr, token: &str) -> Session {
     }
 }
 
+/// The inside of the dashboard's `<section id=ID>`.
+pub fn section<'a>(page: &'a str, id: &str) -> &'a str {
+    page.split(&format!("<section id={id}>"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no section {id} in the page"))
+        .split("</section>")
+        .next()
+        .unwrap_or_default()
+}
+
 /// The CSRF token in a signed-in page's forms.
 pub fn csrf_of(page: &str) -> String {
     let after = page

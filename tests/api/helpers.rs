@@ -522,34 +522,9 @@ impl WebhookReceiver {
             for conn in listener.incoming() {
                 let Ok(mut conn) = conn else { continue };
                 std::thread::sleep(delay);
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let body = loop {
-                    let Ok(n) = conn.read(&mut chunk) else { break None };
-                    if n == 0 {
-                        break None;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                        let len = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if body.len() >= len {
-                            break Some(body[..len].to_string());
-                        }
-                    }
-                };
-                if let Some(body) = body {
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    hd.lock()
-                        .unwrap()
-                        .push(text.split("\r\n\r\n").next().unwrap_or_default().to_string());
+                let request = read_http_request(&mut conn);
+                if let Some((head, body)) = request {
+                    hd.lock().unwrap().push(head);
                     b.lock().unwrap().push(body);
                 }
                 let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
@@ -561,6 +536,34 @@ impl WebhookReceiver {
     /// How many were received.
     pub fn count(&self) -> usize {
         self.bodies.lock().unwrap().len()
+    }
+}
+
+/// One HTTP request read from `conn`: its head (request line and headers)
+/// and its body (by `Content-Length`); `None` if the peer stopped first.
+pub fn read_http_request(conn: &mut TcpStream) -> Option<(String, String)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = conn.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if body.len() >= len {
+                return Some((head.to_string(), body[..len].to_string()));
+            }
+        }
     }
 }
 

@@ -278,13 +278,7 @@ fn a_budget_alarm_reaches_every_destination_in_its_own_format_once() {
     // The dashboard lists the event and each destination's record; a kind filter narrows the list.
     let (s, page) = api.dashboard(Some(OPERATOR));
     assert_eq!(s, 200);
-    let events_html = page
-        .split("<section id=events>")
-        .nth(1)
-        .unwrap()
-        .split("</section>")
-        .next()
-        .unwrap();
+    let events_html = crate::client::section(&page, "events");
     assert!(
         events_html.contains("<tr class=\"event budget_alarm\">"),
         "{events_html}"
@@ -300,7 +294,7 @@ fn a_budget_alarm_reaches_every_destination_in_its_own_format_once() {
     );
     let (s, filtered) = api.request("GET", "/?events=alb_ready", Some(OPERATOR), "text/plain", "");
     assert_eq!(s, 200);
-    let filtered = filtered.split("<section id=events>").nth(1).unwrap();
+    let filtered = crate::client::section(&filtered, "events");
     assert!(
         filtered.contains("<strong>alb_ready</strong>") && filtered.contains("No events yet."),
         "{filtered}"

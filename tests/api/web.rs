@@ -343,13 +343,7 @@ fn the_ledger_and_the_downloads_agree_with_the_api() {
     }
     let (s, page) = app.dashboard(Some(VIEWER));
     assert_eq!(s, 200);
-    let ledger = page
-        .split("<section id=ledger>")
-        .nth(1)
-        .unwrap()
-        .split("</section>")
-        .next()
-        .unwrap();
+    let ledger = crate::client::section(&page, "ledger");
     // 70 minutes, counted from its start (this app bills per lifetime): 2 h × $0.0225 = $0.045,
     // plus 2 public IPv4 addresses × 4,200 s × $0.005/h / 3,600 = $0.011667: $0.056667 → $0.06.
     assert!(
@@ -423,13 +417,7 @@ fn the_network_verdict_renders_code_not_backticks() {
     let app = spawn_app("web-verdict", &|s| s);
     let (s, page) = app.dashboard(Some(VIEWER));
     assert_eq!(s, 200);
-    let network = page
-        .split("<section id=network>")
-        .nth(1)
-        .expect("the network section")
-        .split("</section>")
-        .next()
-        .unwrap();
+    let network = crate::client::section(&page, "network");
     assert!(!network.contains('`'), "{network}");
     let verdict = network.split("<p id=recommendation>").nth(1).unwrap();
     assert!(
