@@ -206,7 +206,15 @@ fn destination(item: &Value, secrets: super::Secrets) -> Result<Option<Destinati
         None => None,
         Some(v) => {
             let mut set = BTreeSet::new();
-            for k in v.items()? {
+            let items = v.items()?;
+            if items.len() > EventKind::ALL.len() {
+                return Err(v.error(format!(
+                    "{} entries; there are {} event kinds, list each at most once",
+                    items.len(),
+                    EventKind::ALL.len()
+                )));
+            }
+            for k in items {
                 let s = k.str()?;
                 let parsed = EventKind::parse(&s).ok_or_else(|| {
                     k.error(format!(

@@ -591,6 +591,39 @@ mod tests {
     }
 
     #[test]
+    fn event_timings_are_bounded() {
+        let ev = |body: &str| parse(&format!("{MINIMAL}[events]\n{body}\n"));
+        let d = parse(MINIMAL).unwrap().events;
+        assert_eq!(d.window_soon, Some(chrono::Duration::minutes(15)));
+        assert_eq!(d.reconcile_failing_after, chrono::Duration::seconds(300));
+        assert_eq!(
+            ev("window_soon_minutes = 0").unwrap().events.window_soon,
+            None,
+            "0: never"
+        );
+        assert_eq!(
+            ev("window_soon_minutes = 1440").unwrap().events.window_soon,
+            Some(chrono::Duration::minutes(1440))
+        );
+        assert_eq!(
+            ev("window_soon_minutes = 1441").unwrap_err().key,
+            "events.window_soon_minutes"
+        );
+        for ok in ["10", "86400"] {
+            assert!(ev(&format!("reconcile_failing_after_seconds = {ok}")).is_ok(), "{ok}");
+        }
+        for bad in ["9", "86401"] {
+            let e = ev(&format!("reconcile_failing_after_seconds = {bad}")).unwrap_err();
+            assert_eq!(e.key, "events.reconcile_failing_after_seconds", "{bad}");
+        }
+        assert_eq!(
+            ev("window_soon = 5").unwrap_err().key,
+            "events.window_soon",
+            "unknown keys are refused"
+        );
+    }
+
+    #[test]
     fn notify_destinations_take_their_secrets_from_the_environment() {
         use crate::event::{Event, EventKind, Severity};
         // SAFETY: variables only this test reads.
@@ -693,6 +726,33 @@ mod tests {
             assert!(e.message.contains(says), "{extra}: {e}");
             assert!(!e.message.contains("SECRET"), "{e}");
         }
+        // Each number and name at its limit, and one past it.
+        let hook = |extra: &str| {
+            parse(&src(&format!(
+                "[[notify]]\nkind = \"webhook\"\nurl = \"https://x.example.com/\"\n{extra}\n"
+            )))
+        };
+        for (ok, bad, key) in [
+            ("timeout_seconds = 60", "timeout_seconds = 61", "timeout_seconds"),
+            ("max_attempts = 100", "max_attempts = 101", "max_attempts"),
+            ("timeout_seconds = 1", "timeout_seconds = 0", "timeout_seconds"),
+            ("max_attempts = 1", "max_attempts = 0", "max_attempts"),
+        ] {
+            assert!(hook(ok).is_ok(), "{ok}");
+            assert_eq!(hook(bad).unwrap_err().key, format!("notify[0].{key}"), "{bad}");
+        }
+        assert!(hook(&format!("name = \"{}\"", "n".repeat(64))).is_ok());
+        assert_eq!(
+            hook(&format!("name = \"{}\"", "n".repeat(65))).unwrap_err().key,
+            "notify[0].name"
+        );
+        let all = crate::event::EventKind::ALL
+            .map(|k| format!("\"{}\"", k.as_str()))
+            .join(", ");
+        assert!(hook(&format!("kinds = [{all}]")).is_ok(), "every kind once");
+        let e = hook(&format!("kinds = [{all}, \"test\"]")).unwrap_err();
+        assert_eq!(e.key, "notify[0].kinds", "{e}");
+        assert!(e.message.contains("11 entries"), "{e}");
         // At most 20 destinations.
         let many = |n: usize| {
             (0..n)

@@ -252,6 +252,10 @@ fn a_budget_alarm_reaches_every_destination_in_its_own_format_once() {
     assert_eq!(s, 422, "{bad}");
     let (s, bad) = api.json("GET", "/api/v1/events?limit=201", Some(OPERATOR), "");
     assert_eq!(s, 422, "{bad}");
+    let (s, bad) = api.json("GET", "/api/v1/events?limit=0", Some(OPERATOR), "");
+    assert_eq!(s, 422, "{bad}");
+    let (s, at_limit) = api.json("GET", "/api/v1/events?limit=200", Some(OPERATOR), "");
+    assert_eq!((s, at_limit.as_array().map(Vec::len)), (200, Some(1)), "{at_limit}");
     let (s, _) = api.json("GET", "/api/v1/events", None, "");
     assert_eq!(s, 401);
     let status = wait_for(10, "every delivery recorded", || {
