@@ -106,12 +106,18 @@ pub fn desired_alarms(cfg: &Config) -> Vec<AlarmSpec> {
 pub struct ProjectionJob<C> {
     app: crate::app::App,
     cw: Option<C>,
+    /// Whether this term as leader has caught up on recent budget events.
+    caught_up: std::sync::atomic::AtomicBool,
 }
 
 impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
     /// A job; `cw` is `None` in dry-run or with CloudWatch disabled.
     pub fn new(app: crate::app::App, cw: Option<C>) -> Self {
-        ProjectionJob { app, cw }
+        ProjectionJob {
+            app,
+            cw,
+            caught_up: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     /// The shared state (its clock, config, store).
@@ -167,6 +173,8 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
         let (evaluations, transitions) = budget::evaluate(&self.app.cfg.budgets, &p, &previous, at);
         // A standby replica shows the projection; only the leader records and publishes.
         if !self.app.leadership.may_mutate() {
+            // A new term as leader catches up on budget events again.
+            self.caught_up.store(false, std::sync::atomic::Ordering::SeqCst);
             *self.app.latest.write().await = crate::app::Latest {
                 projection: Some(p.clone()),
                 evaluations,
@@ -189,26 +197,32 @@ impl<C: CloudWatchApi + Clone + 'static> ProjectionJob<C> {
         if !stored.is_empty() && !channels.is_empty() {
             self.app.outbox.notify_one();
         }
-        // Budget events for `[[notify]]`: this run's transitions, and any of the last
-        // hours whose event a crash kept from being recorded (ids keep them single).
-        let since = at - chrono::Duration::hours(crate::notify::CATCH_UP_HOURS);
-        let recent: Vec<_> = self
-            .app
-            .store
-            .transitions(50)?
+        // Budget events for `[[notify]]`: this run's transitions; on the first run of a
+        // term as leader also those of the last hours, whose events a crash may have kept
+        // from being recorded (their ids keep them single).
+        let catch_up = !self.caught_up.load(std::sync::atomic::Ordering::SeqCst);
+        let transitions = if catch_up {
+            let since = at - chrono::Duration::hours(crate::notify::CATCH_UP_HOURS);
+            let mut recent = self.app.store.transitions(50)?;
+            recent.retain(|t| t.transition.at >= since);
+            recent
+        } else {
+            stored.clone()
+        };
+        let events: Vec<_> = transitions
             .iter()
-            .filter(|t| t.transition.at >= since)
             .map(|t| crate::notify::budget_event(&self.app.cfg.deployment, t))
             .collect();
-        if !recent.is_empty()
+        if !events.is_empty()
             && self
                 .app
                 .store
-                .record_events(&crate::notify::routed(&self.app.cfg, recent))?
+                .record_events(&crate::notify::routed(&self.app.cfg, events))?
                 > 0
         {
             self.app.outbox.notify_one();
         }
+        self.caught_up.store(true, std::sync::atomic::Ordering::SeqCst);
         // The day's projection, kept so the bill can later say how far off it was.
         let (alb_actual_usd, alb_projected_usd) = p.totals(Some(crate::budget::Component::Alb));
         self.app.store.record_projection_day(&crate::store::ProjectionDay {

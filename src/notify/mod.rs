@@ -215,8 +215,9 @@ pub fn routed(cfg: &Config, events: Vec<Event>) -> Vec<(Event, Vec<String>)> {
         .collect()
 }
 
-/// How far back the projection job re-emits budget events: a crash between
-/// a transition's commit and its event's is made up at the next run, and
+/// How far back the projection job re-emits budget events on its first run
+/// as leader: a crash between a transition's commit and its event's is made
+/// up after the restart (or by the replica taking over), and
 /// the event's id keeps it from being sent twice. Shorter than the shortest
 /// retention (a day), so a pruned event is never sent again.
 pub const CATCH_UP_HOURS: i64 = 12;
@@ -388,6 +389,8 @@ impl Delivery {
             }
         }
         let mut last_prune: Option<std::time::Instant> = None;
+        // The first pass also settles deliveries left for destinations no longer configured.
+        let mut first = true;
         loop {
             if self.leadership.as_ref().is_some_and(|l| !l.may_mutate()) {
                 // A standby: the leader delivers.
@@ -415,10 +418,13 @@ impl Delivery {
                     Err(e) => tracing::error!(error = %e, "reading the notification outbox"),
                 }
             }
-            match self.run_events_once(Utc::now()).await {
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "reading the event outbox"),
+            if !self.cfg.notify.is_empty() || first {
+                match self.run_events_once(Utc::now()).await {
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "reading the event outbox"),
+                }
             }
+            first = false;
             tokio::select! {
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(TICK) => {}
