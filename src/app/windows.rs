@@ -132,9 +132,35 @@ pub enum CancelledView {
     Quarantined(QuarantinedWindow),
 }
 
-/// Adds a one-off window: parse → validate → price → store → wake the daemon.
-/// `by` says who (`cli`, `api:<token>`, `ui:<token>`).
-pub fn add(app: &App, req: &NewWindow, by: &str, now: DateTime<Utc>) -> Result<AddedWindow, AppError> {
+/// What a window would cost before it is booked.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct WindowQuote {
+    /// When it would open.
+    pub start: DateTime<Utc>,
+    /// When it would close.
+    pub end: DateTime<Utc>,
+    /// Its ALB on its own: billed hours, fixed cost, the hour lead and grace add.
+    pub alb_cost: AlbCost,
+}
+
+/// Prices a one-off window without booking it: parsed, validated and refused
+/// with the same words as [`add`], nothing stored.
+pub fn quote(app: &App, req: &NewWindow, now: DateTime<Utc>) -> Result<WindowQuote, AppError> {
+    let iv = validate(app, req, now)?;
+    let settings = app.prices.get().settings.clone();
+    let estimate = planner::window_cost(iv, &settings, now);
+    Ok(WindowQuote {
+        start: iv.start,
+        end: iv.end,
+        alb_cost: AlbCost {
+            note: estimate.describe(&settings),
+            estimate,
+        },
+    })
+}
+
+/// Parses and validates a window request against the deployment's limits.
+fn validate(app: &App, req: &NewWindow, now: DateTime<Utc>) -> Result<Interval, AppError> {
     let tz = match &req.timezone {
         Some(z) => crate::scenario::parse_timezone(z).map_err(|message| AppError::Invalid {
             field: "timezone",
@@ -153,10 +179,16 @@ pub fn add(app: &App, req: &NewWindow, by: &str, now: DateTime<Utc>) -> Result<A
         end: req.end.as_deref(),
         duration: req.duration.as_deref(),
     };
-    let iv = parse_new_window(request, tz, now, &app.cfg.schedule.window_limits()).map_err(|e| AppError::Invalid {
+    parse_new_window(request, tz, now, &app.cfg.schedule.window_limits()).map_err(|e| AppError::Invalid {
         field: e.field,
         message: e.message,
-    })?;
+    })
+}
+
+/// Adds a one-off window: parse → validate → price → store → wake the daemon.
+/// `by` says who (`cli`, `api:<token>`, `ui:<token>`).
+pub fn add(app: &App, req: &NewWindow, by: &str, now: DateTime<Utc>) -> Result<AddedWindow, AppError> {
+    let iv = validate(app, req, now)?;
     // Priced before it is stored: the settings come from the prices in use.
     let settings = app.prices.get().settings.clone();
     let stored = app.store.add_window(iv, &req.note, by, now)?;

@@ -28,6 +28,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/api/v1/projection/items.csv", get(line_items_csv))
         .route("/api/v1/bill", get(bill))
         .route("/api/v1/windows", get(list_windows).post(create_window))
+        .route("/api/v1/windows/quote", post(quote_window))
         .route("/api/v1/windows/{id}", delete(cancel_window))
         .route("/api/v1/ledger", get(ledger))
         .route("/api/v1/budgets", get(budgets))
@@ -47,7 +48,7 @@ pub fn routes() -> axum::Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "costd", description = "AWS networking spend: demo-window ALB, projections, budgets."),
-    paths(healthz, readyz, metrics, projection, line_items_csv, export, bill, list_windows, create_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, deliveries, delete_dead_deliveries, destinations),
+    paths(healthz, readyz, metrics, projection, line_items_csv, export, bill, list_windows, create_window, quote_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, deliveries, delete_dead_deliveries, destinations),
     components(schemas(ErrorBody, crate::app::windows::NewWindow, crate::store::NotificationRecord, crate::store::NotificationState)),
     modifiers(&BearerAuth)
 )]
@@ -468,6 +469,22 @@ async fn create_window(
     let w: crate::app::windows::NewWindow = json_body(&body)?;
     let added = crate::app::windows::add(&s.app, &w, &format!("api:{}", caller.name), Utc::now())?;
     Ok((StatusCode::CREATED, Json(added)))
+}
+
+/// Prices a one-off window without booking it (viewer or operator): refused
+/// with the same words as `POST /api/v1/windows`, nothing stored.
+#[utoipa::path(post, path = "/api/v1/windows/quote", request_body = crate::app::windows::NewWindow,
+    responses((status = 200, description = "what its ALB would cost on its own", body = crate::app::windows::WindowQuote),
+              (status = 400, description = "malformed JSON", body = ErrorBody), (status = 401, description = "no Bearer token", body = ErrorBody),
+              (status = 413, description = "body too large"),
+              (status = 422, description = "invalid, naming the field", body = ErrorBody)), security(("token" = [])))]
+async fn quote_window(
+    State(s): State<AppState>,
+    _viewer: RequireViewer,
+    body: Bytes,
+) -> Result<Json<crate::app::windows::WindowQuote>, ApiError> {
+    let w: crate::app::windows::NewWindow = json_body(&body)?;
+    Ok(Json(crate::app::windows::quote(&s.app, &w, Utc::now())?))
 }
 
 /// Cancels a stored window, or a quarantined row (operator, Bearer token).

@@ -74,6 +74,8 @@ table{border-collapse:collapse;width:100%;font-size:14px}td,th{padding:4px 6px;b
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.big{font-size:26px;font-weight:700}
 form.inline{display:inline}input,button{font:inherit;padding:4px 8px}svg{width:100%;height:auto}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:8px}
+.field{display:flex;flex-wrap:wrap;align-items:center;gap:4px 8px;margin:6px 0}.field label{min-width:70px}.field input{flex:1 1 160px;max-width:320px}
+.error{color:#a11d1d;font-weight:600}input[aria-invalid]{border:2px solid #a11d1d}.quote{background:#eef4ff;border-radius:6px;padding:8px 10px;margin-top:8px}
 ";
 
 fn lifetimes_in_month(s: &AppState, span: &Interval) -> Result<Vec<(Interval, bool, bool)>, ApiError> {
@@ -91,10 +93,30 @@ fn lifetimes_in_month(s: &AppState, span: &Interval) -> Result<Vec<(Interval, bo
         .collect())
 }
 
-/// The page's query: `?events=<kind>` filters the events list.
-#[derive(Deserialize)]
+/// The page's query: `?events=<kind>` filters the events list; `?booked=<id>`
+/// confirms a window just booked from the form.
+#[derive(Deserialize, Default)]
 struct PageQuery {
     events: Option<String>,
+    booked: Option<i64>,
+}
+
+/// The booking form as posted: what was typed, the errors by field, the
+/// price preview.
+#[derive(Default)]
+struct Booking {
+    start: String,
+    duration: String,
+    note: String,
+    /// (field, message): `start`, `duration`, `note`, or `form` for the rest.
+    errors: Vec<(&'static str, String)>,
+    quote: Option<crate::app::windows::WindowQuote>,
+}
+
+impl Booking {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
 }
 
 /// The recent events (filtered by `kind`, when it names one) and, with
@@ -211,6 +233,16 @@ async fn page(
     if caller.is_none() && !s.cfg.web.public_dashboard {
         return Ok((StatusCode::UNAUTHORIZED, Html(login_page(&s))).into_response());
     }
+    Ok(Html(render(&s, &caller, &query, &Booking::default()).await?).into_response())
+}
+
+/// The whole page for `caller`, with the booking form as given.
+async fn render(
+    s: &AppState,
+    caller: &Option<Caller>,
+    query: &PageQuery,
+    booking: &Booking,
+) -> Result<String, ApiError> {
     let latest = s.latest.read().await.clone();
     let alb = crate::app::views::alb_state(&s.app).await?;
     let plan = s.status.read().await.plan.clone();
@@ -368,7 +400,7 @@ async fn page(
     );
 
     // Timeline.
-    let mut bars = lifetimes_in_month(&s, &span)?;
+    let mut bars = lifetimes_in_month(s, &span)?;
     if let Some(p) = &plan {
         // The running lifetime is in the ledger already; its planned rest and the upcoming ones are drawn as planned.
         let now = Utc::now();
@@ -382,10 +414,10 @@ async fn page(
     timeline(&mut h, &span, &bars, Utc::now());
 
     // The ledger: the latest lifetimes with what each billed.
-    ledger_section(&mut h, &s)?;
+    ledger_section(&mut h, s)?;
 
     // Windows.
-    windows_section(&mut h, &s, &caller)?;
+    windows_section(&mut h, s, caller, query.booked, booking)?;
 
     // Downloads, for those signed in (the API takes the session).
     if caller.is_some() {
@@ -434,7 +466,7 @@ async fn page(
     }
 
     // Events and where they went.
-    events_section(&mut h, &s, query.events.as_deref())?;
+    events_section(&mut h, s, query.events.as_deref())?;
 
     // NAT vs endpoints.
     let prices = s.prices.get();
@@ -482,7 +514,7 @@ async fn page(
     }
 
     // Who is signed in.
-    match &caller {
+    match caller {
         Some(c) if c.csrf.is_some() => {
             let _ = write!(
                 h,
@@ -501,7 +533,7 @@ async fn page(
         h,
         "<p class=muted>costd · <a href=/openapi.json>API</a> · <a href=/metrics>metrics</a></p></main></body></html>"
     );
-    Ok(Html(h).into_response())
+    Ok(h)
 }
 
 fn chart(h: &mut String, p: &crate::budget::Projection, budget: Option<Decimal>) {
@@ -649,7 +681,13 @@ const COMING_DAYS: i64 = 14;
 /// The most of them it lists.
 const MAX_COMING: usize = 50;
 
-fn windows_section(h: &mut String, s: &AppState, caller: &Option<Caller>) -> Result<(), ApiError> {
+fn windows_section(
+    h: &mut String,
+    s: &AppState,
+    caller: &Option<Caller>,
+    booked: Option<i64>,
+    booking: &Booking,
+) -> Result<(), ApiError> {
     let operator = caller.as_ref().filter(|c| c.role == Role::Operator && c.csrf.is_some());
     let tz = s.cfg.timezone;
     let fmt = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %d %b %H:%M").to_string();
@@ -727,17 +765,118 @@ fn windows_section(h: &mut String, s: &AppState, caller: &Option<Caller>) -> Res
         );
     }
     if let Some(c) = operator {
-        let _ = write!(
-            h,
-            "<h2>Add a window</h2><form method=post action=/ui/windows><input type=hidden name=csrf value=\"{}\">\
-             <label>Start <input name=start value=now required></label> \
-             <label>Duration <input name=duration value=2h size=6 required></label> \
-             <label>Note <input name=note></label> <button>Add</button><div class=muted>Start: now, 2026-12-03 09:00 ({}) or RFC 3339.</div></form>",
-            esc(c.csrf.as_deref().unwrap_or("")),
-            esc(tz.name())
-        );
+        booking_form(h, s, c, booked, booking)?;
     }
     let _ = write!(h, "</section>");
+    Ok(())
+}
+
+/// One labelled input with its error, if any, beside it.
+fn field(h: &mut String, booking: &Booking, name: &str, label: &str, value: &str, hint: &str) {
+    let error = booking.error(name);
+    let _ = write!(
+        h,
+        "<div class=field><label for=book-{name}>{label}</label><input id=book-{name} name={name} value=\"{v}\"{invalid}{described}>",
+        v = esc(value),
+        invalid = if error.is_some() { " aria-invalid=true" } else { "" },
+        described = if error.is_some() {
+            format!(" aria-describedby=book-{name}-error")
+        } else {
+            String::new()
+        },
+    );
+    match error {
+        Some(e) => {
+            let _ = write!(h, "<span class=error id=book-{name}-error>{}</span>", esc(e));
+        }
+        None if !hint.is_empty() => {
+            let _ = write!(h, "<span class=muted>{}</span>", esc(hint));
+        }
+        None => {}
+    }
+    let _ = write!(h, "</div>");
+}
+
+/// The operator's booking form: preview the price, then book; errors beside
+/// the field they concern; a confirmation with the cost after booking.
+fn booking_form(
+    h: &mut String,
+    s: &AppState,
+    c: &Caller,
+    booked: Option<i64>,
+    booking: &Booking,
+) -> Result<(), ApiError> {
+    let tz = s.cfg.timezone;
+    let fmt = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %d %b %H:%M").to_string();
+    let _ = write!(h, "<h2 id=book>Book a window</h2>");
+    if let Some(id) = booked
+        && let Some(w) = s.store.windows(false)?.into_iter().find(|w| w.id == id)
+    {
+        let prices = s.prices.get();
+        let cost = crate::schedule::planner::window_cost(w.interval, &prices.settings, w.created_at);
+        let _ = write!(
+            h,
+            "<p class=\"banner ok\" id=booked>Booked w{id}: {} → {}, {} billed h · {} on its own.</p>",
+            fmt(w.interval.start),
+            fmt(w.interval.end),
+            cost.billed_hours,
+            format_usd(cost.fixed_usd)
+        );
+    }
+    if let Some(e) = booking.error("form") {
+        let _ = write!(h, "<p class=error id=form-error>{}</p>", esc(e));
+    }
+    let _ = write!(
+        h,
+        "<form method=post action=/ui/windows#book id=booking><input type=hidden name=csrf value=\"{}\">",
+        esc(c.csrf.as_deref().unwrap_or(""))
+    );
+    let or = |v: &str, d: &str| if v.is_empty() { d.to_string() } else { v.to_string() };
+    field(
+        h,
+        booking,
+        "start",
+        "Start",
+        &or(&booking.start, "now"),
+        &format!("now, 2026-12-03 09:00 ({}) or RFC 3339", tz.name()),
+    );
+    field(
+        h,
+        booking,
+        "duration",
+        "Duration",
+        &or(&booking.duration, "2h"),
+        "3h, 90m, 1h30m",
+    );
+    field(h, booking, "note", "Note", &booking.note, "");
+    let _ = write!(
+        h,
+        "<div class=buttons><button name=action value=preview>Preview price</button> <button name=action value=book>Book</button></div></form>"
+    );
+    if let Some(q) = &booking.quote {
+        let e = &q.alb_cost.estimate;
+        let _ = write!(
+            h,
+            "<div id=quote class=quote><strong>{} → {}</strong>: the ALB on its own runs {} min with lead and grace, \
+             <span id=quote-hours>{}</span> billed h, <span id=quote-usd>{}</span> (hours + public IPv4; {}).",
+            fmt(q.start),
+            fmt(q.end),
+            e.lifetime_minutes,
+            e.billed_hours,
+            format_usd(e.fixed_usd),
+            e.partial_hour.describe()
+        );
+        if let Some(x) = &e.extra_hour {
+            let _ = write!(
+                h,
+                " <span class=extra-hour id=quote-advice>Lead and grace add an hour: a window {} min shorter bills {} h and saves {}.</span>",
+                x.shorten_by_minutes,
+                x.billed_hours_without,
+                format_usd(x.saves_usd)
+            );
+        }
+        let _ = write!(h, " Not booked yet.</div>");
+    }
     Ok(())
 }
 
@@ -818,6 +957,20 @@ struct WindowForm {
     duration: String,
     #[serde(default)]
     note: String,
+    /// `preview` prices it; `book` (the default) books it.
+    #[serde(default)]
+    action: Option<String>,
+}
+
+/// The form's field for an error about `field`: the form has no `end` or
+/// `timezone`, so those errors are about the duration or the form itself.
+fn form_field(field: &str) -> &'static str {
+    match field {
+        "start" => "start",
+        "duration" | "end" => "duration",
+        "note" => "note",
+        _ => "form",
+    }
 }
 
 async fn ui_add_window(
@@ -828,14 +981,47 @@ async fn ui_add_window(
     let caller = s.require(&headers, Role::Operator)?;
     check_csrf(&caller, &f.csrf)?;
     let w = NewWindow {
-        start: f.start,
+        start: f.start.clone(),
         end: None,
-        duration: Some(f.duration),
-        note: f.note,
+        duration: Some(f.duration.clone()),
+        note: f.note.clone(),
         timezone: None,
     };
-    crate::app::windows::add(&s.app, &w, &format!("ui:{}", caller.name), Utc::now())?;
-    Ok(Redirect::to("/").into_response())
+    let mut booking = Booking {
+        start: f.start,
+        duration: f.duration,
+        note: f.note,
+        ..Booking::default()
+    };
+    let now = Utc::now();
+    let result = match f.action.as_deref().unwrap_or("book") {
+        "preview" => crate::app::windows::quote(&s.app, &w, now).map(|q| {
+            booking.quote = Some(q);
+            None
+        }),
+        "book" => crate::app::windows::add(&s.app, &w, &format!("ui:{}", caller.name), now).map(|a| Some(a.window.id)),
+        other => {
+            return Err(ApiError::validation(
+                "action",
+                format!(
+                    "unknown action `{}`; valid: preview, book",
+                    other.chars().take(40).collect::<String>()
+                ),
+            ));
+        }
+    };
+    let caller = Some(caller);
+    let status = match result {
+        Ok(Some(id)) => return Ok(Redirect::to(&format!("/?booked={id}#book")).into_response()),
+        Ok(None) => StatusCode::OK,
+        Err(crate::app::windows::AppError::Invalid { field, message }) => {
+            booking.errors.push((form_field(field), message));
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let html = render(&s, &caller, &PageQuery::default(), &booking).await?;
+    Ok((status, Html(html)).into_response())
 }
 
 async fn ui_cancel_window(

@@ -140,7 +140,11 @@ impl Session {
     }
     /// `GET /`.
     pub fn page(&self) -> (u16, String) {
-        http(self.addr, "GET", "/", &[("Cookie", self.cookie.as_str())], "").unwrap()
+        self.get("/")
+    }
+    /// `GET path` in this session (`/?month=2026-10`).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http(self.addr, "GET", path, &[("Cookie", self.cookie.as_str())], "").unwrap()
     }
     /// The CSRF token in the signed-in page's forms.
     pub fn csrf(&self) -> String {

@@ -804,21 +804,126 @@ fn the_same_bad_window_gets_the_same_refusal_from_the_cli_the_api_and_the_dashbo
             err.contains(&format!("--{field}: {message}")),
             "{err}\nvs API: {message}"
         );
-        // The dashboard's form: the same field and message.
+        // The dashboard's form: the page again, the same message beside the
+        // field (the form has no `end`: its errors are about the duration),
+        // what was typed kept.
         let fields = format!(
-            "start={}&duration={duration}",
+            "start={}&duration={duration}&action=book",
             start.replace('+', "%2B").replace(' ', "+")
         );
         let (s, page) = session.add_window(&csrf, &fields);
-        let ui: serde_json::Value = serde_json::from_str(&page).unwrap();
-        assert_eq!(
-            (s, ui["field"].as_str(), ui["message"].as_str()),
-            (422, Some(field), Some(message.as_str())),
+        assert_eq!(s, 422, "{page}");
+        let form_field = if field == "end" { "duration" } else { field };
+        assert!(
+            page.contains(&format!(
+                "<span class=error id=book-{form_field}-error>{}</span>",
+                html_escape(&message)
+            )),
+            "{message} beside {form_field}: {page}"
+        );
+        assert!(
+            page.contains(&format!(
+                "<input id=book-{form_field} name={form_field} value=\"{}\" aria-invalid=true",
+                html_escape(if form_field == "start" { start } else { duration })
+            )),
             "{page}"
         );
     }
     let (_, list) = app.windows(Some(VIEWER));
     assert!(list["windows"].as_array().unwrap().is_empty(), "nothing stored: {list}");
+}
+
+/// Text as the dashboard escapes it.
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// The dashboard's form prices a window before booking it (the same figures
+/// as `POST /api/v1/windows/quote`, nothing stored), then books it and says
+/// what it costs.
+#[test]
+fn the_booking_form_previews_the_price_then_books() {
+    let app = spawn_app("web-booking", &|s| with_lead_and_grace(s));
+    let session = app.sign_in(OPERATOR);
+    let csrf = session.csrf();
+    let fields = "start=2030-02-01+10%3A00&duration=3h&note=board+demo";
+    let (s, page) = session.add_window(&csrf, &format!("{fields}&action=preview"));
+    assert_eq!(s, 200, "{page}");
+    // us-east-1: 3 h + 5 + 5 min = 190 min → 4 billed hours × $0.0225 = $0.09, + 2 public
+    // IPv4 × $0.005/h × 190 min = $0.031666…; $0.121666… → $0.12. Ten minutes shorter:
+    // 3 h × $0.0225 + 2 × $0.005 × 180 min = $0.0675 + $0.03 = $0.0975, saving $0.024166… → $0.02.
+    let quote = page
+        .split("<div id=quote class=quote>")
+        .nth(1)
+        .unwrap_or_else(|| panic!("a price preview: {page}"))
+        .split("</div>")
+        .next()
+        .unwrap();
+    assert!(quote.contains("runs 190 min with lead and grace"), "{quote}");
+    assert!(quote.contains("<span id=quote-hours>4</span> billed h"), "{quote}");
+    assert!(quote.contains("<span id=quote-usd>$0.12</span>"), "{quote}");
+    assert!(
+        quote.contains("a window 10 min shorter bills 3 h and saves $0.02"),
+        "{quote}"
+    );
+    assert!(quote.contains("Not booked yet"), "{quote}");
+    // The typed values stay in the form; nothing is stored.
+    assert!(page.contains("name=note value=\"board demo\""), "{page}");
+    let (_, list) = app.windows(Some(VIEWER));
+    assert!(
+        list["windows"].as_array().unwrap().is_empty(),
+        "a preview stores nothing: {list}"
+    );
+    // The API's quote: the same figures, for a viewer too.
+    let (s, q) = app.json(
+        "POST",
+        "/api/v1/windows/quote",
+        Some(VIEWER),
+        r#"{"start":"2030-02-01 10:00","duration":"3h","note":"board demo"}"#,
+    );
+    assert_eq!(s, 200, "{q}");
+    let est = &q["alb_cost"]["estimate"];
+    assert_eq!(
+        (est["billed_hours"].as_i64(), est["lifetime_minutes"].as_i64()),
+        (Some(4), Some(190))
+    );
+    assert_eq!(est["extra_hour"]["shorten_by_minutes"], 10);
+    let (s, e) = app.json(
+        "POST",
+        "/api/v1/windows/quote",
+        Some(VIEWER),
+        r#"{"start":"now","duration":"9h"}"#,
+    );
+    assert_eq!((s, e["field"].as_str()), (422, Some("end")), "{e}");
+    let (s, _) = app.json(
+        "POST",
+        "/api/v1/windows/quote",
+        None,
+        r#"{"start":"now","duration":"1h"}"#,
+    );
+    assert_eq!(s, 401, "signed in only");
+    // Booking: back to the page, which confirms it with its cost.
+    let (s, _) = session.add_window(&csrf, &format!("{fields}&action=book"));
+    assert_eq!(s, 303);
+    let (_, list) = app.windows(Some(VIEWER));
+    let id = list["windows"][0]["id"].as_i64().expect("booked");
+    let (s, page) = session.get(&format!("/?booked={id}"));
+    assert_eq!(s, 200);
+    assert!(
+        page.contains(&format!(
+            "<p class=\"banner ok\" id=booked>Booked w{id}: Fri 01 Feb 10:00 → Fri 01 Feb 13:00, 4 billed h · $0.12 on its own.</p>"
+        )),
+        "{page}"
+    );
+    // An unknown action is refused and books nothing.
+    let (s, _) = session.add_window(&csrf, &format!("{fields}&action=launch"));
+    assert_eq!(s, 422);
+    let (_, list) = app.windows(Some(VIEWER));
+    assert_eq!(list["windows"].as_array().unwrap().len(), 1);
 }
 
 /// The test config with the daemon's default 5 min lead and 5 min grace.
