@@ -280,6 +280,7 @@ mod tests {
                     dec!(0.0225),
                 )],
             }],
+            days: vec![],
         };
         let ctx = FocusContext {
             billing_period: nov,

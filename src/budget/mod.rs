@@ -220,6 +220,7 @@ mod tests {
                 line_items: vec![],
             }],
             alb_actual_by_resource: vec![],
+            days: vec![],
         }
     }
 

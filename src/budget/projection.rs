@@ -114,6 +114,36 @@ pub struct Projection {
     /// names per resource. Their sum is the component's actual items.
     #[serde(skip)]
     pub alb_actual_by_resource: Vec<ResourceCharges>,
+    /// Day by day: the spend from the month's start to each day's end, actual
+    /// for the days over, then the schedule's. The last day's figure is
+    /// `projected_usd`.
+    pub days: Vec<DayPoint>,
+}
+
+/// The month's spend to the end of one day.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DayPoint {
+    /// The day, in the projection's zone.
+    #[schema(value_type = String, format = Date)]
+    pub date: chrono::NaiveDate,
+    /// Its end: the next local midnight (the month's end for the last day).
+    pub end: DateTime<Utc>,
+    /// `actual` when the day is over at the projection's time, else
+    /// `scheduled` (the day in progress is actual so far plus the schedule).
+    pub basis: Basis,
+    /// Spend from the month's start to `end`.
+    pub cumulative_usd: Decimal,
+    /// The same per component, in the projection's order.
+    pub components: Vec<ComponentDay>,
+}
+
+/// One component's spend to the end of a day.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ComponentDay {
+    /// The component.
+    pub component: Component,
+    /// Its spend from the month's start to the day's end.
+    pub cumulative_usd: Decimal,
 }
 
 /// A load balancer the ledger recorded: what a bill names it by.
@@ -222,8 +252,108 @@ fn component(component: Component, line_items: Vec<ProjectedItem>) -> ComponentP
     }
 }
 
-/// Projects the month.
+/// Projects the month, with its day-by-day series.
 pub fn project(i: &ProjectionInputs) -> Projection {
+    let mut p = project_totals(i);
+    p.days = days(i, &p);
+    p
+}
+
+/// The month's day ends in its zone: each local midnight after the first,
+/// then the month's end.
+fn day_ends(month: Month, tz: Tz) -> Vec<(chrono::NaiveDate, DateTime<Utc>)> {
+    let span = month.span(tz);
+    let mut out = Vec::new();
+    let mut day = month.first_day();
+    while let Some(next) = day.succ_opt() {
+        let end = crate::schedule::cron::resolve_local(tz, next.and_hms_opt(0, 0, 0).expect("midnight")).min(span.end);
+        out.push((day, end));
+        if end >= span.end {
+            break;
+        }
+        day = next;
+    }
+    out
+}
+
+/// Spend to each day's end. A day over at `at` is the projection as it
+/// stood at the day's end (the actual figures then; capacity units a
+/// lifetime consumed count on the day it started). A day still to come is
+/// the actual figure now plus what the schedule adds from now to the day's
+/// end, every capacity unit modelled, so the last day is `projected_usd`.
+fn days(i: &ProjectionInputs, now: &Projection) -> Vec<DayPoint> {
+    let modelled: Vec<AlbLifetime> = i
+        .lifetimes
+        .iter()
+        .map(|l| AlbLifetime {
+            consumed_lcu_hours: None,
+            ..l.clone()
+        })
+        .collect();
+    let modelled_at = |at: DateTime<Utc>| {
+        project_totals(&ProjectionInputs {
+            at,
+            lifetimes: &modelled,
+            ..i.clone()
+        })
+    };
+    let base = modelled_at(i.at);
+    let span_end = i.month.span(i.timezone).end;
+    day_ends(i.month, i.timezone)
+        .into_iter()
+        .map(|(date, end)| {
+            let (basis, components): (Basis, Vec<ComponentDay>) = if end <= i.at {
+                let then = project_totals(&ProjectionInputs { at: end, ..i.clone() });
+                (
+                    Basis::Actual,
+                    then.components
+                        .iter()
+                        .map(|c| ComponentDay {
+                            component: c.component,
+                            cumulative_usd: c.actual_usd,
+                        })
+                        .collect(),
+                )
+            } else if end >= span_end {
+                // The schedule's whole rest of the month: the projection itself
+                // (the same sum, without Decimal's last-digit rounding).
+                (
+                    Basis::Scheduled,
+                    now.components
+                        .iter()
+                        .map(|c| ComponentDay {
+                            component: c.component,
+                            cumulative_usd: c.projected_usd,
+                        })
+                        .collect(),
+                )
+            } else {
+                let then = modelled_at(end);
+                (
+                    Basis::Scheduled,
+                    now.components
+                        .iter()
+                        .zip(then.components.iter().zip(base.components.iter()))
+                        .map(|(n, (t, b))| ComponentDay {
+                            component: n.component,
+                            cumulative_usd: (n.actual_usd + t.actual_usd - b.actual_usd).normalize(),
+                        })
+                        .collect(),
+                )
+            };
+            DayPoint {
+                date,
+                end,
+                basis,
+                cumulative_usd: components.iter().map(|c| c.cumulative_usd).sum::<Decimal>().normalize(),
+                components,
+            }
+        })
+        .collect()
+}
+
+/// The month's totals and line items at `i.at` (no day-by-day series).
+fn project_totals(i: &ProjectionInputs) -> Projection {
     let span = i.month.span(i.timezone);
     let total_h = hours(&span);
     let elapsed = Interval::new(span.start, i.at.clamp(span.start, span.end)).map_or(Decimal::ZERO, |e| hours(&e));
@@ -263,6 +393,7 @@ pub fn project(i: &ProjectionInputs) -> Projection {
         partial_hour: i.partial_hour,
         components,
         alb_actual_by_resource: alb_actual_by_resource(i, &span),
+        days: Vec::new(),
     }
 }
 
@@ -582,6 +713,61 @@ mod tests {
             .map(|i| i.item.cost_usd)
             .sum();
         assert_eq!(sum, a.actual_usd);
+
+        // Day by day (UTC days). Dec 1–9 are over: lifetime a alone, 0.0648 (above).
+        assert_eq!(r.days.len(), 31);
+        let day = |d: usize| &r.days[d - 1];
+        assert_eq!(
+            (day(1).basis, day(1).cumulative_usd, day(1).end),
+            (Basis::Actual, dec!(0.0648), utc(12, 2, 0, 0))
+        );
+        assert_eq!((day(9).basis, day(9).cumulative_usd), (Basis::Actual, dec!(0.0648)));
+        // Dec 10 is in progress: the actual 0.1311333 now, plus what the schedule adds from
+        // 10:20 to midnight with capacity units modelled (a's are the same at both times):
+        // b's 3rd billed hour 0.0225 + 0.5 LCU × 0.008 = 0.004 + IPv4 (10,800 − 4,800) s × 2
+        // / 3,600 = 3.3333 address-h × 0.005 = 0.0166667 → 0.0431667; 0.1743.
+        assert_eq!(day(10).basis, Basis::Scheduled);
+        assert_eq!(day(10).cumulative_usd.round_dp(6), dec!(0.1743));
+        // Dec 11 adds the 10-minute lifetime: 0.0225 + 0.004 + 600 s × 2 / 3,600 × 0.005 =
+        // 0.0016667 → 0.0281667; 0.2024667, which is the projected total, and stays so.
+        assert_eq!(day(11).cumulative_usd.round_dp(7), dec!(0.2024667));
+        assert_eq!(day(31).cumulative_usd, r.projected_usd);
+        // The 30th, summed the schedule's way, agrees with it but for Decimal's last digits.
+        assert_eq!(day(30).cumulative_usd.round_dp(20), r.projected_usd.round_dp(20));
+        assert_eq!(day(31).components[0].component, Component::Alb);
+        assert_eq!(day(31).end, utc(12, 31, 0, 0) + chrono::Duration::days(1));
+    }
+
+    #[test]
+    fn the_days_of_a_dst_month_end_at_local_midnight() {
+        // March 2027 in Europe/Berlin: 31 days; the 28th is 23 h long (CET → CEST).
+        let p = prices("us-east-1");
+        let r = project(&ProjectionInputs {
+            month: Month { year: 2027, month: 3 },
+            timezone: chrono_tz::Europe::Berlin,
+            at: Utc.with_ymd_and_hms(2027, 3, 15, 0, 0, 0).unwrap(),
+            prices: &p,
+            network: Some((&seed_network(), OptionName::EndpointsOnly)),
+            alb: &alb(TrafficProfile::default()),
+            lifetimes: &[],
+            monitoring: None,
+            partial_hour: PartialHour::Lifetime,
+        });
+        assert_eq!(r.days.len(), 31);
+        // Mar 28 ends at midnight CEST = 22:00Z; Mar 27 at midnight CET = 23:00Z.
+        assert_eq!(r.days[26].end, Utc.with_ymd_and_hms(2027, 3, 27, 23, 0, 0).unwrap());
+        assert_eq!(r.days[27].end, Utc.with_ymd_and_hms(2027, 3, 28, 22, 0, 0).unwrap());
+        assert_eq!(r.days[30].end, Month { year: 2027, month: 3 }.span(chrono_tz::Europe::Berlin).end);
+        // The network accrues by the hour: 743 h in the month; the 28th adds 23 of them.
+        // endpoints_only in us-east-1 over 743 h: 3 × 2 × 743 × 0.01 = 44.58 + 255 × 0.01
+        // = 2.55 → 47.13 a month, 47.13 / 743 per hour.
+        let per_hour = dec!(47.13) / dec!(743);
+        let d28 = r.days[27].cumulative_usd - r.days[26].cumulative_usd;
+        assert_eq!(d28.round_dp(10), (per_hour * dec!(23)).round_dp(10));
+        assert_eq!(r.days[30].cumulative_usd.round_dp(10), dec!(47.13));
+        // Days before the 14th's end are actual, the 14th ends at `at`; the 15th on is scheduled.
+        assert_eq!(r.days[13].basis, Basis::Actual);
+        assert_eq!(r.days[14].basis, Basis::Scheduled);
     }
 
     fn lb(name: &str) -> AlbResource {
