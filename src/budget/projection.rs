@@ -757,7 +757,10 @@ mod tests {
         // Mar 28 ends at midnight CEST = 22:00Z; Mar 27 at midnight CET = 23:00Z.
         assert_eq!(r.days[26].end, Utc.with_ymd_and_hms(2027, 3, 27, 23, 0, 0).unwrap());
         assert_eq!(r.days[27].end, Utc.with_ymd_and_hms(2027, 3, 28, 22, 0, 0).unwrap());
-        assert_eq!(r.days[30].end, Month { year: 2027, month: 3 }.span(chrono_tz::Europe::Berlin).end);
+        assert_eq!(
+            r.days[30].end,
+            Month { year: 2027, month: 3 }.span(chrono_tz::Europe::Berlin).end
+        );
         // The network accrues by the hour: 743 h in the month; the 28th adds 23 of them.
         // endpoints_only in us-east-1 over 743 h: 3 × 2 × 743 × 0.01 = 44.58 + 255 × 0.01
         // = 2.55 → 47.13 a month, 47.13 / 743 per hour.

@@ -38,6 +38,13 @@ impl Blackouts {
             .map(|s| format!("{} to {}", s.start.to_rfc3339(), s.end.to_rfc3339()))
     }
 
+    /// The blackout spans overlapping `iv`, clipped to it, in order.
+    pub fn spans_in(&self, iv: &Interval) -> Vec<Interval> {
+        let mut out: Vec<Interval> = self.spans.iter().filter_map(|s| s.clip(iv)).collect();
+        out.sort_by_key(|s| s.start);
+        out
+    }
+
     /// Number of spans.
     pub fn len(&self) -> usize {
         self.spans.len()

@@ -113,8 +113,8 @@ pub fn merge(mut spans: Vec<Interval>) -> Vec<Interval> {
     out
 }
 
-/// A calendar month `YYYY-MM`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A calendar month `YYYY-MM` (ordered by year, then month).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Month {
     /// Year.
     pub year: i32,

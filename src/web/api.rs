@@ -302,8 +302,13 @@ struct MonthQuery {
 pub const MONTH_RANGE_YEARS: i32 = 10;
 
 fn month(s: &AppState, q: &MonthQuery) -> Result<Month, ApiError> {
+    parse_month(s, q.month.as_deref())
+}
+
+/// `?month=`: `YYYY-MM` within [`MONTH_RANGE_YEARS`] of now; none is the current month.
+pub(crate) fn parse_month(s: &AppState, month: Option<&str>) -> Result<Month, ApiError> {
     let now = Month::containing(Utc::now(), s.cfg.projection.timezone);
-    match &q.month {
+    match month {
         Some(m) => {
             let m = Month::parse(m).map_err(|e| ApiError::validation("month", format!("{e}; expected YYYY-MM")))?;
             if !m.is_within_years_of(now, MONTH_RANGE_YEARS) {
@@ -330,15 +335,20 @@ async fn projection(
     Query(q): Query<MonthQuery>,
 ) -> Result<Json<crate::app::views::ProjectionView>, ApiError> {
     let m = month(&s, &q)?;
+    Ok(Json(projection_view(&s, m).await?))
+}
+
+/// `m`'s projection and budget evaluations: the current month from the
+/// projection job's cache (none before its first run), any other computed on
+/// the blocking pool within the expensive-request limits.
+pub(crate) async fn projection_view(s: &AppState, m: Month) -> Result<crate::app::views::ProjectionView, ApiError> {
     let latest = s.latest.read().await.clone();
-    // The current month is served from the projection job's cache.
     if let Some(p) = latest.projection.filter(|p| p.month == m.to_string()) {
-        return Ok(Json(crate::app::views::ProjectionView {
+        return Ok(crate::app::views::ProjectionView {
             projection: p,
             budgets: latest.evaluations,
-        }));
+        });
     }
-    // Any other month is computed on the blocking pool, within the expensive-request limits.
     let app = s.app.clone();
     let at = Utc::now();
     let view = s
@@ -349,7 +359,7 @@ async fn projection(
             >(&app, None, m, at))
         })
         .await??;
-    Ok(Json(view))
+    Ok(view)
 }
 
 /// The month's charges as FOCUS 1.2 CSV (actual rows billed, the rest marked projected).

@@ -73,32 +73,21 @@ h1{font-size:20px;margin:8px 0}h2{font-size:16px;margin:18px 0 8px}section{backg
 table{border-collapse:collapse;width:100%;font-size:14px}td,th{padding:4px 6px;border-bottom:1px solid #eceef2;text-align:left}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.big{font-size:26px;font-weight:700}
 form.inline{display:inline}input,button{font:inherit;padding:4px 8px}svg{width:100%;height:auto}
+svg.chart{display:block;max-width:620px;font-size:12px}svg .axis{fill:#556}svg .level{fill:#444}.key{font-size:13px}
+details summary{cursor:pointer;color:#2f5bb5}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:8px}
 .field{display:flex;flex-wrap:wrap;align-items:center;gap:4px 8px;margin:6px 0}.field label{min-width:70px}.field input{flex:1 1 160px;max-width:320px}
 .error{color:#a11d1d;font-weight:600}input[aria-invalid]{border:2px solid #a11d1d}.quote{background:#eef4ff;border-radius:6px;padding:8px 10px;margin-top:8px}
 ";
 
-fn lifetimes_in_month(s: &AppState, span: &Interval) -> Result<Vec<(Interval, bool, bool)>, ApiError> {
-    // (interval, actual?, coalesced?)
-    let ledger = s.store.lifetimes(&s.cfg.deployment, span.start, span.end)?;
-    Ok(ledger
-        .into_iter()
-        .filter(|l| l.dry_run == s.cfg.dry_run)
-        .filter_map(|l| {
-            let end = l.deleted_at.unwrap_or_else(Utc::now);
-            Interval::new(l.created_at, end)
-                .and_then(|iv| iv.clip(span))
-                .map(|iv| (iv, true, l.reason == crate::store::LifetimeReason::CoalescedGap))
-        })
-        .collect())
-}
-
-/// The page's query: `?events=<kind>` filters the events list; `?booked=<id>`
-/// confirms a window just booked from the form.
+/// The page's query: `?month=YYYY-MM` picks the month shown; `?events=<kind>`
+/// filters the events list; `?booked=<id>` confirms a window just booked from
+/// the form.
 #[derive(Deserialize, Default)]
 struct PageQuery {
     events: Option<String>,
     booked: Option<i64>,
+    month: Option<String>,
 }
 
 /// The booking form as posted: what was typed, the errors by field, the
@@ -245,14 +234,12 @@ async fn render(
 ) -> Result<String, ApiError> {
     let latest = s.latest.read().await.clone();
     let alb = crate::app::views::alb_state(&s.app).await?;
-    let plan = s.status.read().await.plan.clone();
     let month = Month::containing(Utc::now(), s.cfg.projection.timezone);
-    let span = month.span(s.cfg.projection.timezone);
     let mut h = String::with_capacity(32 * 1024);
     let _ = write!(
         h,
         "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width,initial-scale=1\">\
-         <title>costd · {dep}</title><style>{CSS}</style></head><body><main>\
+         <title>costd · {dep}</title><style>{CSS}{timeline_css}</style></head><body><main>\
          <header><h1>costd · {dep}</h1><span class=muted>{region}{dry} · {month} ({tz})</span></header>",
         dep = esc(&s.cfg.deployment),
         region = esc(&s.cfg.region),
@@ -262,6 +249,7 @@ async fn render(
             ""
         },
         tz = esc(s.cfg.projection.timezone.name()),
+        timeline_css = super::timeline::CSS,
     );
 
     // Banner: alarms first.
@@ -355,10 +343,27 @@ async fn render(
         );
     }
 
-    // Totals and the chart.
+    // The month: totals, day by day against the budgets, by component.
     let budget_usd: Option<Decimal> = s.cfg.budgets.iter().find(|b| b.scope.is_none()).map(|b| b.monthly_usd);
-    let _ = write!(h, "<section id=spend><h2>This month</h2>");
-    match &latest.projection {
+    let (shown, month_error) = match super::api::parse_month(s, query.month.as_deref()) {
+        Ok(m) => (m, None),
+        Err(e) => (month, Some(e.message().to_string())),
+    };
+    let shown_projection = if shown == month {
+        latest.projection.clone()
+    } else {
+        Some(super::api::projection_view(s, shown).await?.projection)
+    };
+    let _ = write!(
+        h,
+        "<section id=spend><h2>Spend, {}</h2>",
+        shown.first_day().format("%B %Y")
+    );
+    month_picker(&mut h, shown, month);
+    if let Some(e) = month_error {
+        let _ = write!(h, "<p class=error id=month-error>{}; showing this month.</p>", esc(&e));
+    }
+    match &shown_projection {
         Some(p) => {
             let _ = write!(
                 h,
@@ -368,6 +373,13 @@ async fn render(
                 format_usd(p.projected_usd),
                 format_usd(p.month_to_date_usd),
                 budget_usd.map(format_usd).unwrap_or_else(|| "—".into())
+            );
+            super::charts::month_chart(
+                &mut h,
+                p,
+                &shown.span(s.cfg.projection.timezone),
+                &s.cfg.budgets,
+                s.cfg.projection.timezone,
             );
             chart(&mut h, p, budget_usd);
             let _ = write!(
@@ -399,19 +411,8 @@ async fn render(
         }
     );
 
-    // Timeline.
-    let mut bars = lifetimes_in_month(s, &span)?;
-    if let Some(p) = &plan {
-        // The running lifetime is in the ledger already; its planned rest and the upcoming ones are drawn as planned.
-        let now = Utc::now();
-        let running_rest = p.current.iter().filter(|c| c.end > now);
-        for l in running_rest.chain(p.upcoming.iter()) {
-            if let Some(iv) = Interval::new(l.start.max(Utc::now()), l.end).and_then(|iv| iv.clip(&span)) {
-                bars.push((iv, false, !l.coalesced_gaps.is_empty()));
-            }
-        }
-    }
-    timeline(&mut h, &span, &bars, Utc::now());
+    // The next 14 days: windows, planned lifetimes, blackouts, gaps.
+    next_days(&mut h, s)?;
 
     // The ledger: the latest lifetimes with what each billed.
     ledger_section(&mut h, s)?;
@@ -473,8 +474,12 @@ async fn render(
     if let Some(m) = &prices.network_model {
         let _ = write!(
             h,
-            "<section id=network><h2>NAT Gateway vs VPC endpoints (730 h month)</h2><table><tr><th>option</th><th class=n>per month</th><th></th></tr>"
+            "<section id=network><h2>NAT Gateway vs VPC endpoints (730 h month)</h2>"
         );
+        if let Some(spec) = &s.cfg.projection.scenario.network {
+            super::charts::network_chart(&mut h, spec, prices.table(), Decimal::from(730), m);
+        }
+        let _ = write!(h, "<table><tr><th>option</th><th class=n>per month</th><th></th></tr>");
         for o in &m.options {
             let _ = write!(
                 h,
@@ -506,11 +511,11 @@ async fn render(
                     .unwrap_or_else(|| "never".into())
             );
         }
-        let _ = write!(
-            h,
-            "</table><p id=recommendation>{}</p></section>",
-            text_with_code(&m.recommendation)
-        );
+        let _ = write!(h, "</table>");
+        if s.cfg.projection.scenario.network.is_none() {
+            let _ = write!(h, "<p id=recommendation>{}</p>", text_with_code(&m.recommendation));
+        }
+        let _ = write!(h, "</section>");
     }
 
     // Who is signed in.
@@ -536,6 +541,51 @@ async fn render(
     Ok(h)
 }
 
+/// Links to the month before and after the one shown (past months are the
+/// ledger's actual figures, the next one the schedule's), this month, and a
+/// field for any other.
+fn month_picker(h: &mut String, shown: Month, current: Month) {
+    let link = |m: Month| {
+        if m == current {
+            "/#spend".to_string()
+        } else {
+            format!("/?month={m}#spend")
+        }
+    };
+    let _ = write!(h, "<nav id=months class=muted>");
+    let _ = write!(
+        h,
+        "<a href=\"{}\">← {}</a> · ",
+        link(shown.previous()),
+        shown.previous().first_day().format("%b %Y")
+    );
+    if shown == current {
+        let _ = write!(h, "<strong>this month</strong>");
+    } else {
+        let _ = write!(h, "<a href=\"{}\">this month</a>", link(current));
+    }
+    if shown.next() <= current.next() {
+        let _ = write!(
+            h,
+            " · <a href=\"{}\">{} →</a>",
+            link(shown.next()),
+            shown.next().first_day().format("%b %Y")
+        );
+    }
+    let _ = write!(
+        h,
+        " <form class=inline method=get action=/><input type=month name=month value={shown} aria-label=month> <button>Show</button></form>"
+    );
+    let note = if shown < current {
+        " Past month: the ledger's actual figures."
+    } else if shown > current {
+        " Next month: the schedule's figures."
+    } else {
+        ""
+    };
+    let _ = write!(h, "{note}</nav>");
+}
+
 fn chart(h: &mut String, p: &crate::budget::Projection, budget: Option<Decimal>) {
     // One horizontal bar per component: actual (solid) then scheduled (light), to scale.
     let max = p
@@ -551,7 +601,7 @@ fn chart(h: &mut String, p: &crate::budget::Projection, budget: Option<Decimal>)
     let height = 20 + row * p.components.len() as i64;
     let _ = write!(
         h,
-        "<svg id=chart viewBox=\"0 0 520 {height}\" role=img aria-label=\"spend by component\">"
+        "<svg id=chart class=chart viewBox=\"0 0 520 {height}\" role=img aria-label=\"spend by component\">"
     );
     for (i, c) in p.components.iter().enumerate() {
         let y = 10 + row * i as i64;
@@ -559,10 +609,10 @@ fn chart(h: &mut String, p: &crate::budget::Projection, budget: Option<Decimal>)
         let sch = (c.scheduled_usd / max * width).round().to_string();
         let _ = write!(
             h,
-            "<text x=0 y={ty} font-size=16>{name}</text>\
+            "<text x=0 y={ty}>{name}</text>\
              <rect class=actual x=110 y={y} width={a} height=26 fill=#2f6fdb><title>actual {av}</title></rect>\
              <rect class=scheduled x={sx} y={y} width={sch} height=26 fill=#a9c4f5><title>scheduled {sv}</title></rect>\
-             <text x={lx} y={ty} font-size=15>{total}</text>",
+             <text x={lx} y={ty}>{total}</text>",
             ty = y + 19,
             name = c.component.as_str(),
             sx = 110 + a.parse::<i64>().unwrap_or(0),
@@ -580,48 +630,6 @@ fn chart(h: &mut String, p: &crate::budget::Projection, budget: Option<Decimal>)
         let _ = write!(h, " · budget {} (all components)", format_usd(b));
     }
     let _ = write!(h, "</p>");
-}
-
-fn timeline(h: &mut String, span: &Interval, bars: &[(Interval, bool, bool)], now: DateTime<Utc>) {
-    let total = span.seconds().max(1) as f64;
-    let x = |t: DateTime<Utc>| 10.0 + 780.0 * ((t - span.start).num_seconds() as f64 / total);
-    let _ = write!(
-        h,
-        "<section id=timeline><h2>ALB lifetimes this month</h2><svg viewBox=\"0 0 800 72\" role=img aria-label=\"timeline\">"
-    );
-    let _ = write!(h, "<rect x=10 y=20 width=780 height=24 fill=#eef0f4></rect>");
-    for (iv, actual, coalesced) in bars {
-        let (x0, x1) = (x(iv.start), x(iv.end));
-        let fill = match (actual, coalesced) {
-            (true, false) => "#2f6fdb",
-            (true, true) => "#7b4fd6",
-            (false, false) => "#a9c4f5",
-            (false, true) => "#c9b6f2",
-        };
-        let _ = write!(
-            h,
-            "<rect class=lifetime x={x0:.1} y=20 width={w:.1} height=24 fill={fill}><title>{} → {}{}</title></rect>",
-            iv.start.format("%d %H:%M"),
-            iv.end.format("%d %H:%M"),
-            if *coalesced { " (kept through a gap)" } else { "" },
-            w = (x1 - x0).max(3.0),
-        );
-    }
-    let _ = write!(
-        h,
-        "<line x1={n:.1} x2={n:.1} y1=14 y2=50 stroke=#c0392b stroke-width=2></line>",
-        n = x(now.clamp(span.start, span.end))
-    );
-    let _ = write!(
-        h,
-        "<text x=10 y=66 font-size=16>{}</text><text x=790 y=66 font-size=16 text-anchor=end>{}</text></svg>",
-        span.start.format("%b %d"),
-        span.end.format("%b %d")
-    );
-    let _ = write!(
-        h,
-        "<p class=muted><span style=\"color:#2f6fdb\">■</span> ran <span style=\"color:#a9c4f5\">■</span> planned <span style=\"color:#7b4fd6\">■</span> kept through a gap (coalesced) · red line: now</p></section>"
-    );
 }
 
 /// How many lifetimes the dashboard's ledger lists.
@@ -672,6 +680,55 @@ fn ledger_section(h: &mut String, s: &AppState) -> Result<(), ApiError> {
         h,
         "</table><p class=muted>Billed hours and cost on their own ({}); running ones so far.</p></section>",
         prices.settings.partial_hour.describe()
+    );
+    Ok(())
+}
+
+/// The next [`COMING_DAYS`] local days in the deployment's zone.
+fn next_days(h: &mut String, s: &AppState) -> Result<(), ApiError> {
+    let now = Utc::now();
+    let tz = s.cfg.timezone;
+    let days = super::timeline::local_days(now, tz, COMING_DAYS as u32);
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        return Ok(());
+    };
+    let range = Interval {
+        start: first.1.start,
+        end: last.1.end,
+    };
+    let mut windows = crate::app::windows::demo_windows(&s.cfg, s.store.as_ref(), now, range.end)?;
+    windows.retain(|w| w.interval.clip(&range).is_some());
+    let ledger: Vec<crate::store::Lifetime> = s
+        .store
+        .lifetimes(&s.cfg.deployment, range.start, now)?
+        .into_iter()
+        .filter(|l| l.dry_run == s.cfg.dry_run)
+        .collect();
+    let ran: Vec<Interval> = ledger
+        .iter()
+        .filter_map(|l| Interval::new(l.created_at, l.deleted_at.unwrap_or(now)))
+        .collect();
+    let active_since = ledger
+        .iter()
+        .filter(|l| l.deleted_at.is_none())
+        .map(|l| l.created_at)
+        .min();
+    let prices = s.prices.get();
+    let plan = crate::schedule::planner::plan(now, &windows, active_since, &prices.settings);
+    let planned: Vec<_> = plan.current.into_iter().chain(plan.upcoming).collect();
+    let blackouts = s.cfg.schedule.blackouts.spans_in(&range);
+    super::timeline::render(
+        h,
+        &super::timeline::Timeline {
+            days,
+            windows: &windows,
+            planned: &planned,
+            ran: &ran,
+            blackouts: &blackouts,
+            settings: &prices.settings,
+            tz,
+            now,
+        },
     );
     Ok(())
 }

@@ -3,9 +3,11 @@
 //! allowed), run serves until the shutdown token fires.
 
 pub mod api;
+pub mod charts;
 pub mod dashboard;
 pub mod limits;
 pub mod server;
+pub mod timeline;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -289,6 +291,11 @@ impl ApiError {
     pub fn retry_after(mut self, seconds: u64) -> Self {
         self.retry_after_s = Some(seconds);
         self
+    }
+
+    /// The message, for people.
+    pub fn message(&self) -> &str {
+        &self.body.message
     }
 
     /// 422 naming the field.

@@ -9,6 +9,7 @@ mod client;
 mod cloudwatch;
 mod crash;
 mod daemon;
+mod dashboard;
 mod deploy;
 mod export;
 mod failover;

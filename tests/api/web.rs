@@ -691,7 +691,7 @@ fn a_signed_in_session_survives_a_restart_follows_the_config_and_ends_on_sign_ou
     let (st, body) = session.at(app.addr).page();
     assert_eq!(st, 200, "{body}");
     assert_eq!(csrf_of(&body), csrf);
-    assert!(body.contains("Add a window"), "an operator's forms");
+    assert!(body.contains("Book a window"), "an operator's forms");
     drop(app);
     // The operator token renamed: same secret, same session.
     let app = spawn_app("web-session-3", &|s| {
@@ -704,7 +704,7 @@ fn a_signed_in_session_survives_a_restart_follows_the_config_and_ends_on_sign_ou
         on_shared_store(s).replace("role = \"operator\"", "role = \"viewer\"")
     });
     let (st, body) = session.at(app.addr).page();
-    assert!(st == 200 && !body.contains("Add a window"), "{st}");
+    assert!(st == 200 && !body.contains("Book a window"), "{st}");
     drop(app);
     // Its secret rotated in the config: the sessions opened with the old one end.
     let app = spawn_app("web-session-4", &|s| {
