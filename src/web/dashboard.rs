@@ -74,7 +74,8 @@ table{border-collapse:collapse;width:100%;font-size:14px}td,th{padding:4px 6px;b
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.big{font-size:26px;font-weight:700}
 form.inline{display:inline}input,button{font:inherit;padding:4px 8px}svg{width:100%;height:auto}
 svg.chart{display:block;max-width:620px;font-size:12px}svg .axis{fill:#556}svg .level{fill:#444}.key{font-size:13px}
-details summary{cursor:pointer;color:#2f5bb5}
+details summary{cursor:pointer;color:#2f5bb5}section{overflow-x:auto}
+@media (max-width:520px){svg.chart{font-size:15px}td,th{padding:3px 4px;font-size:13px}}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:8px}
 .field{display:flex;flex-wrap:wrap;align-items:center;gap:4px 8px;margin:6px 0}.field label{min-width:70px}.field input{flex:1 1 160px;max-width:320px}
 .error{color:#a11d1d;font-weight:600}input[aria-invalid]{border:2px solid #a11d1d}.quote{background:#eef4ff;border-radius:6px;padding:8px 10px;margin-top:8px}
