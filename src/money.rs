@@ -31,6 +31,21 @@ pub fn format_quantity(q: Decimal, dp: u32) -> String {
         .to_string()
 }
 
+/// The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k at or above
+/// `v` (at least a cent): a round top for an axis with little room wasted.
+pub fn axis_top(v: Decimal) -> Decimal {
+    let v = v.max(Decimal::new(1, 2));
+    let mut step = Decimal::new(1, 2);
+    loop {
+        for m in [10, 12, 15, 20, 25, 30, 40, 50, 60, 80].map(|m| Decimal::new(m, 1)) {
+            if step * m >= v {
+                return (step * m).normalize();
+            }
+        }
+        step *= Decimal::TEN;
+    }
+}
+
 /// USD as a float, for the APIs that take only floats (CloudWatch, the
 /// OpenMetrics exposition): the one place a Decimal becomes an `f64`.
 pub fn usd_to_f64(d: Decimal) -> f64 {
@@ -42,6 +57,16 @@ pub fn usd_to_f64(d: Decimal) -> f64 {
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn axis_tops_are_round_and_never_below_the_value() {
+        assert_eq!(axis_top(dec!(105)), dec!(120));
+        assert_eq!(axis_top(dec!(1732.19)), dec!(2000));
+        assert_eq!(axis_top(dec!(0)), dec!(0.01));
+        assert_eq!(axis_top(dec!(0.013)), dec!(0.015));
+        assert_eq!(axis_top(dec!(80)), dec!(80));
+        assert_eq!(axis_top(dec!(80.0001)), dec!(100));
+    }
 
     #[test]
     fn cents_round_half_up_only_for_display() {

@@ -23,6 +23,9 @@ pub struct MissingTable {
     pub available: String,
 }
 
+/// How many steps the NAT-vs-endpoints curve has.
+const NETWORK_CURVE_STEPS: u32 = 24;
+
 /// Everything priced from the tables, built together.
 #[derive(Debug, Clone)]
 pub struct Prices {
@@ -32,6 +35,8 @@ pub struct Prices {
     pub settings: PlannerSettings,
     /// NAT Gateway vs VPC endpoints for the projection scenario's traffic, if it has any.
     pub network_model: Option<NetworkModel>,
+    /// The same options as that traffic grows or shrinks (the dashboard's chart).
+    pub network_curve: Option<crate::cost::network::CostCurve>,
     region: String,
 }
 
@@ -46,10 +51,20 @@ impl Prices {
             .network
             .as_ref()
             .map(|n| crate::cost::network::model(n, table, crate::scenario::DEFAULT_HOURS_PER_MONTH));
+        let network_curve = cfg.projection.scenario.network.as_ref().map(|n| {
+            crate::cost::network::cost_curve(
+                n,
+                table,
+                crate::scenario::DEFAULT_HOURS_PER_MONTH,
+                NETWORK_CURVE_STEPS,
+                crate::money::axis_top,
+            )
+        });
         Ok(Prices {
             book,
             settings,
             network_model,
+            network_curve,
             region: cfg.region.clone(),
         })
     }

@@ -374,6 +374,108 @@ pub fn model(spec: &NetworkSpec, prices: &PriceTable, hours_per_month: Decimal) 
     }
 }
 
+/// Every option's monthly cost as a VPC's whole traffic grows or shrinks
+/// with its mix kept: what the dashboard draws.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostCurve {
+    /// Today's traffic, GB/month.
+    pub total_gb: Decimal,
+    /// The last level: at least twice today's traffic, further to show the
+    /// break-even points within five times it.
+    pub to_gb: Decimal,
+    /// Evenly spaced levels from 0 to `to_gb`.
+    pub levels: Vec<CurveLevel>,
+    /// Where each service's interface endpoint pays for itself, as total
+    /// traffic (its own break-even over its share of today's traffic).
+    pub break_even_total_gb: Vec<(String, Decimal)>,
+}
+
+/// The options at one level of traffic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurveLevel {
+    /// Total traffic, GB/month.
+    pub gb_per_month: Decimal,
+    /// Each option's monthly cost; `None` where it cannot carry the traffic.
+    pub options: Vec<(OptionName, Option<Decimal>)>,
+}
+
+/// The most levels a curve has.
+pub const MAX_CURVE_STEPS: u32 = 200;
+
+/// Prices `spec` scaled from 0 to a round top in `steps` (at most
+/// [`MAX_CURVE_STEPS`]) even steps; `round_up` picks the top from the
+/// furthest point to show.
+pub fn cost_curve(
+    spec: &NetworkSpec,
+    prices: &PriceTable,
+    hours_per_month: Decimal,
+    steps: u32,
+    round_up: impl Fn(Decimal) -> Decimal,
+) -> CostCurve {
+    let steps = steps.clamp(1, MAX_CURVE_STEPS);
+    let total = spec.total_gb();
+    let today = model(spec, prices, hours_per_month);
+    let break_even_total_gb: Vec<(String, Decimal)> = today
+        .break_even
+        .iter()
+        .filter_map(|b| {
+            let g = b.gb_per_month?;
+            (!b.traffic_gb_per_month.is_zero() && !total.is_zero())
+                .then(|| (b.service.clone(), g * total / b.traffic_gb_per_month))
+        })
+        .collect();
+    let far = break_even_total_gb
+        .iter()
+        .map(|(_, g)| *g)
+        .filter(|g| *g <= total * Decimal::from(5))
+        .max()
+        .unwrap_or(Decimal::ZERO);
+    let to_gb = round_up((total * Decimal::TWO).max(far * Decimal::new(11, 1)).max(Decimal::TEN));
+    let scaled = |gb: Decimal| -> NetworkSpec {
+        let k = if total.is_zero() { Decimal::ZERO } else { gb / total };
+        NetworkSpec {
+            azs: spec.azs,
+            s3_gb: spec.s3_gb * k,
+            dynamodb_gb: spec.dynamodb_gb * k,
+            services_gb: spec.services_gb.iter().map(|(s, g)| (s.clone(), *g * k)).collect(),
+            internet_gb: spec.internet_gb * k,
+            internet_egress_gb: spec.internet_egress_gb * k,
+        }
+    };
+    let levels = (0..=steps)
+        .map(|i| {
+            let gb = to_gb * Decimal::from(i) / Decimal::from(steps);
+            let m = model(&scaled(gb), prices, hours_per_month);
+            let options = [
+                OptionName::EndpointsOnly,
+                OptionName::Hybrid,
+                OptionName::NatPerAz,
+                OptionName::NatSingle,
+            ]
+            .into_iter()
+            .map(|o| {
+                let cost = m
+                    .options
+                    .iter()
+                    .find(|x| x.name == o && x.feasible)
+                    .map(|x| x.monthly_usd);
+                (o, cost)
+            })
+            .collect();
+            CurveLevel {
+                gb_per_month: gb,
+                options,
+            }
+        })
+        .collect();
+    CostCurve {
+        total_gb: total,
+        to_gb,
+        levels,
+        break_even_total_gb,
+    }
+}
+
 fn recommend(options: &[EgressOption]) -> String {
     let Some(best) = options.iter().find(|o| o.feasible) else {
         return "No option can carry this traffic.".into();
@@ -427,6 +529,42 @@ mod tests {
 
     fn find(m: &NetworkModel, n: OptionName) -> &EgressOption {
         m.options.iter().find(|o| o.name == n).unwrap()
+    }
+
+    #[test]
+    fn the_cost_curve_scales_the_mix_and_reaches_the_model_at_todays_traffic() {
+        // us-east-1, the seed's VPC (755 GB): an interface endpoint in 2 AZs costs
+        // 2 × 730 × 0.01 = 14.60 and saves 0.045 − 0.01 = 0.035/GB: 417.142857 GB of its own.
+        // ecr.dkr (200 of 755) gets there at 417.142857 × 755 / 200 = 1,574.71 GB total;
+        // logs (50) at 6,298.86 and ecr.api (5) at 62,988.6 are past five times 755.
+        let p = prices("us-east-1");
+        let c = cost_curve(&seed(), &p, dec!(730), 10, |v| v.round());
+        assert_eq!(c.total_gb, dec!(755));
+        // The top: max(2 × 755, 1,574.71 × 1.1 = 1,732.19) → 1,732 (the caller's rounding).
+        assert_eq!(c.to_gb, dec!(1732));
+        assert_eq!(c.levels.len(), 11);
+        let be: Vec<(&str, Decimal)> = c
+            .break_even_total_gb
+            .iter()
+            .map(|(s, g)| (s.as_str(), g.round_dp(2)))
+            .collect();
+        assert_eq!(be[1], ("ecr.dkr", dec!(1574.71)));
+        // At zero traffic: endpoints_only is the endpoints' hours alone, 3 × 2 × 730 × 0.01 = 43.80;
+        // nat_single one NAT's hours 730 × 0.045 = 32.85 + its IPv4 730 × 0.005 = 3.65 → 36.50.
+        let zero = &c.levels[0];
+        assert_eq!(zero.gb_per_month, dec!(0));
+        assert_eq!(zero.options[0], (OptionName::EndpointsOnly, Some(dec!(43.80))));
+        assert_eq!(zero.options[3], (OptionName::NatSingle, Some(dec!(36.50))));
+        // Each level is the model of the traffic scaled with its mix: the top one by hand,
+        // endpoints_only = 43.80 + 1,732 × 255 / 755 GB × 0.01 = 43.80 + 5.8498… = 49.6498….
+        let top = c.levels.last().unwrap();
+        assert_eq!(top.gb_per_month, dec!(1732));
+        assert_eq!(top.options[0].1.unwrap().round_dp(4), dec!(49.6498));
+        // Out-of-range step counts are clamped.
+        assert_eq!(
+            cost_curve(&seed(), &p, dec!(730), 10_000, |v| v).levels.len(),
+            MAX_CURVE_STEPS as usize + 1
+        );
     }
 
     #[test]

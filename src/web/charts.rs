@@ -14,9 +14,8 @@ use rust_decimal::prelude::ToPrimitive;
 use super::dashboard::{esc, text_with_code};
 use crate::budget::projection::{Basis, DayPoint};
 use crate::budget::{Budget, Component, Projection};
-use crate::cost::network::{NetworkModel, NetworkSpec, OptionName};
+use crate::cost::network::{CostCurve, CurveLevel, NetworkModel, OptionName};
 use crate::money::{format_quantity, format_usd};
-use crate::pricing::PriceTable;
 use crate::schedule::Interval;
 
 /// The drawing area of a chart, in viewBox units.
@@ -80,21 +79,6 @@ impl Frame {
     }
 }
 
-/// The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k at or above
-/// `v` (at least a cent): a round top for an axis with little room wasted.
-pub fn nice_max(v: Decimal) -> Decimal {
-    let v = v.max(Decimal::new(1, 2));
-    let mut step = Decimal::new(1, 2);
-    loop {
-        for m in [10, 12, 15, 20, 25, 30, 40, 50, 60, 80].map(|m| Decimal::new(m, 1)) {
-            if step * m >= v {
-                return (step * m).normalize();
-            }
-        }
-        step *= Decimal::TEN;
-    }
-}
-
 /// An axis label: whole dollars once the axis reaches $100, else cents.
 fn axis_usd(usd: Decimal, max: Decimal) -> String {
     let s = format_usd(usd);
@@ -107,9 +91,9 @@ fn axis_usd(usd: Decimal, max: Decimal) -> String {
 
 fn color(c: Component) -> &'static str {
     match c {
-        Component::Network => "#2f6fdb",
-        Component::Alb => "#d9822b",
-        Component::Monitoring => "#2e9e6a",
+        Component::Network => "#0072B2",
+        Component::Alb => "#E69F00",
+        Component::Monitoring => "#009E73",
     }
 }
 
@@ -174,13 +158,24 @@ pub fn month_chart(h: &mut String, p: &Projection, span: &Interval, budgets: &[B
         .chain([p.projected_usd])
         .max()
         .unwrap_or(Decimal::ONE);
-    let max = nice_max(top * Decimal::new(105, 2));
+    let max = crate::money::axis_top(top * Decimal::new(105, 2));
     let _ = write!(
         h,
         "<svg id=month-chart class=chart viewBox=\"0 0 {w} {ht}\" role=img aria-label=\"spend day by day, {month}\">",
         w = F.width,
         ht = F.height,
         month = esc(&p.month),
+    );
+    let _ = write!(
+        h,
+        "<title>Spend day by day, {}</title><desc>Month to date {}, projected {}{}. The table below the chart has each day's figures.</desc>",
+        esc(&p.month),
+        format_usd(p.month_to_date_usd),
+        format_usd(p.projected_usd),
+        whole
+            .iter()
+            .map(|b| format!("; budget {} {}", esc(&b.name), format_usd(b.monthly_usd)))
+            .collect::<String>()
     );
     F.usd_axis(h, max);
     // Days along the bottom: the 1st, 8th, 15th, 22nd and the last.
@@ -201,7 +196,7 @@ pub fn month_chart(h: &mut String, p: &Projection, span: &Interval, budgets: &[B
         let y = F.y(b.monthly_usd, max);
         let _ = write!(
             h,
-            "<line class=budget x1={l:.1} x2={r:.1} y1={y:.1} y2={y:.1} stroke=#8a1c1c stroke-width=1.5></line>\
+            "<line class=budget x1={l:.1} x2={r:.1} y1={y:.1} y2={y:.1} stroke=#D55E00 stroke-width=1.5></line>\
              <text x={r:.1} y={ty:.1} text-anchor=end class=level>budget {} {}</text>",
             esc(&b.name),
             format_usd(b.monthly_usd),
@@ -217,7 +212,7 @@ pub fn month_chart(h: &mut String, p: &Projection, span: &Interval, budgets: &[B
             let y = F.y(usd, max);
             let _ = write!(
                 h,
-                "<line class=threshold x1={l:.1} x2={r:.1} y1={y:.1} y2={y:.1} stroke=#c0392b stroke-dasharray=\"2 4\"></line>\
+                "<line class=threshold x1={l:.1} x2={r:.1} y1={y:.1} y2={y:.1} stroke=#D55E00 stroke-dasharray=\"2 4\"></line>\
                  <text x={tx:.1} y={ty:.1} class=level>{} {}% · {}</text>",
                 t.kind.as_str(),
                 t.percent.normalize(),
@@ -273,14 +268,14 @@ pub fn month_chart(h: &mut String, p: &Projection, span: &Interval, budgets: &[B
     if a.len() > 1 {
         let _ = write!(
             h,
-            "<polyline class=\"total actual\" points=\"{}\" fill=none stroke=#1d2330 stroke-width=3></polyline>",
+            "<polyline class=\"total actual\" points=\"{}\" fill=none stroke=#000 stroke-width=3></polyline>",
             points(&a)
         );
     }
     if s.len() > 1 {
         let _ = write!(
             h,
-            "<polyline class=\"total scheduled\" points=\"{}\" fill=none stroke=#1d2330 stroke-width=3 stroke-dasharray=\"7 5\"></polyline>",
+            "<polyline class=\"total scheduled\" points=\"{}\" fill=none stroke=#000 stroke-width=3 stroke-dasharray=\"7 5\"></polyline>",
             points(&s)
         );
     }
@@ -290,7 +285,7 @@ pub fn month_chart(h: &mut String, p: &Projection, span: &Interval, budgets: &[B
             let (x, y) = (F.x_time(d.end, span), F.y(c.threshold_usd, max));
             let _ = write!(
                 h,
-                "<circle class=crossing cx={x:.1} cy={y:.1} r=5 fill=#c0392b><title>{} {} passed on {}</title></circle>",
+                "<circle class=crossing cx={x:.1} cy={y:.1} r=5 fill=#D55E00><title>{} {} passed on {}</title></circle>",
                 esc(&c.budget.name),
                 c.label,
                 d.date.format("%a %d %b")
@@ -310,7 +305,7 @@ pub fn month_chart(h: &mut String, p: &Projection, span: &Interval, budgets: &[B
     // The key, and the same figures as text.
     let _ = write!(
         h,
-        "<p class=\"muted key\"><span style=\"color:#1d2330\">━</span> total, actual <span style=\"color:#1d2330\">╍</span> total, scheduled"
+        "<p class=\"muted key\"><span style=\"color:#000\">━</span> total, actual <span style=\"color:#000\">╍</span> total, scheduled"
     );
     for c in &p.components {
         let _ = write!(
@@ -376,80 +371,37 @@ pub fn month_chart(h: &mut String, p: &Projection, span: &Interval, budgets: &[B
     );
 }
 
-/// How many traffic levels the network chart prices.
-const NETWORK_STEPS: u32 = 24;
-
 /// NAT vs endpoints against traffic: every feasible option's monthly cost as
 /// the scenario's traffic is scaled (its mix kept), the current traffic
 /// marked, and where each service's interface endpoint pays for itself.
-/// The model's table and recommendation follow it.
-pub fn network_chart(
-    h: &mut String,
-    spec: &NetworkSpec,
-    prices: &PriceTable,
-    hours_per_month: Decimal,
-    current: &NetworkModel,
-) {
+pub fn network_chart(h: &mut String, curve: &CostCurve, hours_per_month: Decimal, current: &NetworkModel) {
     const F: Frame = Frame::new(480.0, 240.0);
-    let total = spec.s3_gb + spec.dynamodb_gb + spec.services_gb.values().copied().sum::<Decimal>() + spec.internet_gb;
-    // Where each interface endpoint pays for itself, as total traffic (the mix kept).
-    let marks: Vec<(String, Decimal)> = current
-        .break_even
-        .iter()
-        .filter_map(|b| {
-            let g = b.gb_per_month?;
-            (!b.traffic_gb_per_month.is_zero() && !total.is_zero())
-                .then(|| (b.service.clone(), g * total / b.traffic_gb_per_month))
-        })
-        .collect();
-    // Twice today's traffic, further to show break-even points up to five times it.
-    let far = marks
-        .iter()
-        .map(|(_, g)| *g)
-        .filter(|g| *g <= total * Decimal::from(5))
-        .max()
-        .unwrap_or(Decimal::ZERO);
-    let x_max = nice_max((total * Decimal::TWO).max(far * Decimal::new(11, 1)).max(Decimal::TEN));
-    let scaled = |gb: Decimal| -> NetworkSpec {
-        let k = if total.is_zero() { Decimal::ZERO } else { gb / total };
-        NetworkSpec {
-            azs: spec.azs,
-            s3_gb: spec.s3_gb * k,
-            dynamodb_gb: spec.dynamodb_gb * k,
-            services_gb: spec.services_gb.iter().map(|(s, g)| (s.clone(), *g * k)).collect(),
-            internet_gb: spec.internet_gb * k,
-            internet_egress_gb: spec.internet_egress_gb * k,
-        }
-    };
-    let levels: Vec<(Decimal, NetworkModel)> = (0..=NETWORK_STEPS)
-        .map(|i| {
-            let gb = x_max * Decimal::from(i) / Decimal::from(NETWORK_STEPS);
-            (gb, crate::cost::network::model(&scaled(gb), prices, hours_per_month))
-        })
-        .collect();
+    let x_max = curve.to_gb;
     let options = [
         OptionName::EndpointsOnly,
         OptionName::Hybrid,
         OptionName::NatPerAz,
         OptionName::NatSingle,
     ];
-    let cost = |m: &NetworkModel, o: OptionName| {
-        m.options
-            .iter()
-            .find(|x| x.name == o && x.feasible)
-            .map(|x| x.monthly_usd)
-    };
-    let y_top = levels
+    let cost = |l: &CurveLevel, o: OptionName| l.options.iter().find(|(n, _)| *n == o).and_then(|(_, c)| *c);
+    let y_top = curve
+        .levels
         .iter()
-        .flat_map(|(_, m)| options.iter().filter_map(|o| cost(m, *o)))
+        .flat_map(|l| options.iter().filter_map(|o| cost(l, *o)))
         .max()
         .unwrap_or(Decimal::ONE);
-    let max = nice_max(y_top);
+    let max = crate::money::axis_top(y_top);
     let _ = write!(
         h,
         "<svg id=network-chart class=chart viewBox=\"0 0 {w} {ht}\" role=img aria-label=\"monthly cost of each option against traffic\">",
         w = F.width,
         ht = F.height
+    );
+    let _ = write!(
+        h,
+        "<title>NAT Gateway vs VPC endpoints against traffic</title><desc>Today's traffic is {} GB a month; {} The lists below have each service's break-even point.</desc>",
+        format_quantity(curve.total_gb, 0),
+        esc(&current.recommendation.replace('`', ""))
     );
     F.usd_axis(h, max);
     for f in [Decimal::ZERO, Decimal::new(5, 1), Decimal::ONE] {
@@ -464,13 +416,14 @@ pub fn network_chart(
             y = F.height - 10.0
         );
     }
-    let palette = ["#2e9e6a", "#7b4fd6", "#d9822b", "#2f6fdb"];
+    let palette = ["#009E73", "#CC79A7", "#D55E00", "#0072B2"];
     // Hybrid is often endpoints_only itself: dashed, so both show.
     let dashes = ["", " stroke-dasharray=\"6 5\"", "", ""];
     for ((o, col), dash) in options.iter().zip(palette).zip(dashes) {
-        let pts: Vec<String> = levels
+        let pts: Vec<String> = curve
+            .levels
             .iter()
-            .filter_map(|(gb, m)| cost(m, *o).map(|c| format!("{:.1},{:.1}", F.x(*gb, x_max), F.y(c, max))))
+            .filter_map(|l| cost(l, *o).map(|c| format!("{:.1},{:.1}", F.x(l.gb_per_month, x_max), F.y(c, max))))
             .collect();
         if pts.len() > 1 {
             let _ = write!(
@@ -481,7 +434,12 @@ pub fn network_chart(
             );
         }
     }
-    for (i, (service, gb)) in marks.iter().enumerate().filter(|(_, (_, g))| *g <= x_max) {
+    for (i, (service, gb)) in curve
+        .break_even_total_gb
+        .iter()
+        .filter(|(_, g)| *g <= x_max)
+        .enumerate()
+    {
         let x = F.x(*gb, x_max);
         let _ = write!(
             h,
@@ -494,10 +452,11 @@ pub fn network_chart(
             ty = F.top + 12.0 + 13.0 * (i % 4) as f64
         );
     }
+    let total = curve.total_gb;
     let x = F.x(total, x_max);
     let _ = write!(
         h,
-        "<line id=current-traffic x1={x:.1} x2={x:.1} y1={t:.1} y2={b:.1} stroke=#1d2330 stroke-width=2></line>\
+        "<line id=current-traffic x1={x:.1} x2={x:.1} y1={t:.1} y2={b:.1} stroke=#000 stroke-width=2></line>\
          <text x={tx:.1} y={ty:.1} class=level>now {} GB</text></svg>",
         format_quantity(total, 0),
         t = F.top,

@@ -73,9 +73,11 @@ h1{font-size:20px;margin:8px 0}h2{font-size:16px;margin:18px 0 8px}section{backg
 table{border-collapse:collapse;width:100%;font-size:14px}td,th{padding:4px 6px;border-bottom:1px solid #eceef2;text-align:left}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.big{font-size:26px;font-weight:700}
 form.inline{display:inline}input,button{font:inherit;padding:4px 8px}svg{width:100%;height:auto}
-svg.chart{display:block;max-width:620px;font-size:12px}svg .axis{fill:#556}svg .level{fill:#444}.key{font-size:13px}
+svg.chart{display:block;max-width:620px;font-size:11px}svg .axis{fill:#556}svg .level{fill:#444}.key{font-size:13px}
 details summary{cursor:pointer;color:#2f5bb5}section{overflow-x:auto}
 @media (max-width:520px){svg.chart{font-size:15px}td,th{padding:3px 4px;font-size:13px}}
+@media print{body{background:#fff;font-size:12px}main{max-width:none;padding:0}section{box-shadow:none;border:1px solid #ccc;break-inside:avoid;overflow:visible}
+form,.buttons,#book,#quote,#events,#downloads,#notifications{display:none}a{color:inherit;text-decoration:none}}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:8px}
 .field{display:flex;flex-wrap:wrap;align-items:center;gap:4px 8px;margin:6px 0}.field label{min-width:70px}.field input{flex:1 1 160px;max-width:320px}
 .error{color:#a11d1d;font-weight:600}input[aria-invalid]{border:2px solid #a11d1d}.quote{background:#eef4ff;border-radius:6px;padding:8px 10px;margin-top:8px}
@@ -477,8 +479,8 @@ async fn render(
             h,
             "<section id=network><h2>NAT Gateway vs VPC endpoints (730 h month)</h2>"
         );
-        if let Some(spec) = &s.cfg.projection.scenario.network {
-            super::charts::network_chart(&mut h, spec, prices.table(), Decimal::from(730), m);
+        if let Some(curve) = &prices.network_curve {
+            super::charts::network_chart(&mut h, curve, crate::scenario::DEFAULT_HOURS_PER_MONTH, m);
         }
         let _ = write!(h, "<table><tr><th>option</th><th class=n>per month</th><th></th></tr>");
         for o in &m.options {
@@ -513,7 +515,7 @@ async fn render(
             );
         }
         let _ = write!(h, "</table>");
-        if s.cfg.projection.scenario.network.is_none() {
+        if prices.network_curve.is_none() {
             let _ = write!(h, "<p id=recommendation>{}</p>", text_with_code(&m.recommendation));
         }
         let _ = write!(h, "</section>");
@@ -602,7 +604,18 @@ fn chart(h: &mut String, p: &crate::budget::Projection, budget: Option<Decimal>)
     let height = 20 + row * p.components.len() as i64;
     let _ = write!(
         h,
-        "<svg id=chart class=chart viewBox=\"0 0 520 {height}\" role=img aria-label=\"spend by component\">"
+        "<svg id=chart class=chart viewBox=\"0 0 520 {height}\" role=img aria-label=\"spend by component\"><title>Spend by component</title><desc>{}</desc>",
+        p.components
+            .iter()
+            .map(|c| format!(
+                "{}: actual {}, scheduled {}, projected {}",
+                c.component.as_str(),
+                format_usd(c.actual_usd),
+                format_usd(c.scheduled_usd),
+                format_usd(c.projected_usd)
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
     );
     for (i, c) in p.components.iter().enumerate() {
         let y = 10 + row * i as i64;
@@ -611,8 +624,8 @@ fn chart(h: &mut String, p: &crate::budget::Projection, budget: Option<Decimal>)
         let _ = write!(
             h,
             "<text x=0 y={ty}>{name}</text>\
-             <rect class=actual x=110 y={y} width={a} height=26 fill=#2f6fdb><title>actual {av}</title></rect>\
-             <rect class=scheduled x={sx} y={y} width={sch} height=26 fill=#a9c4f5><title>scheduled {sv}</title></rect>\
+             <rect class=actual x=110 y={y} width={a} height=26 fill=#0072B2><title>actual {av}</title></rect>\
+             <rect class=scheduled x={sx} y={y} width={sch} height=26 fill=#56B4E9><title>scheduled {sv}</title></rect>\
              <text x={lx} y={ty}>{total}</text>",
             ty = y + 19,
             name = c.component.as_str(),
@@ -625,7 +638,7 @@ fn chart(h: &mut String, p: &crate::budget::Projection, budget: Option<Decimal>)
     }
     let _ = write!(
         h,
-        "</svg><p class=muted><span style=\"color:#2f6fdb\">■</span> actual so far <span style=\"color:#a9c4f5\">■</span> scheduled rest of month"
+        "</svg><p class=muted><span style=\"color:#0072B2\">■</span> actual so far <span style=\"color:#56B4E9\">■</span> scheduled rest of month"
     );
     if let Some(b) = budget {
         let _ = write!(h, " · budget {} (all components)", format_usd(b));

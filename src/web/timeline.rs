@@ -200,10 +200,10 @@ pub fn render(h: &mut String, t: &Timeline) {
 pub const CSS: &str = ".cal{display:grid;gap:2px}.day{display:grid;grid-template-columns:92px 1fr;gap:2px 8px;align-items:center;padding:3px 0;border-bottom:1px solid #eceef2}\
 .day .date{font-size:13px;font-weight:600}.day .what{grid-column:2;font-size:13px}.track{position:relative;height:22px;border-radius:4px;\
 background:repeating-linear-gradient(to right,#eef0f4 0,#eef0f4 calc(25% - 1px),#d5d9e0 calc(25% - 1px),#d5d9e0 25%)}\
-.bar{position:absolute;border-radius:3px}.bar.life{top:2px;height:18px;background:#c9daf8}.bar.life.gap{background:#d8c9f5}.bar.ran{top:2px;height:18px;background:#2f6fdb}\
-.bar.win{top:6px;height:10px;background:#1d4fa8}.bar.win.oneoff{background:#d9822b}.bar.blackout{top:0;height:22px;background:repeating-linear-gradient(45deg,#0000 0,#0000 4px,#c0392b55 4px,#c0392b55 7px)}\
+.bar{position:absolute;border-radius:3px}.bar.life{top:2px;height:18px;background:#cde9f8}.bar.life.gap{background:#efd5e6}.bar.ran{top:2px;height:18px;background:#56B4E9}\
+.bar.win{top:6px;height:10px;background:#0072B2}.bar.win.oneoff{background:#E69F00}.bar.blackout{top:0;height:22px;background:repeating-linear-gradient(45deg,#0000 0,#0000 4px,#D55E0066 4px,#D55E0066 7px)}\
 .ticks{position:relative;height:14px;font-size:11px;color:#667}.ticks span{position:absolute;padding-left:2px}.day.hours{border:0;padding:0}\
 .slot{white-space:nowrap;margin-right:10px}.sw{display:inline-block;width:14px;height:10px;border-radius:2px;vertical-align:middle}\
-.sw.win{background:#1d4fa8}.sw.win.oneoff{background:#d9822b}.sw.life{background:#c9daf8}.sw.life.gap{background:#d8c9f5}.sw.ran{background:#2f6fdb}\
-.sw.blackout{background:repeating-linear-gradient(45deg,#0000 0,#0000 3px,#c0392b88 3px,#c0392b88 5px)}\
+.sw.win{background:#0072B2}.sw.win.oneoff{background:#E69F00}.sw.life{background:#cde9f8}.sw.life.gap{background:#efd5e6}.sw.ran{background:#56B4E9}\
+.sw.blackout{background:repeating-linear-gradient(45deg,#0000 0,#0000 3px,#D55E0099 3px,#D55E0099 5px)}\
 @media (max-width:520px){.day{grid-template-columns:1fr}.day .what{grid-column:1}.day.hours>div:first-child{display:none}}";

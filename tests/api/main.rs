@@ -4,6 +4,7 @@
 mod architecture;
 mod bill;
 mod browser;
+mod cdp;
 mod check;
 mod client;
 mod cloudwatch;
