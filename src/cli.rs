@@ -363,7 +363,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             || matches!(
                 c.downcast_ref::<crate::app::windows::AppError>(),
                 Some(crate::app::windows::AppError::Store(
-                    crate::store::StoreError::WindowNotFound(_) | crate::store::StoreError::AlreadyCancelled(_)
+                    crate::store::StoreError::WindowNotFound(_)
+                        | crate::store::StoreError::AlreadyCancelled(_)
+                        | crate::store::StoreError::WindowTooLong { .. }
                 ))
             )
             || matches!(

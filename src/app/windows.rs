@@ -272,6 +272,10 @@ pub fn demo_windows(
         start: at - back,
         end: until.max(at + Duration::days(1)),
     };
-    let stored: Vec<(i64, Interval)> = store.windows(false)?.into_iter().map(|w| (w.id, w.interval)).collect();
+    let stored: Vec<(i64, Interval)> = store
+        .windows_in(span)?
+        .into_iter()
+        .map(|w| (w.id, w.interval))
+        .collect();
     Ok(planner::windows_in(&s.windows, &stored, &s.blackouts, span))
 }

@@ -236,6 +236,42 @@ pub(super) fn windows_survive_reopening_and_can_be_cancelled_once(open: &dyn Fn(
     assert!(matches!(s.cancel_window(99, t(2)), Err(StoreError::WindowNotFound(99))));
 }
 
+pub(super) fn windows_are_read_by_time_range(open: &dyn Fn() -> Arc<dyn Store>) {
+    let s = open();
+    let h = |n: i64| t(0) + chrono::Duration::hours(n);
+    let add = |from: i64, to: i64| {
+        s.add_window(Interval::new(h(from), h(to)).unwrap(), "", "cli", t(0))
+            .unwrap()
+    };
+    // The range [h(100), h(110)).
+    let range = Interval::new(h(100), h(110)).unwrap();
+    let ends_at_start = add(90, 100); // touches, does not overlap
+    let long_open = add(100 - 167, 101); // 168 h, the longest kept, still open
+    let inside = add(102, 104);
+    let cancelled = add(103, 105);
+    s.cancel_window(cancelled.id, t(1)).unwrap();
+    let across_end = add(109, 111);
+    let starts_at_end = add(110, 112); // touches the end
+    let far = add(1000, 1001);
+    let ids: Vec<i64> = s.windows_in(range).unwrap().iter().map(|w| w.id).collect();
+    assert_eq!(ids, [long_open.id, inside.id, across_end.id]);
+    let _ = (ends_at_start, starts_at_end, far);
+    // One by id, cancelled too.
+    assert_eq!(s.window(cancelled.id).unwrap().cancelled_at, Some(t(1)));
+    assert!(matches!(s.window(99), Err(StoreError::WindowNotFound(99))));
+    // Longer than the longest a config allows (168 h): refused, nothing stored.
+    let before = s.windows(true).unwrap().len();
+    let e = s
+        .add_window(Interval::new(h(200), h(200 + 169)).unwrap(), "", "cli", t(0))
+        .unwrap_err();
+    assert!(matches!(e, StoreError::WindowTooLong { hours: 169 }), "{e}");
+    assert_eq!(s.windows(true).unwrap().len(), before);
+    // Every row read is counted.
+    let read = s.window_rows_read();
+    s.windows_in(range).unwrap();
+    assert_eq!(s.window_rows_read(), read + 3);
+}
+
 pub(super) fn the_ledger_round_trips_and_knows_what_is_open(open: &dyn Fn() -> Arc<dyn Store>) {
     let s = open();
     let mut l = s
@@ -556,6 +592,10 @@ macro_rules! conformance {
         #[test]
         fn windows_survive_reopening_and_can_be_cancelled_once() {
             crate::store::conformance::windows_survive_reopening_and_can_be_cancelled_once(&$fresh);
+        }
+        #[test]
+        fn windows_are_read_by_time_range() {
+            crate::store::conformance::windows_are_read_by_time_range(&$fresh);
         }
         #[test]
         fn the_ledger_round_trips_and_knows_what_is_open() {

@@ -73,6 +73,12 @@ pub enum StoreError {
     /// No window with this id.
     #[error("no window with id {0}")]
     WindowNotFound(i64),
+    /// A window longer than the store keeps.
+    #[error("a window of {hours} h is longer than the store keeps (at most 168 h, the most max_window_hours allows)")]
+    WindowTooLong {
+        /// Its length.
+        hours: i64,
+    },
     /// The window was already cancelled.
     #[error("window {0} is already cancelled")]
     AlreadyCancelled(i64),
@@ -531,6 +537,34 @@ pub struct Pruned {
     pub notifications: usize,
 }
 
+/// The quarantined rows a store last found, and the change marker they go with.
+pub(crate) type QuarantineCache = Option<(i64, Vec<QuarantinedWindow>)>;
+
+/// Logs the window rows that cannot be read, when a scan finds any.
+pub(crate) fn log_quarantined(list: &[QuarantinedWindow]) {
+    if !list.is_empty() {
+        let ids: Vec<String> = list.iter().map(|q| q.id.to_string()).collect();
+        tracing::warn!(
+            ids = %ids.join(","),
+            "stored windows that cannot be read are skipped (quarantined; `costd windows cancel ID` removes one)"
+        );
+    }
+}
+
+/// The longest window the store keeps: the most `max_window_hours` allows.
+/// [`Store::windows_in`] looks this far back for windows still open.
+pub const MAX_STORED_WINDOW: chrono::Duration = chrono::Duration::days(7);
+
+/// Refuses a window longer than [`MAX_STORED_WINDOW`].
+pub(crate) fn check_window_length(interval: &Interval) -> Result<(), StoreError> {
+    if interval.end - interval.start > MAX_STORED_WINDOW {
+        return Err(StoreError::WindowTooLong {
+            hours: (interval.end - interval.start).num_hours(),
+        });
+    }
+    Ok(())
+}
+
 /// What costd keeps. Implementations must make every write durable before
 /// returning (the daemon may be killed at any point).
 pub trait Store: Send + Sync {
@@ -546,7 +580,17 @@ pub trait Store: Send + Sync {
     fn cancel_window(&self, id: i64, at: DateTime<Utc>) -> Result<CancelledWindow, StoreError>;
     /// Readable windows, newest last; cancelled ones only when asked. Rows
     /// that cannot be read are skipped (see [`Store::quarantined_windows`]).
+    /// Reads every row: for listings, not for the schedule or a page view.
     fn windows(&self, include_cancelled: bool) -> Result<Vec<StoredWindow>, StoreError>;
+    /// Readable windows, not cancelled, overlapping `range`, by start: an
+    /// index range over the windows starting from [`MAX_STORED_WINDOW`]
+    /// before it to its end, whatever the history holds.
+    fn windows_in(&self, range: Interval) -> Result<Vec<StoredWindow>, StoreError>;
+    /// One window by id, cancelled or not.
+    fn window(&self, id: i64) -> Result<StoredWindow, StoreError>;
+    /// Window rows read since the store was opened (by any query): what the
+    /// bounded reads keep small, exposed on `/metrics`.
+    fn window_rows_read(&self) -> u64;
     /// Window rows, not cancelled, that cannot be read back.
     fn quarantined_windows(&self) -> Result<Vec<QuarantinedWindow>, StoreError>;
     /// A number that changes whenever another process commits (e.g. `costd windows add`).

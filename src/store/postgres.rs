@@ -181,7 +181,30 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_due ON deliveries (delivered_at, dead_at, next_attempt_at);
 "#,
+    // 5: the windows that can still open, by start (see the SQLite store).
+    r#"
+CREATE INDEX windows_live_start ON windows (start_utc) WHERE cancelled_at IS NULL;
+"#,
 ];
+
+/// The rows that read back as windows (the others are quarantined and
+/// skipped, with a warning), counted as read.
+fn readable(
+    counter: &std::sync::atomic::AtomicU64,
+    found: Vec<::postgres::Row>,
+) -> Result<Vec<StoredWindow>, StoreError> {
+    counter.fetch_add(found.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    let mut out = Vec::new();
+    for r in found {
+        match window(&r)? {
+            Ok(w) => out.push(w),
+            Err(q) => {
+                tracing::warn!(window = q.id, error = %q.problem, "skipping a stored window that cannot be read (quarantined; cancel it by id)")
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// An event as kept (JSON).
 fn event_body(body: String) -> Result<Event, StoreError> {
@@ -329,6 +352,10 @@ pub struct PgStore {
     settings: PgSettings,
     fence: Arc<Mutex<Fence>>,
     store_id: String,
+    /// Window rows read by queries since opening.
+    window_rows: Arc<std::sync::atomic::AtomicU64>,
+    /// The quarantined rows last found, and the `changes` counter then.
+    quarantine: Arc<Mutex<super::QuarantineCache>>,
 }
 
 const WINDOW_COLUMNS: &str = "id, start_utc, end_utc, note, created_by, created_at, cancelled_at";
@@ -367,6 +394,8 @@ impl PgStore {
             settings,
             fence: Arc::new(Mutex::new(Fence::Off)),
             store_id: String::new(),
+            window_rows: Default::default(),
+            quarantine: Default::default(),
         };
         store.store_id = store.call(|c| {
             let mut tx = c.transaction()?;
@@ -689,6 +718,7 @@ impl Store for PgStore {
         created_by: &str,
         at: DateTime<Utc>,
     ) -> Result<StoredWindow, StoreError> {
+        super::check_window_length(&interval)?;
         let (note, created_by) = (note.to_string(), created_by.to_string());
         self.call(move |c| {
             let mut tx = c.transaction()?;
@@ -733,31 +763,73 @@ impl Store for PgStore {
     }
 
     fn windows(&self, include_cancelled: bool) -> Result<Vec<StoredWindow>, StoreError> {
+        let rows = self.window_rows.clone();
         self.call(move |c| {
             let sql = format!(
                 "SELECT {WINDOW_COLUMNS} FROM windows {} ORDER BY id",
-                if include_cancelled { "" } else { "WHERE cancelled_at IS NULL" }
-            );
-            let mut out = Vec::new();
-            for r in c.query(&sql, &[])? {
-                match window(&r)? {
-                    Ok(w) => out.push(w),
-                    Err(q) => tracing::warn!(window = q.id, error = %q.problem, "skipping a stored window that cannot be read (quarantined; cancel it by id)"),
+                if include_cancelled {
+                    ""
+                } else {
+                    "WHERE cancelled_at IS NULL"
                 }
-            }
-            Ok(out)
+            );
+            readable(&rows, c.query(&sql, &[])?)
         })
     }
 
+    fn windows_in(&self, range: Interval) -> Result<Vec<StoredWindow>, StoreError> {
+        let rows = self.window_rows.clone();
+        self.call(move |c| {
+            let sql = format!(
+                "SELECT {WINDOW_COLUMNS} FROM windows WHERE cancelled_at IS NULL \
+                 AND start_utc >= $1 AND start_utc < $2 AND end_utc > $3 ORDER BY start_utc, id"
+            );
+            let from = range.start - super::MAX_STORED_WINDOW;
+            readable(&rows, c.query(&sql, &[&from, &range.end, &range.start])?)
+        })
+    }
+
+    fn window(&self, id: i64) -> Result<StoredWindow, StoreError> {
+        self.window_rows.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.call(move |c| {
+            let r = c
+                .query_opt(&format!("SELECT {WINDOW_COLUMNS} FROM windows WHERE id = $1"), &[&id])?
+                .ok_or(StoreError::WindowNotFound(id))?;
+            window(&r)?.map_err(|q| StoreError::Corrupt {
+                column: "windows.start_utc",
+                value: q.problem,
+            })
+        })
+    }
+
+    fn window_rows_read(&self) -> u64 {
+        self.window_rows.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn quarantined_windows(&self) -> Result<Vec<QuarantinedWindow>, StoreError> {
-        self.call(|c| {
+        let (rows, cache) = (self.window_rows.clone(), self.quarantine.clone());
+        self.call(move |c| {
+            // Every window write bumps `changes`: while it stands, so does the last answer.
+            let changes: i64 = c
+                .query_one("SELECT value::bigint FROM meta WHERE key = 'changes'", &[])?
+                .try_get(0)?;
+            let mut cache = cache.lock().expect("store lock");
+            if let Some((v, list)) = cache.as_ref()
+                && *v == changes
+            {
+                return Ok(list.clone());
+            }
             let sql = format!("SELECT {WINDOW_COLUMNS} FROM windows WHERE cancelled_at IS NULL ORDER BY id");
             let mut out = Vec::new();
-            for r in c.query(&sql, &[])? {
+            let found = c.query(&sql, &[])?;
+            rows.fetch_add(found.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            for r in found {
                 if let Err(q) = window(&r)? {
                     out.push(q);
                 }
             }
+            super::log_quarantined(&out);
+            *cache = Some((changes, out.clone()));
             Ok(out)
         })
     }

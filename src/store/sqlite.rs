@@ -168,7 +168,18 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_due ON deliveries (delivered_at, dead_at, next_attempt_at);
 "#,
+    // 9: the windows that can still open, by start: the schedule and the
+    // dashboard read a time range of them, never the whole history.
+    r#"
+CREATE INDEX windows_live_start ON windows (start_utc) WHERE cancelled_at IS NULL;
+"#,
 ];
+
+/// The windows overlapping a range: those starting from the longest window
+/// before it (`?1`) to its end (`?2`) and ending after its start (`?3`).
+/// An index range on `windows_live_start`.
+const WINDOWS_IN: &str = "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows \
+     WHERE cancelled_at IS NULL AND start_utc >= ?1 AND start_utc < ?2 AND end_utc > ?3 ORDER BY start_utc, id";
 
 /// Before migration 4, a webhook's channel was `webhook:<its URL>` and
 /// delivery errors quoted the URL: both are redacted to scheme and host.
@@ -199,6 +210,12 @@ pub struct SqliteStore {
     /// queues behind a commit's fsync.
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
+    /// Window rows read by queries since opening.
+    window_rows: std::sync::atomic::AtomicU64,
+    /// Per read connection: the quarantined rows it last found, and its
+    /// `PRAGMA data_version` then (which moves with any other connection's
+    /// commit), so a page view does not scan every window to list none.
+    quarantine: Vec<Mutex<super::QuarantineCache>>,
 }
 
 /// How many read connections a store keeps.
@@ -269,6 +286,8 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: Default::default(),
+            window_rows: Default::default(),
+            quarantine: (0..READERS).map(|_| Mutex::new(None)).collect(),
         };
         store.migrate()?;
         // Readers open after the migration, so they never see an older schema.
@@ -283,13 +302,18 @@ impl SqliteStore {
 
     /// A read connection: the first one free, else wait for one in turn.
     fn read(&self) -> std::sync::MutexGuard<'_, Connection> {
-        for r in &self.readers {
+        self.read_indexed().1
+    }
+
+    /// A free read connection (or the next one in turn) and its index.
+    fn read_indexed(&self) -> (usize, std::sync::MutexGuard<'_, Connection>) {
+        for (i, r) in self.readers.iter().enumerate() {
             if let Ok(conn) = r.try_lock() {
-                return conn;
+                return (i, conn);
             }
         }
         let i = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len();
-        self.readers[i].lock().expect("store lock")
+        (i, self.readers[i].lock().expect("store lock"))
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
@@ -324,6 +348,24 @@ impl SqliteStore {
             .lock()
             .expect("store lock")
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// The rows that read back as windows (the others are quarantined and
+    /// skipped, with a warning), counted as read.
+    fn readable(&self, raws: Vec<WindowRow>) -> Result<Vec<StoredWindow>, StoreError> {
+        self.window_rows
+            .fetch_add(raws.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(raws
+            .into_iter()
+            .filter_map(|raw| {
+                let id = raw.0;
+                Self::to_window(raw)
+                    .inspect_err(|e| {
+                        tracing::warn!(window = id, error = %e, "skipping a stored window that cannot be read (quarantined; cancel it by id)")
+                    })
+                    .ok()
+            })
+            .collect())
     }
 
     fn window_from(row: &Row) -> rusqlite::Result<WindowRow> {
@@ -499,6 +541,7 @@ impl Store for SqliteStore {
         created_by: &str,
         at: DateTime<Utc>,
     ) -> Result<StoredWindow, StoreError> {
+        super::check_window_length(&interval)?;
         let mut conn = self.conn.lock().expect("store lock");
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
@@ -554,33 +597,61 @@ impl Store for SqliteStore {
         };
         let mut stmt = conn.prepare(sql)?;
         let raws = stmt.query_map([], Self::window_from)?.collect::<Result<Vec<_>, _>>()?;
-        Ok(raws
-            .into_iter()
-            .filter_map(|raw| {
-                let id = raw.0;
-                Self::to_window(raw)
-                    .inspect_err(|e| {
-                        tracing::warn!(window = id, error = %e, "skipping a stored window that cannot be read (quarantined; cancel it by id)")
-                    })
-                    .ok()
-            })
-            .collect())
+        self.readable(raws)
+    }
+
+    fn windows_in(&self, range: Interval) -> Result<Vec<StoredWindow>, StoreError> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(WINDOWS_IN)?;
+        let raws = stmt
+            .query_map(
+                params![
+                    ts(range.start - super::MAX_STORED_WINDOW),
+                    ts(range.end),
+                    ts(range.start)
+                ],
+                Self::window_from,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        self.readable(raws)
+    }
+
+    fn window(&self, id: i64) -> Result<StoredWindow, StoreError> {
+        let conn = self.read();
+        self.window_rows.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self::get_window(&conn, id)
+    }
+
+    fn window_rows_read(&self) -> u64 {
+        self.window_rows.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn quarantined_windows(&self) -> Result<Vec<QuarantinedWindow>, StoreError> {
-        let conn = self.read();
+        let (i, conn) = self.read_indexed();
+        let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let mut cache = self.quarantine[i].lock().expect("store lock");
+        if let Some((v, list)) = cache.as_ref()
+            && *v == version
+        {
+            return Ok(list.clone());
+        }
         let mut stmt = conn.prepare(
             "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows \
              WHERE cancelled_at IS NULL ORDER BY id",
         )?;
         let raws = stmt.query_map([], Self::window_from)?.collect::<Result<Vec<_>, _>>()?;
-        Ok(raws
+        self.window_rows
+            .fetch_add(raws.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let list: Vec<QuarantinedWindow> = raws
             .into_iter()
             .filter_map(|raw| match Self::to_window(raw.clone()) {
                 Ok(_) => None,
                 Err(e) => Some(quarantined(raw, &e)),
             })
-            .collect())
+            .collect();
+        super::log_quarantined(&list);
+        *cache = Some((version, list.clone()));
+        Ok(list)
     }
 
     fn external_change_marker(&self) -> Result<i64, StoreError> {
@@ -1356,6 +1427,73 @@ mod tests {
         // A file of its own for each check (they run in parallel).
         crate::store::conformance::conformance!(opener(&format!("contract-{}", crate::store::random_hex(6))));
     }
+
+    /// The schedule's and the dashboard's read is an index range, whatever
+    /// the history: the plan searches `windows_live_start`, and reading the
+    /// next two weeks out of 10,000 windows steps over only the rows in it.
+    #[test]
+    fn reading_a_time_range_searches_the_index_instead_of_scanning() {
+        let s = SqliteStore::open(&temp("range-plan")).unwrap();
+        let conn = s.read();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {WINDOWS_IN}"))
+            .unwrap()
+            .query_map(params!["a", "b", "c"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|p| p.starts_with("SEARCH windows USING INDEX windows_live_start (start_utc>? AND start_utc<?)")),
+            "{plan:?}"
+        );
+        drop(conn);
+        // 10,000 windows of 30 minutes every 2 hours from Dec 3 (833 days); a two-week read.
+        {
+            let mut w = s.conn.lock().unwrap();
+            let tx = w.transaction().unwrap();
+            for i in 0..10_000i64 {
+                let start = t(0) + chrono::Duration::hours(2 * i);
+                tx.execute(
+                    "INSERT INTO windows (start_utc, end_utc, note, created_by, created_at) VALUES (?1, ?2, '', 'test', ?3)",
+                    params![ts(start), ts(start + chrono::Duration::minutes(30)), ts(t(0))],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let range = Interval::new(t(0) + chrono::Duration::days(100), t(0) + chrono::Duration::days(114)).unwrap();
+        let before = s.window_rows_read();
+        let found = s.windows_in(range).unwrap();
+        // 14 days × 12 windows a day.
+        assert_eq!(found.len(), 168);
+        assert_eq!(s.window_rows_read() - before, 168);
+        // The statement's own counters: no full scan, and steps for the rows in the
+        // range (and the 7 days before it the index range starts at), not for 10,000.
+        let conn = s.read();
+        let mut stmt = conn.prepare_cached(WINDOWS_IN).unwrap();
+        let _ = stmt.get_status(rusqlite::StatementStatus::VmStep);
+        stmt.reset_status(rusqlite::StatementStatus::VmStep);
+        stmt.reset_status(rusqlite::StatementStatus::FullscanStep);
+        let n = stmt
+            .query_map(
+                params![
+                    ts(range.start - MAX_STORED_WINDOW_FOR_TEST),
+                    ts(range.end),
+                    ts(range.start)
+                ],
+                |_| Ok(()),
+            )
+            .unwrap()
+            .count();
+        assert_eq!(n, 168);
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::FullscanStep), 0);
+        // 21 days of index entries (252 rows) at most a few dozen VM steps each.
+        let steps = stmt.get_status(rusqlite::StatementStatus::VmStep);
+        assert!(steps < 252 * 40, "{steps} VM steps for 252 index entries");
+    }
+
+    const MAX_STORED_WINDOW_FOR_TEST: chrono::Duration = crate::store::MAX_STORED_WINDOW;
 
     #[test]
     fn a_store_keeps_one_id_for_life_and_two_stores_differ() {

@@ -253,6 +253,13 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Result<Respon
         alb.get_or_create(&label).set(i64::from(state.state == phase));
     }
     registry.register("costd_alb_state", "1 for the ALB's current state", alb);
+    let window_rows = prometheus_client::metrics::counter::Counter::<u64>::default();
+    window_rows.inc_by(s.store.window_rows_read());
+    registry.register(
+        "costd_store_window_rows_read",
+        "Window rows the store has read since the daemon started (bounded reads keep this small)",
+        window_rows,
+    );
     let conflicts = Gauge::<i64>::default();
     conflicts.set(s.status.read().await.conflicts.len() as i64);
     registry.register(

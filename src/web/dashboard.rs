@@ -768,7 +768,14 @@ fn windows_section(
     );
     let prices = s.prices.get();
     let settings = Some(&prices.settings);
-    for w in s.store.windows(false)?.iter().filter(|w| w.interval.end > Utc::now()) {
+    // Stored windows over the next 14 days (the rest: `costd windows list`, `GET /api/v1/windows`).
+    let now = Utc::now();
+    let ahead = Interval {
+        start: now,
+        end: now + chrono::Duration::days(COMING_DAYS),
+    };
+    let stored = s.store.windows_in(ahead)?;
+    for w in stored.iter().take(MAX_COMING) {
         // As estimated when it was added: billed hours, fixed cost, and the hour lead and grace add.
         let cost = match &settings {
             Some(settings) => {
@@ -802,11 +809,6 @@ fn windows_section(
         );
     }
     // The config's windows in the next 14 days (blackouts skipped), each with its cost on its own.
-    let now = Utc::now();
-    let ahead = Interval {
-        start: now,
-        end: now + chrono::Duration::days(COMING_DAYS),
-    };
     let coming = crate::schedule::planner::windows_in(&s.cfg.schedule.windows, &[], &s.cfg.schedule.blackouts, ahead);
     for w in coming.iter().filter(|w| w.interval.end > now).take(MAX_COMING) {
         let c = crate::schedule::planner::window_cost(w.interval, &prices.settings, now);
@@ -828,6 +830,15 @@ fn windows_section(
         );
     }
     let _ = write!(h, "</table>");
+    let _ = write!(
+        h,
+        "<p class=muted>Windows of the next {COMING_DAYS} days{}; <code>costd windows list</code> and <code>GET /api/v1/windows</code> list them all.</p>",
+        if stored.len() > MAX_COMING {
+            format!(" (the first {MAX_COMING} of {} stored)", stored.len())
+        } else {
+            String::new()
+        }
+    );
     if coming.len() > MAX_COMING {
         let _ = write!(
             h,
@@ -881,7 +892,8 @@ fn booking_form(
     let fmt = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %d %b %H:%M").to_string();
     let _ = write!(h, "<h2 id=book>Book a window</h2>");
     if let Some(id) = booked
-        && let Some(w) = s.store.windows(false)?.into_iter().find(|w| w.id == id)
+        && let Ok(w) = s.store.window(id)
+        && w.cancelled_at.is_none()
     {
         let prices = s.prices.get();
         let cost = crate::schedule::planner::window_cost(w.interval, &prices.settings, w.created_at);

@@ -340,6 +340,7 @@ impl From<crate::store::StoreError> for ApiError {
                 None,
                 format!("window {id} is already cancelled"),
             ),
+            e @ crate::store::StoreError::WindowTooLong { .. } => ApiError::validation("end", e.to_string()),
             other => ApiError::internal(other),
         }
     }

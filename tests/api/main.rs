@@ -23,5 +23,6 @@ mod notify;
 mod open_loop;
 mod ownership;
 mod pricing;
+mod scale;
 mod web;
 mod windows_cli;
