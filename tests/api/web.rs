@@ -630,9 +630,11 @@ fn projection_budgets_pricing_and_model() {
 #[test]
 fn a_window_whose_lead_and_grace_add_an_hour_is_flagged_in_the_api_and_on_the_dashboard() {
     let app = spawn_app("web-extra-hour", &|s| with_lead_and_grace(s));
+    // In two days: the dashboard lists the next 14 days' windows.
+    let day = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
     let (s, w) = app.add_window(
         Some(OPERATOR),
-        r#"{"start":"2030-02-01 10:00","end":"2030-02-01 13:00","note":"board demo"}"#,
+        &format!(r#"{{"start":"{day} 10:00","end":"{day} 13:00","note":"board demo"}}"#),
     );
     assert_eq!(s, 201, "{w}");
     // us-east-1: 3 h + 5 + 5 min = 190 min → 4 billed hours × $0.0225 = $0.09, + 2 public
