@@ -90,6 +90,9 @@ pub struct App {
     pub clock: Clock,
     /// Whether this process leads (always, for a single daemon on SQLite).
     pub leadership: Arc<leadership::Leadership>,
+    /// Counts this process's schedule changes (windows added or cancelled),
+    /// so views kept rendered know when they are stale.
+    pub generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Opens the configured store (a new SQLite file or PostgreSQL database is
@@ -120,12 +123,14 @@ impl App {
                 leadership::identity(),
                 chrono::Utc::now(),
             )),
+            generation: Arc::default(),
         }
     }
 
     /// The schedule changed: reconcile and re-project soon. (Another
     /// process's daemon notices the store's change within a second.)
     pub fn schedule_changed(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.kick.notify_one();
         self.changed.notify_one();
     }

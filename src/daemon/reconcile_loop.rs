@@ -98,6 +98,7 @@ pub async fn run_loop<E: ElbApi>(
         // recompute the projection (the schedule changed).
         let kick = kick.clone();
         let changed = changed.clone();
+        let generation = events_app.generation.clone();
         let store = store.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
@@ -110,6 +111,7 @@ pub async fn run_loop<E: ElbApi>(
                 let now = store.external_change_marker().ok();
                 if now != last {
                     last = now;
+                    generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     kick.notify_one();
                     changed.notify_one();
                 }

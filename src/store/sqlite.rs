@@ -185,7 +185,7 @@ const WINDOWS_IN: &str = "SELECT id, start_utc, end_utc, note, created_by, creat
 /// delivery errors quoted the URL: both are redacted to scheme and host.
 fn redact_legacy_notifications(tx: &rusqlite::Transaction) -> Result<(), StoreError> {
     let rows: Vec<(i64, String, Option<String>)> = tx
-        .prepare("SELECT transition_id, channel, last_error FROM notifications")?
+        .prepare_cached("SELECT transition_id, channel, last_error FROM notifications")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
     for (id, channel, error) in rows {
@@ -253,7 +253,9 @@ pub fn schema_versions(path: &Path) -> Result<Option<(i64, i64)>, StoreError> {
         return Ok(None);
     }
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let found: i64 = conn
+        .prepare_cached("PRAGMA user_version")?
+        .query_row([], |r| r.get(0))?;
     Ok(Some((found, MIGRATIONS.len() as i64)))
 }
 
@@ -295,6 +297,8 @@ impl SqliteStore {
             let r = Connection::open(path)?;
             r.busy_timeout(std::time::Duration::from_secs(5))?;
             r.pragma_update(None, "query_only", "ON")?;
+            // Every query the daemon and the dashboard run stays prepared.
+            r.set_prepared_statement_cache_capacity(64);
             store.readers.push(Mutex::new(r));
         }
         Ok(store)
@@ -321,7 +325,7 @@ impl SqliteStore {
         // IMMEDIATE takes the write lock first (waiting on the busy timeout), so two
         // processes opening a new file never both apply the same migration.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let version: i64 = tx.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get(0))?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.execute_batch(sql)?;
             if i == 3 {
@@ -347,7 +351,8 @@ impl SqliteStore {
             .conn
             .lock()
             .expect("store lock")
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+            .prepare_cached("PRAGMA user_version")?
+            .query_row([], |r| r.get(0))?)
     }
 
     /// The rows that read back as windows (the others are quarantined and
@@ -399,18 +404,17 @@ impl SqliteStore {
 
     fn get_window(conn: &Connection, id: i64) -> Result<StoredWindow, StoreError> {
         let raw = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows WHERE id = ?1",
-                [id],
-                Self::window_from,
-            )
+            )?
+            .query_row([id], Self::window_from)
             .optional()?
             .ok_or(StoreError::WindowNotFound(id))?;
         Self::to_window(raw)
     }
 
     fn lifetime_rows(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Lifetime>, StoreError> {
-        let mut stmt = conn.prepare(sql)?;
+        let mut stmt = conn.prepare_cached(sql)?;
         let raws = stmt
             .query_map(p, |r| {
                 Ok((
@@ -531,7 +535,8 @@ impl Store for SqliteStore {
     fn store_id(&self) -> Result<String, StoreError> {
         Ok(self
             .read()
-            .query_row("SELECT value FROM meta WHERE key = 'store_id'", [], |r| r.get(0))?)
+            .prepare_cached("SELECT value FROM meta WHERE key = 'store_id'")?
+            .query_row([], |r| r.get(0))?)
     }
 
     fn add_window(
@@ -565,11 +570,10 @@ impl Store for SqliteStore {
     fn cancel_window(&self, id: i64, at: DateTime<Utc>) -> Result<CancelledWindow, StoreError> {
         let conn = self.conn.lock().expect("store lock");
         let raw = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows WHERE id = ?1",
-                [id],
-                Self::window_from,
-            )
+            )?
+            .query_row([id], Self::window_from)
             .optional()?
             .ok_or(StoreError::WindowNotFound(id))?;
         // Cancelling looks only at `cancelled_at`, so a row that cannot be
@@ -595,7 +599,7 @@ impl Store for SqliteStore {
             "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows \
              WHERE cancelled_at IS NULL ORDER BY id"
         };
-        let mut stmt = conn.prepare(sql)?;
+        let mut stmt = conn.prepare_cached(sql)?;
         let raws = stmt.query_map([], Self::window_from)?.collect::<Result<Vec<_>, _>>()?;
         self.readable(raws)
     }
@@ -628,14 +632,16 @@ impl Store for SqliteStore {
 
     fn quarantined_windows(&self) -> Result<Vec<QuarantinedWindow>, StoreError> {
         let (i, conn) = self.read_indexed();
-        let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let version: i64 = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
         let mut cache = self.quarantine[i].lock().expect("store lock");
         if let Some((v, list)) = cache.as_ref()
             && *v == version
         {
             return Ok(list.clone());
         }
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows \
              WHERE cancelled_at IS NULL ORDER BY id",
         )?;
@@ -659,17 +665,15 @@ impl Store for SqliteStore {
             .conn
             .lock()
             .expect("store lock")
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?)
     }
 
     fn cached(&self, key: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
         let row: Option<(String, String)> = self
             .read()
-            .query_row(
-                "SELECT value, fetched_at FROM cached_answers WHERE key = ?1",
-                [key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT value, fetched_at FROM cached_answers WHERE key = ?1")?
+            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         row.map(|(v, at)| Ok((v, parse_ts("cached_answers.fetched_at", at)?)))
             .transpose()
@@ -719,7 +723,7 @@ impl Store for SqliteStore {
         // IMMEDIATE: the select and the claim are one step for every process on the file.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let rows: Vec<(String, String, u32, String)> = {
-            let mut stmt = tx.prepare(
+            let mut stmt = tx.prepare_cached(
                 "SELECT d.event_id, d.destination, d.attempts, e.body FROM deliveries d JOIN events e ON e.id = d.event_id \
                  WHERE d.delivered_at IS NULL AND d.dead_at IS NULL \
                  AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?1) \
@@ -771,8 +775,9 @@ impl Store for SqliteStore {
 
     fn events(&self, kind: Option<EventKind>, limit: u32) -> Result<Vec<Event>, StoreError> {
         let conn = self.read();
-        let mut stmt = conn
-            .prepare("SELECT body FROM events WHERE ?1 IS NULL OR kind = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT body FROM events WHERE ?1 IS NULL OR kind = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2",
+        )?;
         let bodies: Vec<String> = stmt
             .query_map(params![kind.map(EventKind::as_str), limit], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
@@ -786,7 +791,7 @@ impl Store for SqliteStore {
             NotificationState::Delivered => "d.delivered_at IS NOT NULL",
             NotificationState::Dead => "d.dead_at IS NOT NULL",
         };
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT d.event_id, e.kind, d.destination, d.attempts, e.at, d.delivered_at, d.dead_at, d.next_attempt_at, \
              d.last_error FROM deliveries d JOIN events e ON e.id = d.event_id \
              WHERE {filter} ORDER BY e.at DESC, e.rowid DESC, d.destination LIMIT ?1"
@@ -829,7 +834,7 @@ impl Store for SqliteStore {
 
     fn destination_status(&self) -> Result<Vec<DestinationStatus>, StoreError> {
         let conn = self.read();
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT d.destination, MAX(d.delivered_at), \
              (SELECT x.last_error FROM deliveries x WHERE x.destination = d.destination \
               AND x.last_error_at IS NOT NULL ORDER BY x.last_error_at DESC LIMIT 1), MAX(d.last_error_at), \
@@ -882,7 +887,7 @@ impl Store for SqliteStore {
 
     fn projection_days(&self, deployment: &str, month: &str) -> Result<Vec<ProjectionDay>, StoreError> {
         let conn = self.read();
-        let mut q = conn.prepare(
+        let mut q = conn.prepare_cached(
             "SELECT month, day, timezone, at, partial_hour, month_to_date_usd, projected_usd, alb_actual_usd, \
              alb_projected_usd FROM projection_days WHERE deployment = ?1 AND month = ?2 ORDER BY day",
         )?;
@@ -1029,7 +1034,7 @@ impl Store for SqliteStore {
     fn alarm_states(&self) -> Result<BTreeMap<String, StoredAlarm>, StoreError> {
         let conn = self.read();
         let mut stmt =
-            conn.prepare("SELECT key, state, since, value_usd, threshold_usd, evaluated_at FROM alarm_states")?;
+            conn.prepare_cached("SELECT key, state, since, value_usd, threshold_usd, evaluated_at FROM alarm_states")?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((
@@ -1126,7 +1131,7 @@ impl Store for SqliteStore {
         // IMMEDIATE: the select and the claim are one step for every process on the file.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let rows = {
-            let mut stmt = tx.prepare(&format!(
+            let mut stmt = tx.prepare_cached(&format!(
                 "SELECT n.channel, n.attempts, {} FROM notifications n JOIN alarm_transitions t ON t.id = n.transition_id \
                  WHERE n.delivered_at IS NULL AND n.dead_at IS NULL \
                  AND (n.next_attempt_at IS NULL OR n.next_attempt_at <= ?1) \
@@ -1191,7 +1196,7 @@ impl Store for SqliteStore {
             NotificationState::Delivered => "n.delivered_at IS NOT NULL",
             NotificationState::Dead => "n.dead_at IS NOT NULL",
         };
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT n.transition_id, n.channel, n.attempts, t.key, t.to_state, t.at, n.delivered_at, n.dead_at, \
              n.next_attempt_at, n.last_error FROM notifications n JOIN alarm_transitions t ON t.id = n.transition_id \
              WHERE {filter} ORDER BY n.transition_id DESC, n.channel LIMIT ?1"
@@ -1324,12 +1329,13 @@ impl Store for SqliteStore {
     fn session(&self, id_sha256: &str, now: DateTime<Utc>) -> Result<Option<StoredSession>, StoreError> {
         let conn = self.read();
         let row = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT token_name, token_sha256, csrf, created_at, expires_at FROM sessions \
                  WHERE id_sha256 = ?1 AND expires_at > ?2",
-                params![id_sha256, ts(now)],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )
+            )?
+            .query_row(params![id_sha256, ts(now)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
             .optional()?;
         row.map(
             |(token_name, token_sha256, csrf, created, expires): (String, String, String, String, String)| {
@@ -1353,7 +1359,7 @@ impl Store for SqliteStore {
 
     fn transitions(&self, limit: u32) -> Result<Vec<StoredTransition>, StoreError> {
         let conn = self.read();
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT {TRANSITION_COLUMNS} FROM alarm_transitions ORDER BY id DESC LIMIT ?1"
         ))?;
         let rows = stmt
@@ -1364,7 +1370,7 @@ impl Store for SqliteStore {
 
     fn decisions(&self, limit: u32) -> Result<Vec<Decision>, StoreError> {
         let conn = self.read();
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT at, action, window_ids, arn, detail, dry_run, edge_at FROM decisions ORDER BY id DESC LIMIT ?1",
         )?;
         let raws = stmt

@@ -368,29 +368,19 @@ async fn render(
     }
     match &shown_projection {
         Some(p) => {
-            let _ = write!(
-                h,
-                "<div class=grid><div><div class=muted>Projected</div><div class=big id=projected>{}</div></div>\
-                 <div><div class=muted>Month to date</div><div class=big>{}</div></div>\
-                 <div><div class=muted>Budget</div><div class=big>{}</div></div></div>",
-                format_usd(p.projected_usd),
-                format_usd(p.month_to_date_usd),
-                budget_usd.map(format_usd).unwrap_or_else(|| "—".into())
-            );
-            super::charts::month_chart(
-                &mut h,
-                p,
-                &shown.span(s.cfg.projection.timezone),
-                &s.cfg.budgets,
-                s.cfg.projection.timezone,
-            );
-            chart(&mut h, p, budget_usd);
-            let _ = write!(
-                h,
-                "<p class=muted id=partial-hour>ALB hours: {} (<code>partial_hour = \"{}\"</code>).</p>",
-                p.partial_hour.describe(),
-                p.partial_hour.as_str()
-            );
+            if shown == month {
+                // This month's figures and charts change only with the projection job's
+                // result: kept rendered. Other months are computed for the request.
+                let key = format!("{}|{}", p.month, p.at.to_rfc3339());
+                let part = s.sections.spend.get_or_render(&key, || {
+                    let mut h = String::with_capacity(16 * 1024);
+                    spend_figures(&mut h, s, p, shown, budget_usd);
+                    h
+                });
+                h.push_str(&part);
+            } else {
+                spend_figures(&mut h, s, p, shown, budget_usd);
+            }
         }
         None => {
             let _ = write!(h, "<p class=muted>The first projection is being computed.</p>");
@@ -414,14 +404,50 @@ async fn render(
         }
     );
 
-    // The next 14 days: windows, planned lifetimes, blackouts, gaps.
-    next_days(&mut h, s)?;
-
-    // The ledger: the latest lifetimes with what each billed.
-    ledger_section(&mut h, s)?;
+    // The next 14 days (windows, planned lifetimes, blackouts, gaps) and the
+    // ledger: the same for every caller, kept rendered for at most a second and
+    // until this process's schedule changes.
+    let key = format!(
+        "{}|{}",
+        s.generation.load(std::sync::atomic::Ordering::SeqCst),
+        Utc::now().timestamp()
+    );
+    let mut failed = None;
+    let part = s.sections.days.get_or_render(&key, || {
+        let mut h = String::with_capacity(16 * 1024);
+        if let Err(e) = next_days(&mut h, s).and_then(|()| ledger_section(&mut h, s)) {
+            failed = Some(e);
+        }
+        h
+    });
+    if let Some(e) = failed {
+        s.sections.days.forget();
+        return Err(e);
+    }
+    h.push_str(&part);
 
     // Windows.
-    windows_section(&mut h, s, caller, query.booked, booking)?;
+    let operator = caller
+        .as_ref()
+        .is_some_and(|c| c.role == Role::Operator && c.csrf.is_some());
+    if operator {
+        windows_section(&mut h, s, caller, query.booked, booking)?;
+    } else {
+        // Without forms the table is the same for every caller: kept like the days above.
+        let mut failed = None;
+        let part = s.sections.windows.get_or_render(&key, || {
+            let mut h = String::with_capacity(16 * 1024);
+            if let Err(e) = windows_section(&mut h, s, &None, None, booking) {
+                failed = Some(e);
+            }
+            h
+        });
+        if let Some(e) = failed {
+            s.sections.windows.forget();
+            return Err(e);
+        }
+        h.push_str(&part);
+    }
 
     // Downloads, for those signed in (the API takes the session).
     if caller.is_some() {
@@ -480,7 +506,14 @@ async fn render(
             "<section id=network><h2>NAT Gateway vs VPC endpoints (730 h month)</h2>"
         );
         if let Some(curve) = &prices.network_curve {
-            super::charts::network_chart(&mut h, curve, crate::scenario::DEFAULT_HOURS_PER_MONTH, m);
+            // Changes only with the prices: kept rendered.
+            let key = format!("{:p}", std::sync::Arc::as_ptr(&prices));
+            let part = s.sections.network.get_or_render(&key, || {
+                let mut h = String::with_capacity(8 * 1024);
+                super::charts::network_chart(&mut h, curve, crate::scenario::DEFAULT_HOURS_PER_MONTH, m);
+                h
+            });
+            h.push_str(&part);
         }
         let _ = write!(h, "<table><tr><th>option</th><th class=n>per month</th><th></th></tr>");
         for o in &m.options {
@@ -542,6 +575,39 @@ async fn render(
         "<p class=muted>costd · <a href=/openapi.json>API</a> · <a href=/metrics>metrics</a></p></main></body></html>"
     );
     Ok(h)
+}
+
+/// The month's figures, its day-by-day chart and its components.
+fn spend_figures(
+    h: &mut String,
+    s: &AppState,
+    p: &crate::budget::Projection,
+    shown: Month,
+    budget_usd: Option<Decimal>,
+) {
+    let _ = write!(
+        h,
+        "<div class=grid><div><div class=muted>Projected</div><div class=big id=projected>{}</div></div>\
+         <div><div class=muted>Month to date</div><div class=big>{}</div></div>\
+         <div><div class=muted>Budget</div><div class=big>{}</div></div></div>",
+        format_usd(p.projected_usd),
+        format_usd(p.month_to_date_usd),
+        budget_usd.map(format_usd).unwrap_or_else(|| "—".into())
+    );
+    super::charts::month_chart(
+        h,
+        p,
+        &shown.span(s.cfg.projection.timezone),
+        &s.cfg.budgets,
+        s.cfg.projection.timezone,
+    );
+    chart(h, p, budget_usd);
+    let _ = write!(
+        h,
+        "<p class=muted id=partial-hour>ALB hours: {} (<code>partial_hour = \"{}\"</code>).</p>",
+        p.partial_hour.describe(),
+        p.partial_hour.as_str()
+    );
 }
 
 /// Links to the month before and after the one shown (past months are the

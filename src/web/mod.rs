@@ -44,6 +44,45 @@ pub struct AppState {
     pub expensive: limits::Expensive,
     /// Sign-in attempts per client address.
     pub logins: Arc<limits::LoginLimiter>,
+    /// Dashboard parts kept rendered.
+    pub sections: Arc<Sections>,
+}
+
+/// Dashboard parts that change only with the projection or the prices, kept
+/// rendered (most of a page view's work otherwise).
+#[derive(Default)]
+pub struct Sections {
+    /// The month's figures and charts, by month and projection time.
+    pub spend: Rendered,
+    /// NAT vs endpoints, by the prices in use.
+    pub network: Rendered,
+    /// The next 14 days and the ledger, by second and schedule change.
+    pub days: Rendered,
+    /// The windows table as callers without forms see it, likewise.
+    pub windows: Rendered,
+}
+
+/// One part kept rendered under a key; rendered again when the key changes.
+#[derive(Default)]
+pub struct Rendered(std::sync::Mutex<Option<(String, Arc<str>)>>);
+
+impl Rendered {
+    /// The part for `key`, rendering it with `render` when it is not kept.
+    pub fn get_or_render(&self, key: &str, render: impl FnOnce() -> String) -> Arc<str> {
+        if let Some((k, part)) = self.0.lock().expect("sections lock").as_ref()
+            && k == key
+        {
+            return part.clone();
+        }
+        let part: Arc<str> = render().into();
+        *self.0.lock().expect("sections lock") = Some((key.to_string(), part.clone()));
+        part
+    }
+
+    /// Drops the part kept (it was rendered from a failed read).
+    pub fn forget(&self) {
+        *self.0.lock().expect("sections lock") = None;
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -58,7 +97,12 @@ impl AppState {
     pub fn new(app: App) -> Self {
         let expensive = limits::Expensive::new(app.cfg.web.expensive_concurrency, app.cfg.web.expensive_timeout);
         let logins = Arc::new(limits::LoginLimiter::new(app.cfg.web.login_attempts_per_minute));
-        AppState { app, expensive, logins }
+        AppState {
+            app,
+            expensive,
+            logins,
+            sections: Arc::default(),
+        }
     }
 
     /// The caller, from `Authorization: Bearer` or the session cookie.
