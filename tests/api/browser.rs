@@ -19,20 +19,24 @@ pub fn chromium() -> &'static str {
     "/usr/bin/chromium"
 }
 
-/// Runs headless Chromium with the flags this machine needs (no sandbox as root, no background networking).
+/// The flags this machine needs: headless, no sandbox (as root), nothing
+/// fetched in the background.
+pub const FLAGS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+];
+
+/// Runs headless Chromium with [`FLAGS`] and `args`.
 fn headless(profile: &Path, args: &[&str]) -> std::process::Output {
     Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-        ])
+        .args(FLAGS)
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .output()
