@@ -294,7 +294,8 @@ pub fn month_chart(h: &mut String, p: &Projection, span: &Interval, budgets: &[B
         );
     }
     // Where each threshold of an all-components budget is passed.
-    for c in crossings(p, budgets).iter().filter(|c| c.budget.scope.is_none()) {
+    let list = crossings(p, budgets);
+    for c in list.iter().filter(|c| c.budget.scope.is_none()) {
         if let Some(d) = c.day {
             let (x, y) = (F.x_time(d.end, span), F.y(c.threshold_usd, max));
             let _ = write!(
@@ -330,7 +331,6 @@ pub fn month_chart(h: &mut String, p: &Projection, span: &Interval, budgets: &[B
         );
     }
     let _ = write!(h, " · times in {}</p>", esc(tz.name()));
-    let list = crossings(p, budgets);
     if !list.is_empty() {
         let _ = write!(h, "<ul id=crossings>");
         for c in &list {

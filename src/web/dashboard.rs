@@ -352,10 +352,12 @@ async fn render(
         Ok(m) => (m, None),
         Err(e) => (month, Some(e.message().to_string())),
     };
+    let other_month;
     let shown_projection = if shown == month {
-        latest.projection.clone()
+        latest.projection.as_ref()
     } else {
-        Some(super::api::projection_view(s, shown).await?.projection)
+        other_month = super::api::projection_view(s, shown).await?.projection;
+        Some(&other_month)
     };
     let _ = write!(
         h,
@@ -366,7 +368,7 @@ async fn render(
     if let Some(e) = month_error {
         let _ = write!(h, "<p class=error id=month-error>{}; showing this month.</p>", esc(&e));
     }
-    match &shown_projection {
+    match shown_projection {
         Some(p) => {
             if shown == month {
                 // This month's figures and charts change only with the projection job's
@@ -818,6 +820,19 @@ const COMING_DAYS: i64 = 14;
 /// The most of them it lists.
 const MAX_COMING: usize = 50;
 
+/// A window's cost on its own in the table: billed hours, fixed cost, and
+/// the hour lead and grace add, if they do.
+fn cost_cell(c: &crate::schedule::planner::WindowCost) -> String {
+    let extra = c.extra_hour.as_ref().map_or(String::new(), |x| {
+        format!(
+            " <span class=extra-hour>lead + grace add an hour: {} min shorter saves {}</span>",
+            x.shorten_by_minutes,
+            format_usd(x.saves_usd)
+        )
+    });
+    format!("{} h · {}{extra}", c.billed_hours, format_usd(c.fixed_usd))
+}
+
 fn windows_section(
     h: &mut String,
     s: &AppState,
@@ -833,7 +848,6 @@ fn windows_section(
         "<section id=windows><h2>Demo windows</h2><table><tr><th>id</th><th>from</th><th>to</th><th>note</th><th>ALB on its own</th><th></th></tr>"
     );
     let prices = s.prices.get();
-    let settings = Some(&prices.settings);
     // Stored windows over the next 14 days (the rest: `costd windows list`, `GET /api/v1/windows`).
     let now = Utc::now();
     let ahead = Interval {
@@ -843,20 +857,11 @@ fn windows_section(
     let stored = s.store.windows_in(ahead)?;
     for w in stored.iter().take(MAX_COMING) {
         // As estimated when it was added: billed hours, fixed cost, and the hour lead and grace add.
-        let cost = match &settings {
-            Some(settings) => {
-                let c = crate::schedule::planner::window_cost(w.interval, settings, w.created_at);
-                let extra = c.extra_hour.as_ref().map_or(String::new(), |x| {
-                    format!(
-                        " <span class=extra-hour>lead + grace add an hour: {} min shorter saves {}</span>",
-                        x.shorten_by_minutes,
-                        format_usd(x.saves_usd)
-                    )
-                });
-                format!("{} h · {}{extra}", c.billed_hours, format_usd(c.fixed_usd))
-            }
-            None => String::new(),
-        };
+        let cost = cost_cell(&crate::schedule::planner::window_cost(
+            w.interval,
+            &prices.settings,
+            w.created_at,
+        ));
         let cancel = match operator {
             Some(c) => format!(
                 "<form class=inline method=post action=/ui/windows/{}/cancel><input type=hidden name=csrf value=\"{}\"><button>Cancel</button></form>",
@@ -877,22 +882,17 @@ fn windows_section(
     // The config's windows in the next 14 days (blackouts skipped), each with its cost on its own.
     let coming = crate::schedule::planner::windows_in(&s.cfg.schedule.windows, &[], &s.cfg.schedule.blackouts, ahead);
     for w in coming.iter().filter(|w| w.interval.end > now).take(MAX_COMING) {
-        let c = crate::schedule::planner::window_cost(w.interval, &prices.settings, now);
-        let extra = c.extra_hour.as_ref().map_or(String::new(), |x| {
-            format!(
-                " <span class=extra-hour>lead + grace add an hour: {} min shorter saves {}</span>",
-                x.shorten_by_minutes,
-                format_usd(x.saves_usd)
-            )
-        });
+        let cost = cost_cell(&crate::schedule::planner::window_cost(
+            w.interval,
+            &prices.settings,
+            now,
+        ));
         let _ = write!(
             h,
-            "<tr class=\"window recurring\"><td>{}</td><td>{}</td><td>{}</td><td class=muted>from the config</td><td>{} h · {}{extra}</td><td></td></tr>",
+            "<tr class=\"window recurring\"><td>{}</td><td>{}</td><td>{}</td><td class=muted>from the config</td><td>{cost}</td><td></td></tr>",
             esc(&w.id),
             fmt(w.interval.start),
             fmt(w.interval.end),
-            c.billed_hours,
-            format_usd(c.fixed_usd)
         );
     }
     let _ = write!(h, "</table>");

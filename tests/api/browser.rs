@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::cdp::Browser;
+use crate::client::usd;
 use crate::helpers::{TempDir, repo};
 use crate::web::{OPERATOR, VIEWER, spawn_app};
 
@@ -111,11 +112,6 @@ const MEASURE: &str = r#"(function () {
   });
   return r;
 })()"#;
-
-/// `$1,234.56`, as the page shows a Decimal string from the API.
-fn usd(v: &serde_json::Value) -> String {
-    costd::money::format_usd(v.as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap())
-}
 
 /// The page's day-by-day figures are the API's for the same month.
 fn same_days(layout: &serde_json::Value, api: &serde_json::Value) {

@@ -196,6 +196,12 @@ pub fn sign_in(addr: SocketAddr, token: &str) -> Session {
     }
 }
 
+/// A Decimal string from the API as the dashboard shows it (`$1,234.56`).
+pub fn usd(v: &serde_json::Value) -> String {
+    let d: rust_decimal::Decimal = v.as_str().expect("a decimal string").parse().unwrap();
+    costd::money::format_usd(d)
+}
+
 /// The inside of the dashboard's `<section id=ID>`.
 pub fn section<'a>(page: &'a str, id: &str) -> &'a str {
     page.split(&format!("<section id={id}>"))

@@ -6,13 +6,17 @@
 use chrono::{Datelike, Duration, Utc};
 use serde_json::Value;
 
-use crate::client::section;
+use crate::client::{section, usd};
 use crate::web::{OPERATOR, VIEWER, spawn_app};
 
-/// `$1,234.56` as the dashboard shows a Decimal string from the API.
-fn usd(v: &Value) -> String {
-    let d: rust_decimal::Decimal = v.as_str().expect("a decimal string").parse().unwrap();
-    costd::money::format_usd(d)
+/// The month picker's links and field.
+fn month_nav(page: &str) -> &str {
+    page.split("<nav id=months")
+        .nth(1)
+        .expect("the month picker")
+        .split("</nav>")
+        .next()
+        .unwrap()
 }
 
 /// The rows of the day-by-day table: (date, basis, the total cell).
@@ -119,13 +123,7 @@ fn the_month_picker_moves_between_months_and_refuses_bad_ones() {
         .format("%Y-%m")
         .to_string();
     let (_, page) = session.page();
-    let nav = page
-        .split("<nav id=months")
-        .nth(1)
-        .unwrap()
-        .split("</nav>")
-        .next()
-        .unwrap();
+    let nav = month_nav(&page);
     assert!(nav.contains("<strong>this month</strong>"), "{nav}");
     assert!(nav.contains(&format!("href=\"/?month={next}#spend\"")), "{nav}");
     assert!(nav.contains(&format!("value={this}")), "{nav}");
@@ -133,13 +131,7 @@ fn the_month_picker_moves_between_months_and_refuses_bad_ones() {
     let (s, page) = session.get(&format!("/?month={next}"));
     assert_eq!(s, 200);
     assert!(page.contains("Next month: the schedule's figures."), "{page}");
-    let nav = page
-        .split("<nav id=months")
-        .nth(1)
-        .unwrap()
-        .split("</nav>")
-        .next()
-        .unwrap();
+    let nav = month_nav(&page);
     assert!(!nav.contains(&after), "no link past next month: {nav}");
     let (_, view) = app.projection(Some(VIEWER), Some(&next));
     let api = &view["projection"];
