@@ -280,6 +280,15 @@ pub enum WindowsCommand {
         /// Include cancelled windows.
         #[arg(long)]
         all: bool,
+        /// Only windows that end after this: `now`, RFC 3339, or local `YYYY-MM-DD HH:MM` (default: 24 hours ago).
+        #[arg(long, value_name = "WHEN")]
+        from: Option<String>,
+        /// Windows per page, 1–500.
+        #[arg(long, default_value_t = crate::app::windows::DEFAULT_PAGE)]
+        limit: u32,
+        /// Continue after a previous page (its `next`).
+        #[arg(long)]
+        cursor: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -697,8 +706,19 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
             };
             writeln!(out, "{line}")?;
         }
-        WindowsCommand::List { all, format } => {
-            let list = crate::app::windows::list(&app, all, now).map_err(flag)?;
+        WindowsCommand::List {
+            all,
+            from,
+            limit,
+            cursor,
+            format,
+        } => {
+            let page = crate::app::windows::PageRequest {
+                from,
+                limit: Some(limit),
+                cursor,
+            };
+            let list = crate::app::windows::list(&app, all, &page, now).map_err(flag)?;
             match format {
                 Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?,
                 Format::Table => {
@@ -721,6 +741,9 @@ fn windows(cfg: Config, command: WindowsCommand, out: &mut dyn Write) -> anyhow:
                             local(w.end),
                             w.note
                         )?;
+                    }
+                    if let Some(next) = &list.next {
+                        writeln!(out, "  more: costd windows list --cursor {next} (with the same flags)")?;
                     }
                     if !list.quarantined.is_empty() {
                         writeln!(

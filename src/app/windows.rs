@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::App;
 use crate::schedule::planner::{self, WindowCost};
 use crate::schedule::{Interval, WindowRequest, parse_new_window};
-use crate::store::{QuarantinedWindow, StoreError, StoredWindow};
+use crate::store::{MAX_WINDOW_PAGE, QuarantinedWindow, StoreError, StoredWindow, WindowCursor, WindowPageQuery};
 
 /// The longest note a window may carry, in characters.
 pub const MAX_NOTE_CHARS: usize = 500;
@@ -111,11 +111,99 @@ pub struct PlannedLifetimeView {
     pub coalesced_gaps: Vec<String>,
 }
 
-/// Stored windows, quarantined rows, and the ALB lifetimes planned for the next 7 days.
+/// The windows a listing shows by default.
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// Which page of stored windows to list (the API's query, the CLI's flags).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PageRequest {
+    /// Only windows that end after this: `now`, RFC 3339, or local
+    /// `YYYY-MM-DD HH:MM` (default: 24 hours ago).
+    pub from: Option<String>,
+    /// Windows per page, 1–500 (default 100).
+    pub limit: Option<u32>,
+    /// A previous page's `next`.
+    pub cursor: Option<String>,
+}
+
+/// The longest `from` or `cursor` read, in bytes.
+const MAX_PAGE_ARG: usize = 64;
+
+impl PageRequest {
+    /// The store's query, or which argument is invalid and what is valid.
+    fn query(
+        &self,
+        include_cancelled: bool,
+        tz: chrono_tz::Tz,
+        now: DateTime<Utc>,
+    ) -> Result<WindowPageQuery, AppError> {
+        let invalid = |field, message| AppError::Invalid { field, message };
+        let too_long = |field: &'static str, v: &str| {
+            (v.len() > MAX_PAGE_ARG).then(|| invalid(field, format!("longer than {MAX_PAGE_ARG} bytes")))
+        };
+        let ends_after = match &self.from {
+            None => now - Duration::hours(24),
+            Some(f) => {
+                if let Some(e) = too_long("from", f) {
+                    return Err(e);
+                }
+                crate::schedule::parse_when(f, tz, now).map_err(|m| invalid("from", m))?
+            }
+        };
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_WINDOW_PAGE).contains(&limit) {
+            return Err(invalid(
+                "limit",
+                format!("{limit} is out of range; expected 1–{MAX_WINDOW_PAGE}"),
+            ));
+        }
+        let after = match &self.cursor {
+            None => None,
+            Some(c) => {
+                if let Some(e) = too_long("cursor", c) {
+                    return Err(e);
+                }
+                Some(parse_cursor(c).ok_or_else(|| {
+                    invalid(
+                        "cursor",
+                        format!("`{c}` is not a cursor; pass a previous page's `next` as it was given"),
+                    )
+                })?)
+            }
+        };
+        Ok(WindowPageQuery {
+            ends_after,
+            after,
+            include_cancelled,
+            limit,
+        })
+    }
+}
+
+/// A cursor as given out: the last window's start (Unix milliseconds) and id, `<ms>.<id>`.
+fn cursor_text(c: WindowCursor) -> String {
+    format!("{}.{}", c.start.timestamp_millis(), c.id)
+}
+
+fn parse_cursor(s: &str) -> Option<WindowCursor> {
+    let (ms, id) = s.split_once('.')?;
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(ms) || !digits(id) {
+        return None;
+    }
+    Some(WindowCursor {
+        start: DateTime::from_timestamp_millis(ms.parse().ok()?)?,
+        id: id.parse().ok()?,
+    })
+}
+
+/// A page of stored windows, quarantined rows, and the ALB lifetimes planned for the next 7 days.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct WindowList {
-    /// Stored windows, oldest first.
+    /// Stored windows that end after `from`, by start then id, one page.
     pub windows: Vec<WindowView>,
+    /// The cursor of the next page (`cursor=`), or null on the last.
+    pub next: Option<String>,
     /// Stored rows that cannot be read: skipped, cancellable by id.
     pub quarantined: Vec<QuarantinedWindow>,
     /// The ALB lifetimes planned from now for the next 7 days (config and stored windows).
@@ -215,22 +303,19 @@ pub fn cancel(app: &App, id: i64, by: &str, now: DateTime<Utc>) -> Result<Cancel
     })
 }
 
-/// Stored windows (cancelled ones too when asked), quarantined rows, and the
-/// ALB lifetimes the planner wants from `now` for the next 7 days.
-pub fn list(app: &App, include_cancelled: bool, now: DateTime<Utc>) -> Result<WindowList, AppError> {
-    let stored = app.store.windows(include_cancelled)?;
+/// A page of stored windows (cancelled ones too when asked), quarantined
+/// rows, and the ALB lifetimes the planner wants from `now` for the next 7
+/// days. Reads the page and the days planned, never the whole history.
+pub fn list(
+    app: &App,
+    include_cancelled: bool,
+    page: &PageRequest,
+    now: DateTime<Utc>,
+) -> Result<WindowList, AppError> {
+    let q = page.query(include_cancelled, app.cfg.timezone, now)?;
+    let stored = app.store.windows_page(&q)?;
     let quarantined = app.store.quarantined_windows()?;
-    let live: Vec<(i64, Interval)> = stored
-        .iter()
-        .filter(|w| w.cancelled_at.is_none())
-        .map(|w| (w.id, w.interval))
-        .collect();
-    let s = &app.cfg.schedule;
-    let span = Interval {
-        start: now - s.max_window - s.lead - s.grace - Duration::days(1),
-        end: now + Duration::days(7),
-    };
-    let demo = planner::windows_in(&s.windows, &live, &s.blackouts, span);
+    let demo = demo_windows(&app.cfg, app.store.as_ref(), now, now + Duration::days(7))?;
     // The ALB that exists now (the real one, or the dry run's) keeps its start.
     let active_since = app
         .store
@@ -253,7 +338,8 @@ pub fn list(app: &App, include_cancelled: bool, now: DateTime<Utc>) -> Result<Wi
         })
         .collect();
     Ok(WindowList {
-        windows: stored.iter().map(WindowView::from).collect(),
+        windows: stored.windows.iter().map(WindowView::from).collect(),
+        next: stored.next.map(cursor_text),
         quarantined,
         planned_lifetimes,
     })

@@ -272,6 +272,53 @@ pub(super) fn windows_are_read_by_time_range(open: &dyn Fn() -> Arc<dyn Store>) 
     assert_eq!(s.window_rows_read(), read + 3);
 }
 
+pub(super) fn windows_are_paged_by_start_from_a_cursor(open: &dyn Fn() -> Arc<dyn Store>) {
+    use crate::store::{WindowCursor, WindowPageQuery};
+    let s = open();
+    let h = |n: i64| t(0) + chrono::Duration::hours(n);
+    let add = |from: i64, to: i64| {
+        s.add_window(Interval::new(h(from), h(to)).unwrap(), "", "cli", t(0))
+            .unwrap()
+            .id
+    };
+    // Added out of start order; two share a start (ordered by id then).
+    let ended = add(10, 20); // ends at h(20): before `from`
+    let c = add(40, 41);
+    let a = add(21, 30);
+    let b1 = add(30, 31);
+    let b2 = add(30, 32);
+    let cancelled = add(35, 36);
+    s.cancel_window(cancelled, t(1)).unwrap();
+    let d = add(50, 51);
+    let q = |after, include_cancelled, limit| WindowPageQuery {
+        ends_after: h(20),
+        after,
+        include_cancelled,
+        limit,
+    };
+    let ids = |p: &crate::store::WindowPage| p.windows.iter().map(|w| w.id).collect::<Vec<_>>();
+    // Page by page, two at a time: by start, then id; the cursor is the last one listed.
+    let p1 = s.windows_page(&q(None, false, 2)).unwrap();
+    assert_eq!(ids(&p1), [a, b1]);
+    assert_eq!(p1.next, Some(WindowCursor { start: h(30), id: b1 }));
+    let p2 = s.windows_page(&q(p1.next, false, 2)).unwrap();
+    assert_eq!(ids(&p2), [b2, c]);
+    let p3 = s.windows_page(&q(p2.next, false, 2)).unwrap();
+    assert_eq!(ids(&p3), [d]);
+    assert_eq!(p3.next, None, "the last page says so");
+    // Exactly a page's worth left: still the last page.
+    let p = s.windows_page(&q(p1.next, false, 3)).unwrap();
+    assert_eq!((ids(&p), p.next), (vec![b2, c, d], None));
+    // Cancelled ones when asked, in their place.
+    let all = s.windows_page(&q(None, true, 10)).unwrap();
+    assert_eq!(ids(&all), [a, b1, b2, cancelled, c, d]);
+    let _ = ended;
+    // The page and its look-ahead row are read, not the history.
+    let read = s.window_rows_read();
+    s.windows_page(&q(None, false, 2)).unwrap();
+    assert_eq!(s.window_rows_read(), read + 3);
+}
+
 pub(super) fn the_ledger_round_trips_and_knows_what_is_open(open: &dyn Fn() -> Arc<dyn Store>) {
     let s = open();
     let mut l = s
@@ -596,6 +643,10 @@ macro_rules! conformance {
         #[test]
         fn windows_are_read_by_time_range() {
             crate::store::conformance::windows_are_read_by_time_range(&$fresh);
+        }
+        #[test]
+        fn windows_are_paged_by_start_from_a_cursor() {
+            crate::store::conformance::windows_are_paged_by_start_from_a_cursor(&$fresh);
         }
         #[test]
         fn the_ledger_round_trips_and_knows_what_is_open() {

@@ -555,6 +555,83 @@ pub(crate) fn log_quarantined(list: &[QuarantinedWindow]) {
 /// [`Store::windows_in`] looks this far back for windows still open.
 pub const MAX_STORED_WINDOW: chrono::Duration = chrono::Duration::days(7);
 
+/// The most windows one page lists.
+pub const MAX_WINDOW_PAGE: u32 = 500;
+
+/// Where a page of windows continues: after this window in (start, id) order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowCursor {
+    /// The last listed window's start.
+    pub start: DateTime<Utc>,
+    /// Its id.
+    pub id: i64,
+}
+
+impl WindowCursor {
+    /// The cursor of `w`.
+    pub fn of(w: &StoredWindow) -> Self {
+        WindowCursor {
+            start: w.interval.start,
+            id: w.id,
+        }
+    }
+}
+
+/// Which windows a page lists: those ending after `ends_after`, by start
+/// then id, from after `after`, at most `limit` (1–[`MAX_WINDOW_PAGE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowPageQuery {
+    /// Only windows that end after this.
+    pub ends_after: DateTime<Utc>,
+    /// Continue after this window (from a previous page's `next`).
+    pub after: Option<WindowCursor>,
+    /// List cancelled windows too.
+    pub include_cancelled: bool,
+    /// At most this many.
+    pub limit: u32,
+}
+
+impl WindowPageQuery {
+    /// The index range's lower bound: the longest storable window before
+    /// `ends_after`, or the cursor when it is later.
+    fn lower_bound(&self) -> (DateTime<Utc>, i64) {
+        let floor = self.ends_after - MAX_STORED_WINDOW;
+        match self.after {
+            Some(c) if c.start >= floor => (c.start, c.id),
+            _ => (floor, i64::MIN),
+        }
+    }
+
+    /// Windows on a page: `limit`, within 1–[`MAX_WINDOW_PAGE`].
+    fn page_len(&self) -> usize {
+        self.limit.clamp(1, MAX_WINDOW_PAGE) as usize
+    }
+
+    /// Rows to fetch: one more than the page, to know whether another follows.
+    fn fetch(&self) -> i64 {
+        self.page_len() as i64 + 1
+    }
+}
+
+/// One page of windows and where the next begins (`None`: this was the last).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowPage {
+    /// The readable windows of the page (quarantined rows are skipped; see
+    /// [`Store::quarantined_windows`]).
+    pub windows: Vec<StoredWindow>,
+    /// Pass as `after` for the next page.
+    pub next: Option<WindowCursor>,
+}
+
+impl WindowPage {
+    /// The page from up to `q.fetch()` rows in order: `read` are the readable
+    /// ones among the first `limit`, `more` whether a row beyond them exists.
+    fn new(read: Vec<StoredWindow>, more: bool) -> Self {
+        let next = if more { read.last().map(WindowCursor::of) } else { None };
+        WindowPage { windows: read, next }
+    }
+}
+
 /// Refuses a window longer than [`MAX_STORED_WINDOW`].
 pub(crate) fn check_window_length(interval: &Interval) -> Result<(), StoreError> {
     if interval.end - interval.start > MAX_STORED_WINDOW {
@@ -586,6 +663,10 @@ pub trait Store: Send + Sync {
     /// index range over the windows starting from [`MAX_STORED_WINDOW`]
     /// before it to its end, whatever the history holds.
     fn windows_in(&self, range: Interval) -> Result<Vec<StoredWindow>, StoreError>;
+    /// A page of windows by start, then id (see [`WindowPageQuery`]): an
+    /// index range from the cursor, or from [`MAX_STORED_WINDOW`] before
+    /// `ends_after`, whatever the history holds.
+    fn windows_page(&self, q: &WindowPageQuery) -> Result<WindowPage, StoreError>;
     /// One window by id, cancelled or not.
     fn window(&self, id: i64) -> Result<StoredWindow, StoreError>;
     /// Window rows read since the store was opened (by any query): what the

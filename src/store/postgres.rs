@@ -25,7 +25,7 @@ use super::{
     CancelledWindow, Decision, DecisionAction, DeliveryOutcome, DeliveryRecord, DestinationStatus, Lifetime,
     LifetimeReason, NewLifetime, NotificationRecord, NotificationState, PendingDelivery, PendingNotification,
     ProjectionDay, Pruned, QuarantinedWindow, Retention, Store, StoreError, StoredAlarm, StoredSession,
-    StoredTransition, StoredWindow, list,
+    StoredTransition, StoredWindow, WindowPage, WindowPageQuery, list,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
 use crate::event::{Event, EventKind};
@@ -184,6 +184,11 @@ CREATE INDEX deliveries_due ON deliveries (delivered_at, dead_at, next_attempt_a
     // 5: the windows that can still open, by start (see the SQLite store).
     r#"
 CREATE INDEX windows_live_start ON windows (start_utc) WHERE cancelled_at IS NULL;
+"#,
+    // 6: every window by start and id, cancelled ones too: listings are
+    // paged from a cursor (see the SQLite store).
+    r#"
+CREATE INDEX windows_start ON windows (start_utc, id);
 "#,
 ];
 
@@ -786,6 +791,28 @@ impl Store for PgStore {
             );
             let from = range.start - super::MAX_STORED_WINDOW;
             readable(&rows, c.query(&sql, &[&from, &range.end, &range.start])?)
+        })
+    }
+
+    fn windows_page(&self, q: &WindowPageQuery) -> Result<WindowPage, StoreError> {
+        let (rows, q) = (self.window_rows.clone(), *q);
+        self.call(move |c| {
+            let live = if q.include_cancelled {
+                ""
+            } else {
+                "cancelled_at IS NULL AND "
+            };
+            let sql = format!(
+                "SELECT {WINDOW_COLUMNS} FROM windows WHERE {live}start_utc >= $1 AND (start_utc, id) > ($1, $2) \
+                 AND end_utc > $3 ORDER BY start_utc, id LIMIT $4"
+            );
+            let (from, after_id) = q.lower_bound();
+            let mut found = c.query(&sql, &[&from, &after_id, &q.ends_after, &q.fetch()])?;
+            let more = found.len() as i64 == q.fetch();
+            found.truncate(q.page_len());
+            // The look-ahead row was read too.
+            rows.fetch_add(u64::from(more), std::sync::atomic::Ordering::Relaxed);
+            Ok(WindowPage::new(readable(&rows, found)?, more))
         })
     }
 

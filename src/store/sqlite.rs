@@ -19,7 +19,7 @@ use super::{
     CancelledWindow, Decision, DecisionAction, DeliveryOutcome, DeliveryRecord, DestinationStatus, Lifetime,
     LifetimeReason, NewLifetime, NotificationRecord, NotificationState, PendingDelivery, PendingNotification,
     ProjectionDay, Pruned, QuarantinedWindow, Retention, Store, StoreError, StoredAlarm, StoredSession,
-    StoredTransition, StoredWindow, list,
+    StoredTransition, StoredWindow, WindowPage, WindowPageQuery, list,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
 use crate::event::{Event, EventKind};
@@ -173,7 +173,22 @@ CREATE INDEX deliveries_due ON deliveries (delivered_at, dead_at, next_attempt_a
     r#"
 CREATE INDEX windows_live_start ON windows (start_utc) WHERE cancelled_at IS NULL;
 "#,
+    // 10: every window by start, cancelled ones too: listings are paged by
+    // (start, id) from a cursor.
+    r#"
+CREATE INDEX windows_start ON windows (start_utc);
+"#,
 ];
+
+/// A page of windows (`windows_page`): from the lower bound (`?1`, `?2`: a
+/// start and the id after which to continue at that start), ending after
+/// `?3`, at most `?4` rows; live ones by `windows_live_start`, all by
+/// `windows_start`. Both indexes hold the id (the rowid) after the start.
+const WINDOWS_PAGE_LIVE: &str = "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows \
+     WHERE cancelled_at IS NULL AND start_utc >= ?1 AND (start_utc, id) > (?1, ?2) AND end_utc > ?3 \
+     ORDER BY start_utc, id LIMIT ?4";
+const WINDOWS_PAGE_ALL: &str = "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows \
+     WHERE start_utc >= ?1 AND (start_utc, id) > (?1, ?2) AND end_utc > ?3 ORDER BY start_utc, id LIMIT ?4";
 
 /// The windows overlapping a range: those starting from the longest window
 /// before it (`?1`) to its end (`?2`) and ending after its start (`?3`).
@@ -618,6 +633,28 @@ impl Store for SqliteStore {
             )?
             .collect::<Result<Vec<_>, _>>()?;
         self.readable(raws)
+    }
+
+    fn windows_page(&self, q: &WindowPageQuery) -> Result<WindowPage, StoreError> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(if q.include_cancelled {
+            WINDOWS_PAGE_ALL
+        } else {
+            WINDOWS_PAGE_LIVE
+        })?;
+        let (from, after_id) = q.lower_bound();
+        let mut raws = stmt
+            .query_map(
+                params![ts(from), after_id, ts(q.ends_after), q.fetch()],
+                Self::window_from,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = raws.len() as i64 == q.fetch();
+        raws.truncate(q.page_len());
+        // The look-ahead row was read too.
+        self.window_rows
+            .fetch_add(u64::from(more), std::sync::atomic::Ordering::Relaxed);
+        Ok(WindowPage::new(self.readable(raws)?, more))
     }
 
     fn window(&self, id: i64) -> Result<StoredWindow, StoreError> {
@@ -1432,6 +1469,36 @@ mod tests {
         use super::opener;
         // A file of its own for each check (they run in parallel).
         crate::store::conformance::conformance!(opener(&format!("contract-{}", crate::store::random_hex(6))));
+    }
+
+    /// A page of a listing is an index range from its cursor, cancelled
+    /// windows or not: the plans search `windows_live_start` and
+    /// `windows_start` and sort nothing (the index is in start, rowid order).
+    #[test]
+    fn a_page_of_windows_searches_an_index_from_the_cursor() {
+        let s = SqliteStore::open(&temp("page-plan")).unwrap();
+        let conn = s.read();
+        for (sql, index) in [
+            (WINDOWS_PAGE_LIVE, "windows_live_start"),
+            (WINDOWS_PAGE_ALL, "windows_start"),
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(params!["a", 1, "c", 10], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                plan.iter()
+                    .any(|p| p.starts_with(&format!("SEARCH windows USING INDEX {index} (start_utc>?)"))),
+                "{plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|p| p.contains("TEMP B-TREE")),
+                "sorted afresh: {plan:?}"
+            );
+        }
     }
 
     /// The schedule's and the dashboard's read is an index range, whatever

@@ -432,17 +432,29 @@ async fn line_items_csv(
         .into_response())
 }
 
-/// Stored windows, quarantined rows and the ALB lifetimes planned for the next 7 days.
-#[utoipa::path(get, path = "/api/v1/windows", params(("all" = Option<bool>, Query, description = "include cancelled windows (default true)")),
-    responses((status = 200, description = "the windows", body = crate::app::windows::WindowList)), security(("token" = [])))]
+/// A page of stored windows (by start, then id), quarantined rows and the
+/// ALB lifetimes planned for the next 7 days.
+#[utoipa::path(get, path = "/api/v1/windows", params(
+        ("all" = Option<bool>, Query, description = "include cancelled windows (default true)"),
+        ("from" = Option<String>, Query, description = "only windows ending after this: now, RFC 3339 or local YYYY-MM-DD HH:MM (default: 24 hours ago)"),
+        ("limit" = Option<u32>, Query, description = "windows per page, 1–500 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "the previous page's `next`")),
+    responses((status = 200, description = "one page of windows; `next` is the following page's cursor", body = crate::app::windows::WindowList),
+              (status = 422, description = "`from`, `limit` or `cursor` invalid, naming it", body = ErrorBody)), security(("token" = [])))]
 async fn list_windows(
     State(s): State<AppState>,
     _viewer: RequireViewer,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<crate::app::windows::WindowList>, ApiError> {
+    let page = crate::app::windows::PageRequest {
+        from: q.from,
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     Ok(Json(crate::app::windows::list(
         &s.app,
         q.all.unwrap_or(true),
+        &page,
         Utc::now(),
     )?))
 }
@@ -450,6 +462,9 @@ async fn list_windows(
 #[derive(Deserialize)]
 struct ListQuery {
     all: Option<bool>,
+    from: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
 }
 
 /// Parses a JSON body: syntax errors are 400, wrong or missing fields 422 naming the field.

@@ -68,6 +68,10 @@ impl Api {
     pub fn windows(&self, token: Option<&str>) -> (u16, Value) {
         self.json("GET", "/api/v1/windows", token, "")
     }
+    /// `GET /api/v1/windows?<query>`: a page of them.
+    pub fn windows_page(&self, token: Option<&str>, query: &str) -> (u16, Value) {
+        self.json("GET", &format!("/api/v1/windows?{query}"), token, "")
+    }
     /// `POST /api/v1/windows` with a JSON body.
     pub fn add_window(&self, token: Option<&str>, body: &str) -> (u16, Value) {
         self.json("POST", "/api/v1/windows", token, body)

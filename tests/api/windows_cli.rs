@@ -77,6 +77,59 @@ fn add_list_cancel() {
     assert!(!ok && err.contains("no window with id 7"), "{err}");
 }
 
+/// `list` shows a page at a time and says how to get the next one.
+#[test]
+fn list_pages_with_a_cursor() {
+    let dir = TempDir::new("windows-cli-pages");
+    let cfg = config(&dir);
+    // Thirty days ahead at 10:00, 11:00 and 12:00 UTC, added out of order.
+    let day = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d");
+    let at = |h: u32| format!("{day}T{h}:00:00Z");
+    for (start, note) in [(at(12), "third"), (at(10), "first"), (at(11), "second")] {
+        let (ok, _, err) = run(&cfg, &["add", "--start", &start, "--duration", "30m", "--note", note]);
+        assert!(ok, "{err}");
+    }
+    let (ok, out, err) = run(&cfg, &["list", "--limit", "2"]);
+    assert!(ok, "{err}");
+    let (first, second) = (out.find("first").unwrap(), out.find("second").unwrap());
+    assert!(first < second && !out.contains("third"), "{out}");
+    let cursor = out
+        .split("more: costd windows list --cursor ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no next page named: {out}"));
+    let (ok, out, _) = run(&cfg, &["list", "--limit", "2", "--cursor", cursor]);
+    assert!(
+        ok && out.contains("third") && !out.contains("first") && !out.contains("more:"),
+        "{out}"
+    );
+    // From a time: only the windows ending after it.
+    let (ok, out, _) = run(
+        &cfg,
+        &["list", "--from", &format!("{day}T11:15:00Z"), "--format", "json"],
+    );
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let notes: Vec<&str> = v["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["note"].as_str().unwrap())
+        .collect();
+    assert_eq!(notes, ["second", "third"]);
+    assert!(v["next"].is_null(), "{v}");
+    // Out of bounds: usage errors, exit 2, naming the flag.
+    for (args, expect) in [
+        (&["list", "--limit", "501"][..], "limit"),
+        (&["list", "--cursor", "nope"][..], "cursor"),
+    ] {
+        let out = costd(&[&["windows", "--config", &cfg][..], args].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(expect), "{err}");
+    }
+}
+
 #[test]
 fn bad_windows_are_refused_and_change_nothing() {
     let dir = TempDir::new("windows-cli-bad");
