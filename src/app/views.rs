@@ -25,6 +25,59 @@ pub struct LedgerView {
     pub lifetimes: Vec<Lifetime>,
 }
 
+/// One reconcile decision as the API lists it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DecisionView {
+    /// Its id (`before=` lists the older ones).
+    pub id: i64,
+    /// When it was taken.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `create`, `delete`, `active`, `adopt`, `gone`, `reopen` or `coalesce`.
+    pub action: &'static str,
+    /// Windows concerned (`cfg0@…`, `w12`).
+    pub windows: Vec<String>,
+    /// The ALB concerned, if any.
+    pub arn: Option<String>,
+    /// In words.
+    pub detail: String,
+    /// AWS was left alone (dry-run).
+    pub dry_run: bool,
+    /// The planned edge it served, if any.
+    pub edge_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A page of decisions, newest first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DecisionPage {
+    /// The decisions.
+    pub decisions: Vec<DecisionView>,
+    /// `before=` this for the next page; null on the last.
+    pub next: Option<i64>,
+}
+
+impl DecisionPage {
+    /// The page from up to `limit + 1` decisions read (the one beyond says another page follows).
+    pub fn new(mut found: Vec<(i64, crate::store::Decision)>, limit: u32) -> Self {
+        let more = found.len() > limit as usize;
+        found.truncate(limit as usize);
+        let decisions: Vec<DecisionView> = found
+            .into_iter()
+            .map(|(id, d)| DecisionView {
+                id,
+                at: d.at,
+                action: d.action.as_str(),
+                windows: d.window_ids,
+                arn: d.arn,
+                detail: d.detail,
+                dry_run: d.dry_run,
+                edge_at: d.edge_at,
+            })
+            .collect();
+        let next = if more { decisions.last().map(|d| d.id) } else { None };
+        DecisionPage { decisions, next }
+    }
+}
+
 /// Budgets, their thresholds' states and recent transitions.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BudgetsView {

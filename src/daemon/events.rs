@@ -129,10 +129,10 @@ impl Emitter {
 /// The last *reconcile failing* event, if no recovery followed it (an
 /// earlier process announced a failure and stopped before it recovered).
 fn unresolved_failure(app: &App) -> Result<Option<String>, StoreError> {
-    let Some(failing) = app.store.events(Some(EventKind::ReconcileFailing), 1)?.pop() else {
+    let Some(failing) = app.store.events(Some(EventKind::ReconcileFailing), None, 1)?.pop() else {
         return Ok(None);
     };
-    let recovered = app.store.events(Some(EventKind::ReconcileRecovered), 1)?.pop();
+    let recovered = app.store.events(Some(EventKind::ReconcileRecovered), None, 1)?.pop();
     let resolved = recovered.is_some_and(|r| r.id == format!("{}/recovered", failing.id));
     Ok((!resolved).then_some(failing.id))
 }

@@ -100,7 +100,7 @@ pub(super) fn each_event_is_delivered_once_per_destination(open: &dyn Fn() -> Ar
     // Emitted again (a restart, a catch-up): nothing new, nothing sent twice.
     assert_eq!(s.record_events(&first[..2]).unwrap(), 0);
     assert_eq!(
-        s.events(None, 10)
+        s.events(None, None, 10)
             .unwrap()
             .iter()
             .map(|e| e.id.as_str())
@@ -108,9 +108,21 @@ pub(super) fn each_event_is_delivered_once_per_destination(open: &dyn Fn() -> Ar
         ["d/c", "d/b", "d/a"]
     );
     assert_eq!(
-        s.events(Some(EventKind::AlbReady), 10).unwrap(),
+        s.events(Some(EventKind::AlbReady), None, 10).unwrap(),
         vec![first[0].0.clone()]
     );
+    // Paged: older than an event id, newest first; an id no longer kept lists none.
+    let older = |before, limit| {
+        s.events(None, Some(before), limit)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(older("d/c", 1), ["d/b"]);
+    assert_eq!(older("d/b", 10), ["d/a"]);
+    assert!(older("d/a", 10).is_empty());
+    assert!(older("pruned/long-ago", 10).is_empty());
     // Two workers: the first claim takes all three deliveries, the second none while the lease holds.
     let (claim, due) = s.claim_deliveries(t(4), chrono::Duration::minutes(1), 10).unwrap();
     let got: Vec<(&str, &str)> = due
@@ -198,7 +210,7 @@ pub(super) fn each_event_is_delivered_once_per_destination(open: &dyn Fn() -> Ar
         .prune(t(7) + chrono::Duration::days(31), &Retention::default())
         .unwrap();
     assert_eq!(p.notifications, 2);
-    assert!(s.events(None, 10).unwrap().is_empty());
+    assert!(s.events(None, None, 10).unwrap().is_empty());
 }
 
 pub(super) fn concurrent_first_opens_all_agree(open: &(dyn Fn() -> Arc<dyn Store> + Sync)) {
@@ -349,6 +361,46 @@ pub(super) fn the_ledger_round_trips_and_knows_what_is_open(open: &dyn Fn() -> A
     );
 }
 
+pub(super) fn the_ledger_of_a_range_holds_every_lifetime_overlapping_it(open: &dyn Fn() -> Arc<dyn Store>) {
+    let s = open();
+    let h = |n: i64| t(0) + chrono::Duration::hours(n);
+    let lifetime = |from: i64, to: Option<i64>| {
+        let mut l = s
+            .insert_lifetime(&NewLifetime {
+                deployment: "d".into(),
+                name: format!("l{from}"),
+                window_ids: vec![],
+                reason: LifetimeReason::Window,
+                reason_detail: String::new(),
+                dry_run: false,
+                created_at: h(from),
+            })
+            .unwrap();
+        if let Some(to) = to {
+            l.deleted_at = Some(h(to));
+            s.update_lifetime(&l).unwrap();
+        }
+        l.id
+    };
+    // Short ones every 10 h, and one of 500 h: the longest closed, which a
+    // range read must reach back for, however far.
+    let short: Vec<i64> = (0..50).map(|i| lifetime(10 * i, Some(10 * i + 1))).collect();
+    let long = lifetime(-400, Some(100));
+    let open_one = lifetime(-1000, None);
+    let ids = |from, to| -> Vec<i64> { s.lifetimes("d", h(from), h(to)).unwrap().iter().map(|l| l.id).collect() };
+    // [95, 125): the 500-hour one (ends at 100), the short ones from 100, 110 and 120, the open one.
+    let mut want = vec![short[10], short[11], short[12], long, open_one];
+    want.sort();
+    assert_eq!(ids(95, 125), want);
+    // [101, 110): none of the closed ones overlaps it; the open one does.
+    assert_eq!(ids(101, 110), [open_one]);
+    // Before the open one was created: nothing.
+    assert!(ids(-2000, -1000).is_empty());
+    // Closing an even longer one later still finds it: [2000, 2001) after a 5,000-hour lifetime.
+    let longer = lifetime(-3000, Some(2000));
+    assert_eq!(ids(1999, 2001), [open_one, longer]);
+}
+
 pub(super) fn decisions_are_kept_newest_first(open: &dyn Fn() -> Arc<dyn Store>) {
     let s = open();
     for (i, action) in [DecisionAction::Create, DecisionAction::Delete].into_iter().enumerate() {
@@ -369,6 +421,14 @@ pub(super) fn decisions_are_kept_newest_first(open: &dyn Fn() -> Arc<dyn Store>)
         ["delete", "create"]
     );
     assert_eq!(d[0].edge_at, Some(t(0)));
+    // Paged by id, newest first: one page of one, then the one before it, then none.
+    let first = s.decisions_page(None, 1).unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].1.action, DecisionAction::Delete);
+    let second = s.decisions_page(Some(first[0].0), 1).unwrap();
+    assert_eq!(second[0].1.action, DecisionAction::Create);
+    assert!(second[0].0 < first[0].0);
+    assert!(s.decisions_page(Some(second[0].0), 1).unwrap().is_empty());
 }
 pub(super) fn alarm_states_transitions_and_the_notification_outbox(open: &dyn Fn() -> Arc<dyn Store>) {
     let s = open();
@@ -651,6 +711,10 @@ macro_rules! conformance {
         #[test]
         fn the_ledger_round_trips_and_knows_what_is_open() {
             crate::store::conformance::the_ledger_round_trips_and_knows_what_is_open(&$fresh);
+        }
+        #[test]
+        fn the_ledger_of_a_range_holds_every_lifetime_overlapping_it() {
+            crate::store::conformance::the_ledger_of_a_range_holds_every_lifetime_overlapping_it(&$fresh);
         }
         #[test]
         fn decisions_are_kept_newest_first() {

@@ -632,6 +632,13 @@ impl WindowPage {
     }
 }
 
+/// A closed lifetime's length in whole seconds, rounded up: what the stores
+/// keep the longest of (`ledger_longest_seconds`) to bound a range's read.
+pub(crate) fn closed_seconds(l: &Lifetime) -> Option<i64> {
+    let d = l.deleted_at? - l.created_at;
+    Some(d.num_seconds() + i64::from(d.subsec_nanos() > 0))
+}
+
 /// Refuses a window longer than [`MAX_STORED_WINDOW`].
 pub(crate) fn check_window_length(interval: &Interval) -> Result<(), StoreError> {
     if interval.end - interval.start > MAX_STORED_WINDOW {
@@ -706,9 +713,15 @@ pub trait Store: Send + Sync {
         outcome: &DeliveryOutcome,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
-    /// The latest `limit` events (of `kind`, if given), newest first.
-    fn events(&self, kind: Option<crate::event::EventKind>, limit: u32)
-    -> Result<Vec<crate::event::Event>, StoreError>;
+    /// Up to `limit` events (of `kind`, if given), newest first, older than
+    /// the event with id `before` when given (none when that event is no
+    /// longer kept).
+    fn events(
+        &self,
+        kind: Option<crate::event::EventKind>,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::event::Event>, StoreError>;
     /// Deliveries in `state`, newest first.
     fn deliveries(&self, state: NotificationState, limit: u32) -> Result<Vec<DeliveryRecord>, StoreError>;
     /// Each destination that has deliveries: its last success, last error, pending and dead.
@@ -730,8 +743,13 @@ pub trait Store: Send + Sync {
     fn update_lifetime(&self, l: &Lifetime) -> Result<(), StoreError>;
     /// Appends a decision.
     fn record_decision(&self, d: &Decision) -> Result<(), StoreError>;
+    /// Up to `limit` decisions older than decision `before` (all when
+    /// `None`), newest first, with their ids: an index range on the id.
+    fn decisions_page(&self, before: Option<i64>, limit: u32) -> Result<Vec<(i64, Decision)>, StoreError>;
     /// The latest `limit` decisions, newest first.
-    fn decisions(&self, limit: u32) -> Result<Vec<Decision>, StoreError>;
+    fn decisions(&self, limit: u32) -> Result<Vec<Decision>, StoreError> {
+        Ok(self.decisions_page(None, limit)?.into_iter().map(|(_, d)| d).collect())
+    }
     /// Stored alarm states by key.
     fn alarm_states(&self) -> Result<BTreeMap<String, StoredAlarm>, StoreError>;
     /// In one transaction: the latest evaluations, the transitions, and one

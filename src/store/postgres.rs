@@ -190,6 +190,13 @@ CREATE INDEX windows_live_start ON windows (start_utc) WHERE cancelled_at IS NUL
     r#"
 CREATE INDEX windows_start ON windows (start_utc, id);
 "#,
+    // 7: the ledger of a range without reading its history (see the SQLite store).
+    r#"
+CREATE INDEX lifetimes_created ON lifetimes (deployment, created_at);
+INSERT INTO meta (key, value)
+SELECT 'ledger_longest_seconds', COALESCE(MAX(CEIL(EXTRACT(EPOCH FROM deleted_at - created_at)))::BIGINT, 0)::TEXT
+FROM lifetimes WHERE deleted_at IS NOT NULL;
+"#,
 ];
 
 /// The rows that read back as windows (the others are quarantined and
@@ -981,12 +988,15 @@ impl Store for PgStore {
         })
     }
 
-    fn events(&self, kind: Option<EventKind>, limit: u32) -> Result<Vec<Event>, StoreError> {
+    fn events(&self, kind: Option<EventKind>, before: Option<&str>, limit: u32) -> Result<Vec<Event>, StoreError> {
         let kind = kind.map(|k| k.as_str().to_string());
+        let before = before.map(str::to_string);
         self.call(move |c| {
             c.query(
-                "SELECT body FROM events WHERE $1::TEXT IS NULL OR kind = $1 ORDER BY at DESC, seq DESC LIMIT $2",
-                &[&kind, &i64::from(limit)],
+                "SELECT body FROM events WHERE ($1::TEXT IS NULL OR kind = $1) \
+                 AND ($2::TEXT IS NULL OR (at, seq) < (SELECT at, seq FROM events WHERE id = $2)) \
+                 ORDER BY at DESC, seq DESC LIMIT $3",
+                &[&kind, &before, &i64::from(limit)],
             )?
             .iter()
             .map(|r| event_body(r.try_get(0)?))
@@ -1132,8 +1142,10 @@ impl Store for PgStore {
         self.call(move |c| {
             c.query(
                 &format!(
-                    "SELECT {LIFETIME_COLUMNS} FROM lifetimes WHERE deployment = $1 AND created_at < $3 \
-                     AND (deleted_at IS NULL OR deleted_at > $2) ORDER BY id"
+                    "SELECT {LIFETIME_COLUMNS} FROM lifetimes WHERE deployment = $1 AND deleted_at IS NULL AND created_at < $3 \
+                     UNION ALL SELECT {LIFETIME_COLUMNS} FROM lifetimes WHERE deployment = $1 AND deleted_at > $2 \
+                     AND created_at < $3 AND created_at >= $2 - make_interval(secs => \
+                     (SELECT value::BIGINT FROM meta WHERE key = 'ledger_longest_seconds')) ORDER BY id"
                 ),
                 &[&deployment, &from, &to],
             )?
@@ -1201,6 +1213,12 @@ impl Store for PgStore {
                     &token,
                 ],
             )?;
+            if let Some(seconds) = super::closed_seconds(&l) {
+                tx.execute(
+                    "UPDATE meta SET value = GREATEST(value::BIGINT, $1)::TEXT WHERE key = 'ledger_longest_seconds'",
+                    &[&seconds],
+                )?;
+            }
             Ok(())
         })
     }
@@ -1226,27 +1244,31 @@ impl Store for PgStore {
         })
     }
 
-    fn decisions(&self, limit: u32) -> Result<Vec<Decision>, StoreError> {
+    fn decisions_page(&self, before: Option<i64>, limit: u32) -> Result<Vec<(i64, Decision)>, StoreError> {
         self.call(move |c| {
             c.query(
-                "SELECT at, action, window_ids, arn, detail, dry_run, edge_at FROM decisions ORDER BY id DESC LIMIT $1",
-                &[&i64::from(limit)],
+                "SELECT at, action, window_ids, arn, detail, dry_run, edge_at, id FROM decisions WHERE id < $1 \
+                 ORDER BY id DESC LIMIT $2",
+                &[&before.unwrap_or(i64::MAX), &i64::from(limit)],
             )?
             .iter()
             .map(|r| {
                 let action: String = r.try_get(1)?;
-                Ok(Decision {
-                    at: r.try_get(0)?,
-                    action: DecisionAction::parse(&action).ok_or(StoreError::Corrupt {
-                        column: "decisions.action",
-                        value: action.clone(),
-                    })?,
-                    window_ids: list(&r.try_get::<_, String>(2)?),
-                    arn: r.try_get(3)?,
-                    detail: r.try_get(4)?,
-                    dry_run: r.try_get(5)?,
-                    edge_at: r.try_get(6)?,
-                })
+                Ok((
+                    r.try_get(7)?,
+                    Decision {
+                        at: r.try_get(0)?,
+                        action: DecisionAction::parse(&action).ok_or(StoreError::Corrupt {
+                            column: "decisions.action",
+                            value: action.clone(),
+                        })?,
+                        window_ids: list(&r.try_get::<_, String>(2)?),
+                        arn: r.try_get(3)?,
+                        detail: r.try_get(4)?,
+                        dry_run: r.try_get(5)?,
+                        edge_at: r.try_get(6)?,
+                    },
+                ))
             })
             .collect()
         })

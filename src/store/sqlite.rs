@@ -178,7 +178,34 @@ CREATE INDEX windows_live_start ON windows (start_utc) WHERE cancelled_at IS NUL
     r#"
 CREATE INDEX windows_start ON windows (start_utc);
 "#,
+    // 11: the ledger of a range without reading its history: lifetimes by
+    // start, and the longest closed one (seconds, rounded up) so a range's
+    // closed lifetimes are those started from that long before it.
+    r#"
+CREATE INDEX lifetimes_created ON lifetimes (deployment, created_at);
+INSERT INTO meta (key, value)
+SELECT 'ledger_longest_seconds',
+       CAST(COALESCE(MAX(CAST((julianday(deleted_at) - julianday(created_at)) * 86400 AS INTEGER) + 1), 0) AS TEXT)
+FROM lifetimes WHERE deleted_at IS NOT NULL;
+"#,
 ];
+
+/// The lifetimes overlapping `[?2, ?3)` of deployment `?1`, two index
+/// ranges whatever the history: the open ones (`lifetimes_open`), and the
+/// closed ones started from the longest closed lifetime before `?2` up to
+/// `?3` (`lifetimes_created`; the bound is read in the same statement, so it
+/// holds every lifetime closed before it). One `OR` would read every
+/// lifetime of the deployment.
+fn lifetimes_in() -> String {
+    format!(
+        "SELECT {LIFETIME_COLUMNS} FROM lifetimes INDEXED BY lifetimes_open \
+         WHERE deployment = ?1 AND deleted_at IS NULL AND created_at < ?3 \
+         UNION ALL SELECT {LIFETIME_COLUMNS} FROM lifetimes INDEXED BY lifetimes_created \
+         WHERE deployment = ?1 AND created_at < ?3 AND deleted_at > ?2 AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', ?2, \
+         '-' || (SELECT value FROM meta WHERE key = 'ledger_longest_seconds') || ' seconds') \
+         ORDER BY id"
+    )
+}
 
 /// A page of windows (`windows_page`): from the lower bound (`?1`, `?2`: a
 /// start and the id after which to continue at that start), ending after
@@ -810,13 +837,15 @@ impl Store for SqliteStore {
         Ok(n == 1)
     }
 
-    fn events(&self, kind: Option<EventKind>, limit: u32) -> Result<Vec<Event>, StoreError> {
+    fn events(&self, kind: Option<EventKind>, before: Option<&str>, limit: u32) -> Result<Vec<Event>, StoreError> {
         let conn = self.read();
         let mut stmt = conn.prepare_cached(
-            "SELECT body FROM events WHERE ?1 IS NULL OR kind = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2",
+            "SELECT body FROM events WHERE (?1 IS NULL OR kind = ?1) \
+             AND (?2 IS NULL OR (at, rowid) < (SELECT at, rowid FROM events WHERE id = ?2)) \
+             ORDER BY at DESC, rowid DESC LIMIT ?3",
         )?;
         let bodies: Vec<String> = stmt
-            .query_map(params![kind.map(EventKind::as_str), limit], |r| r.get(0))?
+            .query_map(params![kind.map(EventKind::as_str), before, limit], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         bodies.into_iter().map(event_body).collect()
     }
@@ -978,14 +1007,7 @@ impl Store for SqliteStore {
 
     fn lifetimes(&self, deployment: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Lifetime>, StoreError> {
         let conn = self.read();
-        Self::lifetime_rows(
-            &conn,
-            &format!(
-                "SELECT {LIFETIME_COLUMNS} FROM lifetimes WHERE deployment = ?1 AND created_at < ?3 \
-                 AND (deleted_at IS NULL OR deleted_at > ?2) ORDER BY id"
-            ),
-            &[&deployment, &ts(from), &ts(to)],
-        )
+        Self::lifetime_rows(&conn, &lifetimes_in(), &[&deployment, &ts(from), &ts(to)])
     }
 
     fn lifetime_by_lb_arn(&self, lb_arn: &str) -> Result<Option<Lifetime>, StoreError> {
@@ -1027,8 +1049,9 @@ impl Store for SqliteStore {
     }
 
     fn update_lifetime(&self, l: &Lifetime) -> Result<(), StoreError> {
-        let conn = self.conn.lock().expect("store lock");
-        conn.execute(
+        let mut conn = self.conn.lock().expect("store lock");
+        let tx = conn.transaction()?;
+        tx.execute(
             "UPDATE lifetimes SET name = ?2, window_ids = ?3, reason = ?4, reason_detail = ?5, lb_arn = ?6, \
              tg_arn = ?7, listener_arns = ?8, dns_name = ?9, created_at = ?10, active_at = ?11, deleted_at = ?12 \
              WHERE id = ?1",
@@ -1047,6 +1070,13 @@ impl Store for SqliteStore {
                 l.deleted_at.map(ts)
             ],
         )?;
+        if let Some(seconds) = super::closed_seconds(l) {
+            tx.execute(
+                "UPDATE meta SET value = CAST(max(CAST(value AS INTEGER), ?1) AS TEXT) WHERE key = 'ledger_longest_seconds'",
+                [seconds],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -1405,13 +1435,14 @@ impl Store for SqliteStore {
         rows.into_iter().map(to_transition).collect()
     }
 
-    fn decisions(&self, limit: u32) -> Result<Vec<Decision>, StoreError> {
+    fn decisions_page(&self, before: Option<i64>, limit: u32) -> Result<Vec<(i64, Decision)>, StoreError> {
         let conn = self.read();
         let mut stmt = conn.prepare_cached(
-            "SELECT at, action, window_ids, arn, detail, dry_run, edge_at FROM decisions ORDER BY id DESC LIMIT ?1",
+            "SELECT at, action, window_ids, arn, detail, dry_run, edge_at, id FROM decisions WHERE id < ?1 \
+             ORDER BY id DESC LIMIT ?2",
         )?;
         let raws = stmt
-            .query_map([limit], |r| {
+            .query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
@@ -1420,23 +1451,27 @@ impl Store for SqliteStore {
                     r.get::<_, String>(4)?,
                     r.get::<_, bool>(5)?,
                     r.get::<_, Option<String>>(6)?,
+                    r.get::<_, i64>(7)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         raws.into_iter()
-            .map(|(at, action, ids, arn, detail, dry_run, edge)| {
-                Ok(Decision {
-                    at: parse_ts("decisions.at", at)?,
-                    action: DecisionAction::parse(&action).ok_or(StoreError::Corrupt {
-                        column: "decisions.action",
-                        value: action.clone(),
-                    })?,
-                    window_ids: list(&ids),
-                    arn,
-                    detail,
-                    dry_run,
-                    edge_at: opt_ts("decisions.edge_at", edge)?,
-                })
+            .map(|(at, action, ids, arn, detail, dry_run, edge, id)| {
+                Ok((
+                    id,
+                    Decision {
+                        at: parse_ts("decisions.at", at)?,
+                        action: DecisionAction::parse(&action).ok_or(StoreError::Corrupt {
+                            column: "decisions.action",
+                            value: action.clone(),
+                        })?,
+                        window_ids: list(&ids),
+                        arn,
+                        detail,
+                        dry_run,
+                        edge_at: opt_ts("decisions.edge_at", edge)?,
+                    },
+                ))
             })
             .collect()
     }
@@ -1469,6 +1504,27 @@ mod tests {
         use super::opener;
         // A file of its own for each check (they run in parallel).
         crate::store::conformance::conformance!(opener(&format!("contract-{}", crate::store::random_hex(6))));
+    }
+
+    /// The ledger of a month reads the lifetimes still open and those
+    /// deleted since it began, by index, not the deployment's whole history.
+    #[test]
+    fn the_ledger_of_a_time_range_searches_the_index() {
+        let s = SqliteStore::open(&temp("ledger-plan")).unwrap();
+        let conn = s.read();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", lifetimes_in()))
+            .unwrap()
+            .query_map(params!["d", "a", "b"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for part in [
+            "SEARCH lifetimes USING INDEX lifetimes_open (deployment=? AND deleted_at=?)",
+            "SEARCH lifetimes USING INDEX lifetimes_created (deployment=? AND created_at>? AND created_at<?)",
+        ] {
+            assert!(plan.iter().any(|p| p == part), "{part} in {plan:?}");
+        }
     }
 
     /// A page of a listing is an index range from its cursor, cancelled

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/api/v1/reconcile", post(reconcile))
         .route("/api/v1/notifications", get(notifications))
         .route("/api/v1/events", get(events))
+        .route("/api/v1/decisions", get(decisions))
         .route("/api/v1/events/deliveries", get(deliveries))
         .route("/api/v1/events/deliveries/dead", delete(delete_dead_deliveries))
         .route("/api/v1/notify", get(destinations))
@@ -48,7 +49,7 @@ pub fn routes() -> axum::Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "costd", description = "AWS networking spend: demo-window ALB, projections, budgets."),
-    paths(healthz, readyz, metrics, projection, line_items_csv, export, bill, list_windows, create_window, quote_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, deliveries, delete_dead_deliveries, destinations),
+    paths(healthz, readyz, metrics, projection, line_items_csv, export, bill, list_windows, create_window, quote_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, decisions, deliveries, delete_dead_deliveries, destinations),
     components(schemas(ErrorBody, crate::app::windows::NewWindow, crate::store::NotificationRecord, crate::store::NotificationState)),
     modifiers(&BearerAuth)
 )]
@@ -672,23 +673,50 @@ async fn notifications(
 struct EventQuery {
     kind: Option<String>,
     limit: Option<u32>,
+    before: Option<String>,
+}
+
+/// The longest `before` looked up (an event id; costd's are far shorter).
+const MAX_CURSOR_BYTES: usize = 200;
+
+/// A `limit` query argument: 1–[`MAX_LISTED`], default 50.
+fn listed(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=MAX_LISTED).contains(&limit) {
+        return Err(ApiError::validation(
+            "limit",
+            format!("{limit} is out of range; expected 1–{MAX_LISTED}"),
+        ));
+    }
+    Ok(limit)
+}
+
+/// `Link: <path?query>; rel="next"` (RFC 8288), the query's pairs in order.
+fn link_next(path: &str, pairs: &[(&str, String)]) -> (header::HeaderName, String) {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
+    (header::LINK, format!("<{path}?{}>; rel=\"next\"", q.finish()))
 }
 
 /// The most events or deliveries one request lists.
 const MAX_LISTED: u32 = 200;
 
-/// Recent events, newest first (`kind` filters; `limit` 1–200, default 50):
-/// budget transitions and the schedule's own events, whether or not a
-/// destination wanted them.
+/// Recent events, newest first (`kind` filters; `limit` 1–200, default 50;
+/// `before` an event id: the page older than it): budget transitions and the
+/// schedule's own events, whether or not a destination wanted them. A full
+/// page carries `Link: <…>; rel="next"` to the page after it.
 #[utoipa::path(get, path = "/api/v1/events",
-    params(("kind" = Option<String>, Query, description = "an event kind, e.g. alb_ready"), ("limit" = Option<u32>, Query, description = "1–200, default 50")),
-    responses((status = 200, description = "events", body = [crate::event::Event]),
-              (status = 422, description = "not a kind, or the limit out of range", body = ErrorBody)), security(("token" = [])))]
+    params(("kind" = Option<String>, Query, description = "an event kind, e.g. alb_ready"), ("limit" = Option<u32>, Query, description = "1–200, default 50"),
+           ("before" = Option<String>, Query, description = "an event id: the events older than it (the `Link` header's next page)")),
+    responses((status = 200, description = "events; a `Link` header with rel=\"next\" when more may follow", body = [crate::event::Event]),
+              (status = 422, description = "not a kind, the limit out of range, or `before` too long", body = ErrorBody)), security(("token" = [])))]
 async fn events(
     State(s): State<AppState>,
     _viewer: RequireViewer,
     Query(q): Query<EventQuery>,
-) -> Result<Json<Vec<crate::event::Event>>, ApiError> {
+) -> Result<Response, ApiError> {
     let kind = match q.kind.as_deref() {
         None => None,
         Some(k) => Some(crate::event::EventKind::parse(k).ok_or_else(|| {
@@ -701,14 +729,48 @@ async fn events(
             )
         })?),
     };
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=MAX_LISTED).contains(&limit) {
+    let limit = listed(q.limit)?;
+    if q.before.as_ref().is_some_and(|b| b.len() > MAX_CURSOR_BYTES) {
         return Err(ApiError::validation(
-            "limit",
-            format!("{limit} is out of range; expected 1–{MAX_LISTED}"),
+            "before",
+            format!("longer than {MAX_CURSOR_BYTES} bytes; expected an event id"),
         ));
     }
-    Ok(Json(s.store.events(kind, limit)?))
+    let events = s.store.events(kind, q.before.as_deref(), limit)?;
+    let next = match events.last() {
+        Some(last) if events.len() == limit as usize => {
+            let mut pairs = vec![("limit", limit.to_string()), ("before", last.id.clone())];
+            if let Some(k) = kind {
+                pairs.insert(0, ("kind", k.as_str().to_string()));
+            }
+            Some(link_next("/api/v1/events", &pairs))
+        }
+        _ => None,
+    };
+    Ok((AppendHeaders(next), Json(events)).into_response())
+}
+
+#[derive(Deserialize)]
+struct DecisionQuery {
+    limit: Option<u32>,
+    before: Option<i64>,
+}
+
+/// Reconcile decisions, newest first: what the daemon did (or, in dry-run,
+/// would have done) and why; `limit` 1–200 (default 50), `before` a
+/// decision id (the page older than it). Kept per `[retention]`.
+#[utoipa::path(get, path = "/api/v1/decisions",
+    params(("limit" = Option<u32>, Query, description = "1–200, default 50"), ("before" = Option<i64>, Query, description = "a decision id: the decisions older than it (the page's `next`)")),
+    responses((status = 200, description = "a page of decisions; `next` is the following page's `before`, or null", body = crate::app::views::DecisionPage),
+              (status = 422, description = "the limit out of range", body = ErrorBody)), security(("token" = [])))]
+async fn decisions(
+    State(s): State<AppState>,
+    _viewer: RequireViewer,
+    Query(q): Query<DecisionQuery>,
+) -> Result<Json<crate::app::views::DecisionPage>, ApiError> {
+    let limit = listed(q.limit)?;
+    let found = s.store.decisions_page(q.before, limit + 1)?;
+    Ok(Json(crate::app::views::DecisionPage::new(found, limit)))
 }
 
 /// Event deliveries by state (`pending`, `delivered`, `dead`; default

@@ -89,6 +89,8 @@ form,.buttons,#book,#quote,#events,#downloads,#notifications{display:none}a{colo
 #[derive(Deserialize, Default)]
 struct PageQuery {
     events: Option<String>,
+    /// Events older than this event id (the events table's next page).
+    older: Option<String>,
     booked: Option<i64>,
     month: Option<String>,
 }
@@ -111,12 +113,23 @@ impl Booking {
     }
 }
 
-/// The recent events (filtered by `kind`, when it names one) and, with
+/// Events the dashboard lists per page.
+const EVENT_ROWS: u32 = 20;
+
+/// The longest event id looked up (costd's ids are far shorter).
+const MAX_EVENT_ID_BYTES: usize = 200;
+
+/// The recent events (filtered by `kind`, when it names one; a page older
+/// than event `older`, when given, with links between pages) and, with
 /// `[[notify]]` destinations, how each has fared.
-fn events_section(h: &mut String, s: &AppState, kind: Option<&str>) -> Result<(), ApiError> {
+fn events_section(h: &mut String, s: &AppState, kind: Option<&str>, older: Option<&str>) -> Result<(), ApiError> {
     use crate::event::EventKind;
     let filter = kind.and_then(EventKind::parse);
-    let events = s.store.events(filter, 20)?;
+    // An id longer than any costd makes is not looked up: the newest page instead.
+    let older = older.filter(|o| o.len() <= MAX_EVENT_ID_BYTES);
+    let mut events = s.store.events(filter, older, EVENT_ROWS + 1)?;
+    let more = events.len() > EVENT_ROWS as usize;
+    events.truncate(EVENT_ROWS as usize);
     let _ = write!(h, "<section id=events><h2>Events</h2><p class=muted>Show: ");
     let link = |h: &mut String, label: &str, href: &str, on: bool| {
         if on {
@@ -138,7 +151,19 @@ fn events_section(h: &mut String, s: &AppState, kind: Option<&str>) -> Result<()
     if let (Some(k), None) = (kind, filter) {
         let _ = write!(h, "<p class=muted>`{}` is not an event kind; showing all.</p>", esc(k));
     }
-    if events.is_empty() {
+    let page_link = |before: Option<&str>| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(k) = filter {
+            q.append_pair("events", k.as_str());
+        }
+        if let Some(b) = before {
+            q.append_pair("older", b);
+        }
+        format!("/?{}#events", q.finish())
+    };
+    if events.is_empty() && older.is_some() {
+        let _ = write!(h, "<p class=muted>No older events are kept.</p>");
+    } else if events.is_empty() {
         let _ = write!(h, "<p class=muted>No events yet.</p>");
     } else {
         let _ = write!(h, "<table><tr><th>when</th><th>event</th><th>what happened</th></tr>");
@@ -159,6 +184,18 @@ fn events_section(h: &mut String, s: &AppState, kind: Option<&str>) -> Result<()
         }
         let _ = write!(h, "</table>");
     }
+    let _ = write!(h, "<p id=event-pages>");
+    if older.is_some() {
+        let _ = write!(h, "<a href=\"{}\">Newest events</a> ", esc(&page_link(None)));
+    }
+    if let (true, Some(last)) = (more, events.last()) {
+        let _ = write!(
+            h,
+            "<a href=\"{}\" rel=next>Older events</a>",
+            esc(&page_link(Some(&last.id)))
+        );
+    }
+    let _ = write!(h, "</p>");
     if !s.cfg.notify.is_empty() {
         let status = s.store.destination_status()?;
         let _ = write!(
@@ -374,7 +411,7 @@ async fn render(
                 // This month's figures and charts change only with the projection job's
                 // result: kept rendered. Other months are computed for the request.
                 let key = format!("{}|{}", p.month, p.at.to_rfc3339());
-                let part = s.sections.spend.get_or_render(&key, || {
+                let part = s.sections.spend.get_or_render(&key, 0, || {
                     let mut h = String::with_capacity(16 * 1024);
                     spend_figures(&mut h, s, p, shown, budget_usd);
                     h
@@ -409,13 +446,11 @@ async fn render(
     // The next 14 days (windows, planned lifetimes, blackouts, gaps) and the
     // ledger: the same for every caller, kept rendered for at most a second and
     // until this process's schedule changes.
-    let key = format!(
-        "{}|{}",
-        s.generation.load(std::sync::atomic::Ordering::SeqCst),
-        Utc::now().timestamp()
-    );
+    // Rendered again each second (the clock moves the plan), and at once when the schedule changes.
+    let key = s.generation.load(std::sync::atomic::Ordering::SeqCst).to_string();
+    let tick = Utc::now().timestamp();
     let mut failed = None;
-    let part = s.sections.days.get_or_render(&key, || {
+    let part = s.sections.days.get_or_render(&key, tick, || {
         let mut h = String::with_capacity(16 * 1024);
         if let Err(e) = next_days(&mut h, s).and_then(|()| ledger_section(&mut h, s)) {
             failed = Some(e);
@@ -437,7 +472,7 @@ async fn render(
     } else {
         // Without forms the table is the same for every caller: kept like the days above.
         let mut failed = None;
-        let part = s.sections.windows.get_or_render(&key, || {
+        let part = s.sections.windows.get_or_render(&key, tick, || {
             let mut h = String::with_capacity(16 * 1024);
             if let Err(e) = windows_section(&mut h, s, &None, None, booking) {
                 failed = Some(e);
@@ -498,7 +533,7 @@ async fn render(
     }
 
     // Events and where they went.
-    events_section(&mut h, s, query.events.as_deref())?;
+    events_section(&mut h, s, query.events.as_deref(), query.older.as_deref())?;
 
     // NAT vs endpoints.
     let prices = s.prices.get();
@@ -510,7 +545,7 @@ async fn render(
         if let Some(curve) = &prices.network_curve {
             // Changes only with the prices: kept rendered.
             let key = format!("{:p}", std::sync::Arc::as_ptr(&prices));
-            let part = s.sections.network.get_or_render(&key, || {
+            let part = s.sections.network.get_or_render(&key, 0, || {
                 let mut h = String::with_capacity(8 * 1024);
                 super::charts::network_chart(&mut h, curve, crate::scenario::DEFAULT_HOURS_PER_MONTH, m);
                 h

@@ -63,25 +63,116 @@ pub struct Sections {
 }
 
 /// One part kept rendered under a key; rendered again when the key changes.
+/// A key is a base and a tick (`0` when only the base matters): when only
+/// the tick has moved on and another request is rendering already, the part
+/// kept is served as it is rather than rendered twice; when the base has
+/// changed (the schedule, the projection, the prices) a request waits for
+/// the one rendering. Under load one request renders a part per tick, not
+/// every request that arrives while it does.
 #[derive(Default)]
-pub struct Rendered(std::sync::Mutex<Option<(String, Arc<str>)>>);
+pub struct Rendered {
+    kept: std::sync::Mutex<Option<Kept>>,
+    rendering: std::sync::Mutex<()>,
+}
+
+struct Kept {
+    base: String,
+    tick: i64,
+    part: Arc<str>,
+}
 
 impl Rendered {
-    /// The part for `key`, rendering it with `render` when it is not kept.
-    pub fn get_or_render(&self, key: &str, render: impl FnOnce() -> String) -> Arc<str> {
-        if let Some((k, part)) = self.0.lock().expect("sections lock").as_ref()
-            && k == key
-        {
-            return part.clone();
+    /// The part for `(base, tick)`, rendering it with `render` when it is not kept.
+    pub fn get_or_render(&self, base: &str, tick: i64, render: impl FnOnce() -> String) -> Arc<str> {
+        let kept = |exact: bool| {
+            self.kept
+                .lock()
+                .expect("sections lock")
+                .as_ref()
+                .filter(|k| k.base == base && (!exact || k.tick == tick))
+                .map(|k| k.part.clone())
+        };
+        if let Some(part) = kept(true) {
+            return part;
         }
+        let _rendering = match self.rendering.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::WouldBlock) => {
+                if let Some(stale) = kept(false) {
+                    return stale;
+                }
+                let guard = self.rendering.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(part) = kept(true) {
+                    return part;
+                }
+                guard
+            }
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        };
         let part: Arc<str> = render().into();
-        *self.0.lock().expect("sections lock") = Some((key.to_string(), part.clone()));
+        *self.kept.lock().expect("sections lock") = Some(Kept {
+            base: base.to_string(),
+            tick,
+            part: part.clone(),
+        });
         part
     }
 
     /// Drops the part kept (it was rendered from a failed read).
     pub fn forget(&self) {
-        *self.0.lock().expect("sections lock") = None;
+        *self.kept.lock().expect("sections lock") = None;
+    }
+}
+
+#[cfg(test)]
+mod rendered_tests {
+    use super::Rendered;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    /// Eight requests in the same tick while one renders: one render, every
+    /// request gets its part; the next tick is served stale to those that
+    /// arrive while it renders; a new base is never served stale.
+    #[test]
+    fn one_request_renders_a_part_per_tick() {
+        let r = Arc::new(Rendered::default());
+        let renders = Arc::new(AtomicUsize::new(0));
+        let slow = |label: &'static str, renders: &AtomicUsize| {
+            renders.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            label.to_string()
+        };
+        assert_eq!(&*r.get_or_render("a", 1, || slow("a1", &renders)), "a1");
+        // The tick moves on: the first request renders, seven arrive meanwhile.
+        let start = Arc::new(Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (r, renders, start) = (r.clone(), renders.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    if i > 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    r.get_or_render("a", 2, || slow("a2", &renders)).to_string()
+                })
+            })
+            .collect();
+        let got: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(renders.load(Ordering::SeqCst), 2, "one render for tick 2");
+        assert!(got.iter().all(|p| p == "a1" || p == "a2"), "{got:?}");
+        assert!(got.iter().any(|p| p == "a2"), "{got:?}");
+        // A new base while rendering: waits for it, never the old base's part.
+        let start = Arc::new(Barrier::new(2));
+        let (r2, renders2, start2) = (r.clone(), renders.clone(), start.clone());
+        let first = std::thread::spawn(move || {
+            start2.wait();
+            r2.get_or_render("b", 0, || slow("b", &renders2)).to_string()
+        });
+        start.wait();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        let second = r.get_or_render("b", 0, || slow("b-again", &renders)).to_string();
+        assert_eq!((first.join().unwrap().as_str(), second.as_str()), ("b", "b"));
+        assert_eq!(renders.load(Ordering::SeqCst), 3);
     }
 }
 

@@ -58,6 +58,13 @@ fn place(iv: &Interval, day: &Interval) -> Option<String> {
     Some(format!("left:{left:.2}%;width:{width:.2}%"))
 }
 
+/// The most bars of one kind (windows, planned, ran) drawn in one day: one
+/// every 15 minutes. More would be drawn over each other anyway.
+pub const MAX_BARS_PER_DAY: usize = 96;
+
+/// The most windows one day lists with their cost; the rest are counted.
+pub const MAX_SLOTS_PER_DAY: usize = 24;
+
 /// Renders the section.
 pub fn render(h: &mut String, t: &Timeline) {
     let hm = |x: DateTime<Utc>| x.with_timezone(&t.tz).format("%H:%M").to_string();
@@ -91,7 +98,7 @@ pub fn render(h: &mut String, t: &Timeline) {
                 );
             }
         }
-        for r in t.ran {
+        for r in t.ran.iter().filter(|r| r.clip(span).is_some()).take(MAX_BARS_PER_DAY) {
             if let Some(style) = place(r, span) {
                 let _ = write!(
                     h,
@@ -101,10 +108,12 @@ pub fn render(h: &mut String, t: &Timeline) {
                 );
             }
         }
-        for l in t.planned {
-            let Some(iv) = Interval::new(l.start.max(t.now), l.end) else {
-                continue;
-            };
+        let planned = t
+            .planned
+            .iter()
+            .filter_map(|l| Some((l, Interval::new(l.start.max(t.now), l.end)?)))
+            .filter(|(_, iv)| iv.clip(span).is_some());
+        for (l, iv) in planned.take(MAX_BARS_PER_DAY) {
             if let Some(style) = place(&iv, span) {
                 let _ = write!(
                     h,
@@ -116,7 +125,12 @@ pub fn render(h: &mut String, t: &Timeline) {
                 );
             }
         }
-        for w in t.windows {
+        for w in t
+            .windows
+            .iter()
+            .filter(|w| w.interval.clip(span).is_some())
+            .take(MAX_BARS_PER_DAY)
+        {
             if let Some(style) = place(&w.interval, span) {
                 let _ = write!(
                     h,
@@ -135,11 +149,12 @@ pub fn render(h: &mut String, t: &Timeline) {
             any = true;
         }
         // Each window that opens this day, with its ALB's cost on its own.
-        for w in t
+        let opening: Vec<&DemoWindow> = t
             .windows
             .iter()
             .filter(|w| span.start <= w.interval.start && w.interval.start < span.end)
-        {
+            .collect();
+        for w in opening.iter().take(MAX_SLOTS_PER_DAY) {
             let c = window_cost(w.interval, t.settings, t.now);
             let _ = write!(
                 h,
@@ -160,6 +175,12 @@ pub fn render(h: &mut String, t: &Timeline) {
             }
             let _ = write!(h, "</span> ");
             any = true;
+        }
+        if let Some(more) = opening.len().checked_sub(MAX_SLOTS_PER_DAY).filter(|m| *m > 0) {
+            let _ = write!(
+                h,
+                "<span class=\"muted more\">+{more} more this day (<code>costd windows list</code> lists them all)</span>"
+            );
         }
         if !any {
             let _ = write!(h, "<span class=muted>no window</span>");
@@ -207,3 +228,60 @@ background:repeating-linear-gradient(to right,#eef0f4 0,#eef0f4 calc(25% - 1px),
 .sw.win{background:#0072B2}.sw.win.oneoff{background:#E69F00}.sw.life{background:#cde9f8}.sw.life.gap{background:#efd5e6}.sw.ran{background:#56B4E9}\
 .sw.blackout{background:repeating-linear-gradient(45deg,#0000 0,#0000 3px,#D55E0099 3px,#D55E0099 5px)}\
 @media (max-width:520px){.day{grid-template-columns:1fr}.day .what{grid-column:1}.day.hours>div:first-child{display:none}}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+    use rust_decimal_macros::dec;
+
+    /// A day of windows every 5 minutes (288) draws at most 96 bars of each
+    /// kind and lists 24 windows with their cost, counting the rest: the
+    /// page grows with the days shown, not with how densely they are booked.
+    #[test]
+    fn a_densely_booked_day_is_drawn_and_listed_within_its_caps() {
+        let tz: Tz = "Asia/Singapore".parse().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 16, 0, 0).unwrap(); // midnight local, Dec 3
+        let days = local_days(now, tz, 1);
+        let windows: Vec<DemoWindow> = (0..288)
+            .map(|i| {
+                let start = now + Duration::minutes(5 * i);
+                DemoWindow {
+                    id: format!("w{i}"),
+                    interval: Interval::new(start, start + Duration::minutes(4)).unwrap(),
+                }
+            })
+            .collect();
+        let settings = PlannerSettings {
+            lead: Duration::zero(),
+            grace: Duration::zero(),
+            coalesce: false,
+            lb_usd_per_hour: dec!(0.0252),
+            ipv4_usd_per_hour: dec!(0.01),
+            partial_hour: crate::cost::billing::PartialHour::ClockHour,
+        };
+        let ran: Vec<Interval> = windows.iter().map(|w| w.interval).collect();
+        let mut h = String::new();
+        render(
+            &mut h,
+            &Timeline {
+                days,
+                windows: &windows,
+                planned: &[],
+                ran: &ran,
+                blackouts: &[],
+                settings: &settings,
+                tz,
+                now,
+            },
+        );
+        assert_eq!(h.matches("class=\"bar win oneoff\"").count(), MAX_BARS_PER_DAY);
+        assert_eq!(h.matches("class=\"bar ran\"").count(), MAX_BARS_PER_DAY);
+        assert_eq!(h.matches("class=\"slot\"").count(), MAX_SLOTS_PER_DAY);
+        // 288 − 24 = 264 counted, not listed.
+        assert!(h.contains("+264 more this day"), "{h}");
+        // The first of them are the ones listed: 00:00, 00:05, …
+        assert!(h.contains("data-window=\"w0\">00:00–00:04"), "{h}");
+        assert!(!h.contains("data-window=\"w24\""), "{h}");
+    }
+}

@@ -17,6 +17,7 @@ mod failover;
 mod fuzz;
 mod hardening;
 mod helpers;
+mod history;
 mod model_cli;
 mod notify;
 #[path = "../bench/open_loop.rs"]

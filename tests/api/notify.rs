@@ -461,7 +461,7 @@ fn a_window_is_announced_ready_and_deleted_once_each_across_a_kill_9() {
     use costd::store::Store;
     // The window comes and goes; its three events wait in the outbox, each tried and failed.
     let events = wait_for(30, "the three events", || {
-        let e = store.events(None, 10).unwrap();
+        let e = store.events(None, None, 10).unwrap();
         let tried = store
             .deliveries(costd::store::NotificationState::Pending, 50)
             .unwrap()
