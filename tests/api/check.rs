@@ -121,7 +121,7 @@ fn the_store_schema_and_its_holder_are_reported() {
     }
     let (code, text) = check(&["--config", cfg.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("schema version 3; 8 migration(s) pending"), "{text}");
+    assert!(text.contains("schema version 3; 9 migration(s) pending"), "{text}");
     let _held = costd::store::lock::StoreLock::acquire(&store, chrono::Utc::now()).unwrap();
     let (_, text) = check(&["--config", cfg.to_str().unwrap()]);
     assert!(
