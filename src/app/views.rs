@@ -18,6 +18,15 @@ pub struct ProjectionView {
     pub budgets: Vec<Evaluation>,
 }
 
+/// [`ProjectionView`] borrowed: the same JSON, serialized without a copy.
+#[derive(Serialize)]
+pub struct ProjectionViewRef<'a> {
+    /// The month.
+    pub projection: &'a Projection,
+    /// Each budget threshold against it.
+    pub budgets: &'a [Evaluation],
+}
+
 /// The ledger of a month.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LedgerView {

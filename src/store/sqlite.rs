@@ -290,10 +290,11 @@ pub struct SqliteStore {
     next_reader: std::sync::atomic::AtomicUsize,
     /// Window rows read by queries since opening.
     window_rows: std::sync::atomic::AtomicU64,
-    /// Per read connection: the quarantined rows it last found, and the
-    /// `window_changes` counter then (triggers move it at every window write,
-    /// by any process), so a page view does not scan every window to list none.
-    quarantine: Vec<Mutex<super::QuarantineCache>>,
+    /// The quarantined rows last found, and the `window_changes` counter then
+    /// (triggers move it at every window write, by any process), so a page
+    /// view does not scan every window to list none. Held while a check
+    /// scans, so concurrent requests wait for one scan rather than each run one.
+    quarantine: Mutex<super::QuarantineCache>,
 }
 
 /// How many read connections a store keeps.
@@ -367,7 +368,7 @@ impl SqliteStore {
             readers: Vec::new(),
             next_reader: Default::default(),
             window_rows: Default::default(),
-            quarantine: (0..READERS).map(|_| Mutex::new(None)).collect(),
+            quarantine: Mutex::new(None),
         };
         store.migrate()?;
         // Readers open after the migration, so they never see an older schema.
@@ -733,31 +734,32 @@ impl Store for SqliteStore {
     }
 
     fn quarantined_windows(&self) -> Result<Vec<QuarantinedWindow>, StoreError> {
-        let (i, conn) = self.read_indexed();
+        let conn = self.read();
         // Kept until a window is written (by any process), not until any commit.
         let version: i64 = conn
             .prepare_cached("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'window_changes'")?
             .query_row([], |r| r.get(0))?;
-        let mut cache = self.quarantine[i].lock().expect("store lock");
+        let mut cache = self.quarantine.lock().expect("store lock");
         if let Some((v, list)) = cache.as_ref()
             && *v == version
         {
             return Ok(list.clone());
         }
+        // Streamed: one row at a time is held, and the ones that cannot be read.
         let mut stmt = conn.prepare_cached(
             "SELECT id, start_utc, end_utc, note, created_by, created_at, cancelled_at FROM windows \
              WHERE cancelled_at IS NULL ORDER BY id",
         )?;
-        let raws = stmt.query_map([], Self::window_from)?.collect::<Result<Vec<_>, _>>()?;
-        self.window_rows
-            .fetch_add(raws.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        let list: Vec<QuarantinedWindow> = raws
-            .into_iter()
-            .filter_map(|raw| match Self::to_window(raw.clone()) {
-                Ok(_) => None,
-                Err(e) => Some(quarantined(raw, &e)),
-            })
-            .collect();
+        let mut rows = stmt.query([])?;
+        let (mut read, mut list) = (0u64, Vec::new());
+        while let Some(r) = rows.next()? {
+            read += 1;
+            let raw = Self::window_from(r)?;
+            if let Err(e) = Self::to_window(raw.clone()) {
+                list.push(quarantined(raw, &e));
+            }
+        }
+        self.window_rows.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
         super::log_quarantined(&list);
         *cache = Some((version, list.clone()));
         Ok(list)

@@ -341,9 +341,25 @@ async fn projection(
     State(s): State<AppState>,
     _viewer: RequireViewer,
     Query(q): Query<MonthQuery>,
-) -> Result<Json<crate::app::views::ProjectionView>, ApiError> {
+) -> Result<Response, ApiError> {
     let m = month(&s, &q)?;
-    Ok(Json(projection_view(&s, m).await?))
+    // This month's answer is the same for every viewer until the projection
+    // job runs again: serialized once per run, not per request.
+    {
+        let latest = s.latest.read().await;
+        if let Some(p) = latest.projection.as_ref().filter(|p| p.month == m.to_string()) {
+            let key = format!("{}|{}", p.month, p.at.to_rfc3339());
+            let body = s.sections.projection_json.get_or_render(&key, 0, || {
+                serde_json::to_string(&crate::app::views::ProjectionViewRef {
+                    projection: p,
+                    budgets: &latest.evaluations,
+                })
+                .expect("a projection serializes")
+            });
+            return Ok(([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response());
+        }
+    }
+    Ok(Json(projection_view(&s, m).await?).into_response())
 }
 
 /// `m`'s projection and budget evaluations: the current month from the
@@ -373,9 +389,9 @@ pub(crate) async fn projection_view(s: &AppState, m: Month) -> Result<crate::app
 /// The month's charges as FOCUS 1.2 CSV (actual rows billed, the rest marked projected).
 #[utoipa::path(get, path = "/api/v1/export", params(("month" = Option<String>, Query, description = "YYYY-MM; default the current month")),
     responses((status = 200, description = "FOCUS 1.2 columns, CSV", content_type = "text/csv")), security(("token" = [])))]
-async fn export(State(s): State<AppState>, viewer: RequireViewer, q: Query<MonthQuery>) -> Result<Response, ApiError> {
+async fn export(State(s): State<AppState>, _viewer: RequireViewer, q: Query<MonthQuery>) -> Result<Response, ApiError> {
     let m = month(&s, &q)?;
-    let Json(view) = projection(State(s.clone()), viewer, q).await?;
+    let view = projection_view(&s, m).await?;
     let csv = crate::app::export::focus_csv(&s.app, &view.projection, m);
     Ok((
         [
@@ -415,11 +431,11 @@ async fn bill(State(s): State<AppState>, _viewer: RequireViewer) -> Result<Json<
     responses((status = 200, description = "one row per line item, CSV", content_type = "text/csv")), security(("token" = [])))]
 async fn line_items_csv(
     State(s): State<AppState>,
-    viewer: RequireViewer,
+    _viewer: RequireViewer,
     q: Query<MonthQuery>,
 ) -> Result<Response, ApiError> {
     let m = month(&s, &q)?;
-    let Json(view) = projection(State(s.clone()), viewer, q).await?;
+    let view = projection_view(&s, m).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

@@ -60,6 +60,8 @@ pub struct Sections {
     pub days: Rendered,
     /// The windows table as callers without forms see it, likewise.
     pub windows: Rendered,
+    /// `GET /api/v1/projection` of this month, by projection time.
+    pub projection_json: Rendered,
 }
 
 /// One part kept rendered under a key; rendered again when the key changes.
