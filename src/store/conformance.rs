@@ -401,6 +401,51 @@ pub(super) fn the_ledger_of_a_range_holds_every_lifetime_overlapping_it(open: &d
     assert_eq!(ids(1999, 2001), [open_one, longer]);
 }
 
+pub(super) fn a_scale_fixture_writes_its_windows_and_the_ledger_of_the_past_ones(open: &dyn Fn() -> Arc<dyn Store>) {
+    use crate::store::WindowPageQuery;
+    use crate::store::fixture::{Fixture, Written, write};
+    let s = open();
+    // 48 windows, every 2 hours from 48 hours before t(0): 24 past (each
+    // closed, with lead and grace, by t(0) − 85 min at the latest), 24 coming.
+    let w = write(
+        s.as_ref(),
+        &Fixture {
+            windows: 48,
+            years: 3,
+            now: t(0),
+            deployment: "d".into(),
+            dry_run: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        w,
+        Written {
+            windows: 48,
+            lifetimes: 24,
+            decisions: 48
+        }
+    );
+    let all = s
+        .windows_page(&WindowPageQuery {
+            ends_after: t(0) - chrono::Duration::days(3),
+            after: None,
+            include_cancelled: false,
+            limit: 100,
+        })
+        .unwrap();
+    assert_eq!(all.windows.len(), 48);
+    assert_eq!(all.windows[0].interval.start, t(0) - chrono::Duration::hours(48));
+    let ledger = s.lifetimes("d", t(0) - chrono::Duration::days(3), t(0)).unwrap();
+    assert_eq!(ledger.len(), 24);
+    assert!(ledger.iter().all(|l| l.dry_run && l.deleted_at.is_some()));
+    // The last lifetime: the window at t(0) − 2 h, 5 min lead and grace.
+    let last = ledger.last().unwrap();
+    assert_eq!(last.created_at, t(0) - chrono::Duration::minutes(125));
+    assert_eq!(last.deleted_at, Some(t(0) - chrono::Duration::minutes(85)));
+    assert_eq!(s.decisions(100).unwrap().len(), 48);
+}
+
 pub(super) fn decisions_are_kept_newest_first(open: &dyn Fn() -> Arc<dyn Store>) {
     let s = open();
     for (i, action) in [DecisionAction::Create, DecisionAction::Delete].into_iter().enumerate() {
@@ -715,6 +760,10 @@ macro_rules! conformance {
         #[test]
         fn the_ledger_of_a_range_holds_every_lifetime_overlapping_it() {
             crate::store::conformance::the_ledger_of_a_range_holds_every_lifetime_overlapping_it(&$fresh);
+        }
+        #[test]
+        fn a_scale_fixture_writes_its_windows_and_the_ledger_of_the_past_ones() {
+            crate::store::conformance::a_scale_fixture_writes_its_windows_and_the_ledger_of_the_past_ones(&$fresh);
         }
         #[test]
         fn decisions_are_kept_newest_first() {

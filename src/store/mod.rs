@@ -6,6 +6,7 @@
 
 #[cfg(test)]
 mod conformance;
+pub mod fixture;
 pub mod lock;
 pub mod postgres;
 pub mod sqlite;

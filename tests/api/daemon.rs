@@ -224,6 +224,15 @@ public_dashboard = true
         (rig, outage.into_inner().expect("the proxy was made"))
     }
 
+    /// Appends a `[[web.tokens]]` viewer named `finance` with `token` to the config.
+    pub(crate) fn add_viewer(&self, token: &str) {
+        let mut config = std::fs::read_to_string(&self.config).unwrap();
+        config.push_str(&format!(
+            "\n[[web.tokens]]\nname = \"finance\"\nrole = \"viewer\"\ntoken = \"{token}\"\n"
+        ));
+        std::fs::write(&self.config, config).unwrap();
+    }
+
     pub(crate) fn store(&self) -> SqliteStore {
         SqliteStore::open(&self.store_path).unwrap()
     }

@@ -15,11 +15,7 @@ const TOKEN: &str = "history-viewer-token-0123456789";
 #[test]
 fn decisions_and_events_are_paged_with_a_cursor() {
     let rig = Rig::new("history", true, None);
-    let mut config = std::fs::read_to_string(&rig.config).unwrap();
-    config.push_str(&format!(
-        "\n[[web.tokens]]\nname = \"finance\"\nrole = \"viewer\"\ntoken = \"{TOKEN}\"\n"
-    ));
-    std::fs::write(&rig.config, config).unwrap();
+    rig.add_viewer(TOKEN);
     // Seven decisions and 25 events, a minute apart, all in the past (the
     // daemon's own, if any, are newer and come first).
     let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();

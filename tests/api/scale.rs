@@ -27,11 +27,7 @@ fn rows_read(api: &Api) -> u64 {
 #[test]
 fn ten_thousand_stored_windows_are_not_read_per_page_view() {
     let rig = Rig::new("scale-reads", true, None);
-    let mut config = std::fs::read_to_string(&rig.config).unwrap();
-    config.push_str(&format!(
-        "\n[[web.tokens]]\nname = \"finance\"\nrole = \"viewer\"\ntoken = \"{TOKEN}\"\n"
-    ));
-    std::fs::write(&rig.config, config).unwrap();
+    rig.add_viewer(TOKEN);
     drop(rig.store()); // the schema
     let first = (Utc::now() + Duration::days(1))
         .date_naive()

@@ -1,14 +1,6 @@
 //! Writes a scale fixture into a costd store (a SQLite file or a PostgreSQL
-//! URL), through the store's own write path:
-//!
-//! - `--windows N` one-off windows of 30 minutes, one every 2 hours, half
-//!   of them before `--now` and half after (a team booking demos all day,
-//!   for years);
-//! - the ledger the daemon would have written for the past ones within
-//!   `--years` (default 3): one ALB lifetime per window, created 5 minutes
-//!   before it opens (lead), active 3 minutes later, deleted 5 minutes after
-//!   it closes (grace), each with its create and delete decisions when it
-//!   falls within the decisions' 90-day retention.
+//! URL): `--windows N` windows and the ledger of their past ones over
+//! `--years` (default 3); see `costd::store::fixture`.
 //!
 //! ```text
 //! cargo run --release --example scalegen -- --store /tmp/scale.db --windows 100000
@@ -20,10 +12,9 @@
 
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use costd::config::StoreConfig;
-use costd::interval::Interval;
-use costd::store::{Decision, DecisionAction, LifetimeReason, NewLifetime};
+use costd::store::fixture::Fixture;
 
 struct Args {
     store: StoreConfig,
@@ -83,60 +74,21 @@ fn main() {
 fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let store = costd::app::open_store(&a.store)?;
     let t0 = Instant::now();
-    // On the hour, so every run of one size writes the same pattern relative to `now`.
-    let hour = a.now.timestamp() - a.now.timestamp().rem_euclid(3600);
-    let first = DateTime::from_timestamp(hour, 0).unwrap() - Duration::hours(2 * (a.windows / 2));
-    let ledger_from = a.now - Duration::days(365 * a.years);
-    let decisions_from = a.now - Duration::days(90);
-    let (mut lifetimes, mut decisions) = (0, 0);
-    for i in 0..a.windows {
-        let start = first + Duration::hours(2 * i);
-        let window = Interval {
-            start,
-            end: start + Duration::minutes(30),
-        };
-        let w = store.add_window(window, "scale fixture", "scalegen", start - Duration::days(1))?;
-        let (created, deleted) = (window.start - Duration::minutes(5), window.end + Duration::minutes(5));
-        if created < ledger_from || deleted > a.now {
-            continue;
-        }
-        let ids = vec![format!("w{}", w.id)];
-        let mut l = store.insert_lifetime(&NewLifetime {
+    let w = costd::store::fixture::write(
+        store.as_ref(),
+        &Fixture {
+            windows: a.windows,
+            years: a.years,
+            now: a.now,
             deployment: a.deployment.clone(),
-            name: format!("costd-scale-{}", w.id),
-            window_ids: ids.clone(),
-            reason: LifetimeReason::Window,
-            reason_detail: String::new(),
             dry_run: a.dry_run,
-            created_at: created,
-        })?;
-        l.lb_arn = Some(format!(
-            "arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:loadbalancer/app/costd-scale-{}/{:016x}",
-            w.id, w.id
-        ));
-        l.dns_name = Some(format!("costd-scale-{}.ap-southeast-1.elb.amazonaws.com", w.id));
-        l.active_at = Some(created + Duration::minutes(3));
-        l.deleted_at = Some(deleted);
-        store.update_lifetime(&l)?;
-        lifetimes += 1;
-        if created >= decisions_from {
-            for (at, action) in [(created, DecisionAction::Create), (deleted, DecisionAction::Delete)] {
-                store.record_decision(&Decision {
-                    at,
-                    action,
-                    window_ids: ids.clone(),
-                    arn: l.lb_arn.clone(),
-                    detail: "scale fixture".into(),
-                    dry_run: a.dry_run,
-                    edge_at: Some(at),
-                })?;
-                decisions += 1;
-            }
-        }
-    }
+        },
+    )?;
     println!(
-        "scalegen: {} windows, {lifetimes} lifetimes, {decisions} decisions in {:.1} s",
-        a.windows,
+        "scalegen: {} windows, {} lifetimes, {} decisions in {:.1} s",
+        w.windows,
+        w.lifetimes,
+        w.decisions,
         t0.elapsed().as_secs_f64()
     );
     Ok(())
