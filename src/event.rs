@@ -139,6 +139,10 @@ pub struct Condition {
     pub open: bool,
 }
 
+/// The longest event id looked up as a cursor (`before=`, `?older=`); the
+/// ids costd makes are far shorter.
+pub const MAX_ID_BYTES: usize = 200;
+
 /// One event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {

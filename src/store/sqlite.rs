@@ -385,18 +385,11 @@ impl SqliteStore {
 
     /// A read connection: the first one free, else wait for one in turn.
     fn read(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.read_indexed().1
-    }
-
-    /// A free read connection (or the next one in turn) and its index.
-    fn read_indexed(&self) -> (usize, std::sync::MutexGuard<'_, Connection>) {
-        for (i, r) in self.readers.iter().enumerate() {
-            if let Ok(conn) = r.try_lock() {
-                return (i, conn);
-            }
+        if let Some(conn) = self.readers.iter().find_map(|r| r.try_lock().ok()) {
+            return conn;
         }
         let i = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len();
-        (i, self.readers[i].lock().expect("store lock"))
+        self.readers[i].lock().expect("store lock")
     }
 
     fn migrate(&self) -> Result<(), StoreError> {

@@ -692,9 +692,6 @@ struct EventQuery {
     before: Option<String>,
 }
 
-/// The longest `before` looked up (an event id; costd's are far shorter).
-const MAX_CURSOR_BYTES: usize = 200;
-
 /// A `limit` query argument: 1–[`MAX_LISTED`], default 50.
 fn listed(limit: Option<u32>) -> Result<u32, ApiError> {
     let limit = limit.unwrap_or(50);
@@ -746,10 +743,10 @@ async fn events(
         })?),
     };
     let limit = listed(q.limit)?;
-    if q.before.as_ref().is_some_and(|b| b.len() > MAX_CURSOR_BYTES) {
+    if q.before.as_ref().is_some_and(|b| b.len() > crate::event::MAX_ID_BYTES) {
         return Err(ApiError::validation(
             "before",
-            format!("longer than {MAX_CURSOR_BYTES} bytes; expected an event id"),
+            format!("longer than {} bytes; expected an event id", crate::event::MAX_ID_BYTES),
         ));
     }
     let events = s.store.events(kind, q.before.as_deref(), limit)?;

@@ -116,9 +116,6 @@ impl Booking {
 /// Events the dashboard lists per page.
 const EVENT_ROWS: u32 = 20;
 
-/// The longest event id looked up (costd's ids are far shorter).
-const MAX_EVENT_ID_BYTES: usize = 200;
-
 /// The recent events (filtered by `kind`, when it names one; a page older
 /// than event `older`, when given, with links between pages) and, with
 /// `[[notify]]` destinations, how each has fared.
@@ -126,7 +123,7 @@ fn events_section(h: &mut String, s: &AppState, kind: Option<&str>, older: Optio
     use crate::event::EventKind;
     let filter = kind.and_then(EventKind::parse);
     // An id longer than any costd makes is not looked up: the newest page instead.
-    let older = older.filter(|o| o.len() <= MAX_EVENT_ID_BYTES);
+    let older = older.filter(|o| o.len() <= crate::event::MAX_ID_BYTES);
     let mut events = s.store.events(filter, older, EVENT_ROWS + 1)?;
     let more = events.len() > EVENT_ROWS as usize;
     events.truncate(EVENT_ROWS as usize);

@@ -130,6 +130,13 @@ fn decisions_and_events_are_paged_with_a_cursor() {
     let (status, older_page) = api.request("GET", older.trim_end_matches("#events"), None, "text/plain", "");
     assert_eq!(status, 200);
     assert!(older_page.contains("Newest events"), "{older_page}");
+    // An id longer than any costd makes is not looked up: the newest page, no way back.
+    let (status, too_long) = api.request("GET", &format!("/?older={}", "x".repeat(201)), None, "text/plain", "");
+    assert_eq!(status, 200);
+    assert!(
+        too_long.contains("rel=next>Older events") && !too_long.contains("Newest events"),
+        "{too_long}"
+    );
     // The 21st event and on are on it; the 20th is not.
     let text = |id: &str| format!("seeded event {}", id.trim_start_matches("seed/"));
     if let Some(id) = seen.get(20).filter(|id| id.starts_with("seed/")) {
