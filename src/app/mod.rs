@@ -8,6 +8,7 @@
 //! to the web server, which therefore never import each other.
 
 pub mod bill;
+pub mod calendars;
 pub mod check;
 pub mod clock;
 pub mod export;
@@ -93,6 +94,8 @@ pub struct App {
     /// Counts this process's schedule changes (windows added or cancelled),
     /// so views kept rendered know when they are stale.
     pub generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Each subscribed calendar's status, in config order.
+    pub calendars: Arc<std::sync::RwLock<Vec<calendars::CalendarStatus>>>,
 }
 
 /// Opens the configured store (a new SQLite file or PostgreSQL database is
@@ -109,6 +112,7 @@ pub fn open_store(store: &crate::config::StoreConfig) -> Result<Arc<dyn Store>, 
 impl App {
     /// Shared state for `cfg`, `store` and `prices`; nothing running yet.
     pub fn new(cfg: Arc<Config>, store: Arc<dyn Store>, prices: Prices) -> Self {
+        let cfg_calendars = cfg.schedule.calendars.clone();
         App {
             cfg,
             store,
@@ -124,6 +128,9 @@ impl App {
                 chrono::Utc::now(),
             )),
             generation: Arc::default(),
+            calendars: Arc::new(std::sync::RwLock::new(
+                cfg_calendars.iter().map(calendars::CalendarStatus::new).collect(),
+            )),
         }
     }
 

@@ -294,6 +294,18 @@ pub fn add(app: &App, req: &NewWindow, by: &str, now: DateTime<Utc>) -> Result<A
 
 /// Cancels a stored window (or a quarantined row) by id.
 pub fn cancel(app: &App, id: i64, by: &str, now: DateTime<Utc>) -> Result<CancelledView, AppError> {
+    // A calendar's window follows its event: the next refresh would bring it back.
+    if let Ok(w) = app.store.window(id)
+        && let Some(name) = w.created_by.strip_prefix("calendar:")
+    {
+        return Err(AppError::Invalid {
+            field: "id",
+            message: format!(
+                "window {id} comes from the calendar `{name}`; cancel or move the event in that calendar \
+                 (costd follows it at the next refresh)"
+            ),
+        });
+    }
     let c = app.store.cancel_window(id, now)?;
     tracing::info!(window = id, by, "window cancelled");
     app.schedule_changed();

@@ -7,6 +7,7 @@
 mod alb;
 mod aws;
 mod billing;
+mod calendars;
 mod cloudwatch;
 mod destinations;
 mod notify;
@@ -28,6 +29,10 @@ use crate::scenario::parse_timezone;
 
 pub use alb::{AlbConfig, HttpsConfig, TargetGroupConfig};
 pub use aws::AwsConfig;
+pub use calendars::{
+    CalendarFeedConfig, CalendarLocation, CalendarSource, FETCH_TIMEOUT, MAX_CALENDAR_BYTES, MAX_CALENDAR_EVENTS,
+    MAX_OCCURRENCES_PER_EVENT,
+};
 pub use cloudwatch::CloudWatchConfig;
 pub use destinations::{Destination, DestinationKind, EventSettings, MAX_DESTINATIONS, PAGERDUTY_EVENTS_URL};
 pub use notify::WebhookConfig;
@@ -97,6 +102,8 @@ pub struct Config {
     pub partial_hour: crate::cost::billing::PartialHour,
     /// `[billing] check_cron`: when the daemon checks the bill (UTC); `None`: never.
     pub bill_check_cron: Option<crate::schedule::CronExpr>,
+    /// `[calendar_feed]`: the iCalendar feed of the demo windows.
+    pub calendar_feed: CalendarFeedConfig,
 }
 
 impl Config {
@@ -138,7 +145,8 @@ impl Config {
         let aws = AwsConfig::parse(root.get("aws"))?;
         let store = store::parse(root.get("store"), base, secrets)?;
         let alb = AlbConfig::parse(&root.require("alb")?.table()?)?;
-        let schedule = schedule::parse(&root.require("schedule")?.table()?, timezone, base)?;
+        let schedule = schedule::parse(&root.require("schedule")?.table()?, timezone, base, secrets)?;
+        let calendar_feed = calendars::parse_feed(root.get("calendar_feed"), secrets)?;
         let reconcile = ReconcileConfig::parse(root.get("reconcile"))?;
         let pricing_dir = root
             .get("pricing_dir")
@@ -180,6 +188,7 @@ impl Config {
             pricing,
             partial_hour,
             bill_check_cron,
+            calendar_feed,
         })
     }
 

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 
 use crate::input::{InputError, TableReader, Value};
 use crate::scenario::{parse_instant, parse_timezone};
-use crate::schedule::blackout::{Blackouts, parse_ics};
+use crate::schedule::blackout::Blackouts;
 use crate::schedule::{CronExpr, Interval, RecurringWindow, WindowSpec, parse_duration};
 
 /// Demo windows and the rules around them.
@@ -29,6 +29,8 @@ pub struct ScheduleConfig {
     pub windows: Vec<WindowSpec>,
     /// Days and spans on which recurring windows do not open.
     pub blackouts: Blackouts,
+    /// Subscribed calendars whose events become windows.
+    pub calendars: Vec<super::calendars::CalendarSource>,
 }
 
 /// Reconcile timing.
@@ -51,6 +53,7 @@ impl Default for ScheduleConfig {
             coalesce: LifetimeRules::default().coalesce,
             windows: Vec::new(),
             blackouts: Blackouts::default(),
+            calendars: Vec::new(),
         }
     }
 }
@@ -98,7 +101,12 @@ fn minutes(t: &TableReader, key: &str, default: Duration, max: u32) -> Result<Du
     })
 }
 
-pub(super) fn parse(t: &TableReader, tz: Tz, base: &Path) -> Result<ScheduleConfig, InputError> {
+pub(super) fn parse(
+    t: &TableReader,
+    tz: Tz,
+    base: &Path,
+    secrets: super::Secrets,
+) -> Result<ScheduleConfig, InputError> {
     let d = ScheduleConfig::default();
     let lead = minutes(t, "lead_minutes", d.lead, MAX_LEAD_OR_GRACE_MINUTES)?;
     let grace = minutes(t, "grace_minutes", d.grace, MAX_LEAD_OR_GRACE_MINUTES)?;
@@ -127,14 +135,12 @@ pub(super) fn parse(t: &TableReader, tz: Tz, base: &Path) -> Result<ScheduleConf
         let path = base.join(&rel);
         let text =
             std::fs::read_to_string(&path).map_err(|e| v.error(format!("cannot read {}: {e}", path.display())))?;
-        for span in parse_ics(&text, tz).map_err(|(line, why)| InputError {
+        blackouts.add_ics(&text, tz).map_err(|(line, why)| InputError {
             file: path.display().to_string(),
             line,
             key: String::new(),
             message: why,
-        })? {
-            blackouts.add_span(span);
-        }
+        })?;
     }
 
     let mut windows = Vec::new();
@@ -187,6 +193,7 @@ pub(super) fn parse(t: &TableReader, tz: Tz, base: &Path) -> Result<ScheduleConf
             windows.push(spec);
         }
     }
+    let calendars = super::calendars::parse(t.get("calendars"), tz, max_ahead, base, secrets)?;
     t.finish()?;
     Ok(ScheduleConfig {
         lead,
@@ -196,5 +203,6 @@ pub(super) fn parse(t: &TableReader, tz: Tz, base: &Path) -> Result<ScheduleConf
         coalesce,
         windows,
         blackouts,
+        calendars,
     })
 }

@@ -5,6 +5,7 @@
 //! ([`jobs`]), the notification delivery worker and the web server until one
 //! shutdown token (ctrl-c or SIGTERM) fires.
 
+pub mod calendars;
 pub mod events;
 #[cfg(test)]
 mod fake_elb;
@@ -182,6 +183,7 @@ impl Daemon {
             ))),
             (None, _) => None,
         };
+        let calendar_task = tokio::spawn(calendars::run(app.clone(), shutdown.clone()));
         let web_task = web.map(|a| tokio::spawn(a.run_until_stopped(shutdown.clone())));
         let delivery = crate::notify::Delivery::new(cfg.clone(), app.store.clone()).gated_by(app.leadership.clone());
         let delivery_task = tokio::spawn(delivery.run(app.outbox.clone(), shutdown.clone()));
@@ -241,6 +243,7 @@ impl Daemon {
         if let Some(b) = bill_task {
             let _ = b.await;
         }
+        let _ = calendar_task.await;
         if let Some(w) = web_task {
             let _ = w.await;
         }

@@ -2,16 +2,21 @@
 //! (holidays, change freezes). From a list of dates or an iCalendar file.
 //! PURE: text in, spans out.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::Interval;
 use super::cron::resolve_local;
+use super::ical::{self, Calendar};
 
-/// A set of blackout spans.
+/// A set of blackout spans: fixed ones, and recurring events from an
+/// iCalendar file expanded when asked about a range.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Blackouts {
     spans: Vec<Interval>,
+    recurring: Vec<(Arc<Calendar>, Tz)>,
 }
 
 impl Blackouts {
@@ -25,34 +30,99 @@ impl Blackouts {
         self.spans.push(span);
     }
 
+    /// The events of an iCalendar file: single ones become spans, recurring
+    /// ones (`RRULE`, `RDATE`, overrides) are kept and expanded in their own
+    /// zone when a range is asked about. All-day events are whole local days
+    /// in `tz`. Errors give the 1-based line; every recurring event is tried
+    /// over its first year, so a bad rule is refused when the file is read.
+    pub fn add_ics(&mut self, text: &str, tz: Tz) -> Result<(), (usize, String)> {
+        let cal = ical::parse(text, &ical::FILE_LIMITS).map_err(|e| (e.line, e.message))?;
+        let mut recurring = Calendar {
+            events: Vec::new(),
+            timezone: cal.timezone,
+            vcalendar: true,
+        };
+        for ev in cal.events {
+            if let Some(p) = &ev.problem {
+                return Err((p.line, p.message.clone()));
+            }
+            let start = ev.start.expect("checked: DTSTART").instant(cal.timezone.unwrap_or(tz));
+            let first_year = Interval {
+                start,
+                end: start + Duration::days(366),
+            };
+            let one = Calendar {
+                events: vec![ev],
+                timezone: cal.timezone,
+                vcalendar: true,
+            };
+            let occurrences =
+                ical::expand(&one, first_year, tz, &ical::FILE_LIMITS, &|_| true).map_err(|e| (e.line, e.message))?;
+            let ev = one.events.into_iter().next().expect("one event");
+            if ev.recurs() {
+                recurring.events.push(ev);
+            } else if !ev.cancelled {
+                self.spans.extend(occurrences.into_iter().map(|o| o.span));
+            }
+        }
+        if !recurring.events.is_empty() {
+            self.recurring.push((Arc::new(recurring), tz));
+        }
+        Ok(())
+    }
+
+    /// The recurring blackouts' occurrences overlapping `iv`. Each was tried
+    /// when its file was read; one that fails here (a range far larger than
+    /// any the daemon asks about) is logged and counts as no blackout.
+    fn recurring_in(&self, iv: &Interval) -> Vec<Interval> {
+        let mut out = Vec::new();
+        for (cal, tz) in &self.recurring {
+            match ical::expand(cal, *iv, *tz, &ical::FILE_LIMITS, &|_| true) {
+                Ok(occ) => out.extend(occ.into_iter().map(|o| o.span)),
+                Err(e) => tracing::warn!(error = %e, "a recurring blackout could not be expanded"),
+            }
+        }
+        out
+    }
+
     /// Whether a recurring window opening at `start` is suppressed.
     pub fn suppresses(&self, start: DateTime<Utc>) -> bool {
         self.spans.iter().any(|s| s.start <= start && start < s.end)
+            || (!self.recurring.is_empty()
+                && !self
+                    .recurring_in(&Interval {
+                        start,
+                        end: start + Duration::seconds(1),
+                    })
+                    .is_empty())
     }
 
     /// The first blackout overlapping `iv`, described, if any.
     pub fn overlapping(&self, iv: &Interval) -> Option<String> {
         self.spans
             .iter()
+            .copied()
             .find(|s| s.clip(iv).is_some())
+            .or_else(|| self.recurring_in(iv).into_iter().next())
             .map(|s| format!("{} to {}", s.start.to_rfc3339(), s.end.to_rfc3339()))
     }
 
     /// The blackout spans overlapping `iv`, clipped to it, in order.
     pub fn spans_in(&self, iv: &Interval) -> Vec<Interval> {
         let mut out: Vec<Interval> = self.spans.iter().filter_map(|s| s.clip(iv)).collect();
+        out.extend(self.recurring_in(iv).iter().filter_map(|s| s.clip(iv)));
         out.sort_by_key(|s| s.start);
         out
     }
 
-    /// Number of spans.
+    /// Number of fixed spans and recurring events.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.spans.len() + self.recurring.iter().map(|(c, _)| c.events.len()).sum::<usize>()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.len() == 0
     }
 }
 
@@ -64,94 +134,12 @@ fn day_span(first: NaiveDate, end_exclusive: NaiveDate, tz: Tz) -> Interval {
     }
 }
 
-/// Parses the VEVENTs of an iCalendar file into spans. All-day events
-/// (`VALUE=DATE`) are whole local days in `tz`; timed events use their `Z`,
-/// `TZID` or, if floating, `tz`. Errors give the 1-based line.
-pub fn parse_ics(text: &str, tz: Tz) -> Result<Vec<Interval>, (usize, String)> {
-    // Unfold continuation lines (RFC 5545 §3.1), keeping the first line number.
-    let mut lines: Vec<(usize, String)> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let raw = raw.trim_end_matches('\r');
-        if let (Some(rest), Some(last)) = (raw.strip_prefix([' ', '\t']), lines.last_mut()) {
-            last.1.push_str(rest);
-            continue;
-        }
-        lines.push((i + 1, raw.to_string()));
-    }
-    let mut out = Vec::new();
-    // (line of BEGIN, DTSTART, DTEND) of the event being read.
-    let mut event: Option<(usize, Option<When>, Option<When>)> = None;
-    for (n, line) in lines {
-        let (name_params, value) = line.split_once(':').unwrap_or((line.as_str(), ""));
-        let mut parts = name_params.split(';');
-        let name = parts.next().unwrap_or("").to_ascii_uppercase();
-        let params: Vec<&str> = parts.collect();
-        match (name.as_str(), value) {
-            ("BEGIN", "VEVENT") => event = Some((n, None, None)),
-            ("END", "VEVENT") => {
-                let (begin, start, end) = event.take().ok_or((n, "END:VEVENT without BEGIN:VEVENT".to_string()))?;
-                let start = start.ok_or((begin, "VEVENT without DTSTART".to_string()))?;
-                let span = match (start, end) {
-                    (When::Date(d), None) => day_span(d, d + Duration::days(1), tz),
-                    (When::Date(d), Some(When::Date(e))) if e > d => day_span(d, e, tz),
-                    (When::Instant(s), Some(When::Instant(e))) if e > s => Interval { start: s, end: e },
-                    (When::Instant(_), None) => return Err((begin, "timed VEVENT without DTEND".into())),
-                    _ => {
-                        return Err((
-                            begin,
-                            "DTEND must be after DTSTART and of the same kind (date or time)".into(),
-                        ));
-                    }
-                };
-                out.push(span);
-            }
-            ("DTSTART", _) | ("DTEND", _) if event.is_some() => {
-                let when = parse_when(value, &params, tz).map_err(|e| (n, format!("{name}: {e}")))?;
-                let ev = event.as_mut().expect("inside VEVENT");
-                if name == "DTSTART" {
-                    ev.1 = Some(when);
-                } else {
-                    ev.2 = Some(when);
-                }
-            }
-            ("RRULE", _) | ("RDATE", _) | ("DURATION", _) if event.is_some() => {
-                return Err((
-                    n,
-                    format!("{name} is not supported; list each blackout as its own event with DTEND"),
-                ));
-            }
-            _ => {}
-        }
-    }
-    if let Some((begin, _, _)) = event {
-        return Err((begin, "BEGIN:VEVENT without END:VEVENT".into()));
-    }
-    Ok(out)
-}
-
-#[derive(Debug, Clone, Copy)]
-enum When {
-    Date(NaiveDate),
-    Instant(DateTime<Utc>),
-}
-
-fn parse_when(value: &str, params: &[&str], tz: Tz) -> Result<When, String> {
-    let is_date = params.iter().any(|p| p.eq_ignore_ascii_case("VALUE=DATE"));
-    if is_date || value.len() == 8 {
-        return NaiveDate::parse_from_str(value, "%Y%m%d")
-            .map(When::Date)
-            .map_err(|_| format!("`{value}` is not a date YYYYMMDD"));
-    }
-    let zone = match params.iter().find_map(|p| p.strip_prefix("TZID=")) {
-        Some(z) => z.parse::<Tz>().map_err(|_| format!("unknown TZID `{z}`"))?,
-        None => tz,
-    };
-    if let Some(v) = value.strip_suffix('Z') {
-        let t = NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").map_err(|_| format!("`{value}` is not a time"))?;
-        return Ok(When::Instant(t.and_utc()));
-    }
-    let t = NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%S").map_err(|_| format!("`{value}` is not a time"))?;
-    Ok(When::Instant(resolve_local(zone, t)))
+/// The spans of an iCalendar file's events (no recurrence), for tests.
+#[cfg(test)]
+fn parse_ics(text: &str, tz: Tz) -> Result<Vec<Interval>, (usize, String)> {
+    let mut b = Blackouts::default();
+    b.add_ics(text, tz)?;
+    Ok(b.spans)
 }
 
 #[cfg(test)]
@@ -186,16 +174,49 @@ mod tests {
 
     #[test]
     fn ics_errors_name_the_line() {
-        let e = parse_ics("BEGIN:VEVENT\nDTSTART:2026122\nEND:VEVENT\n", SG).unwrap_err();
-        assert_eq!(e.0, 2, "{e:?}");
         let e = parse_ics(
-            "BEGIN:VEVENT\nDTSTART;VALUE=DATE:20261225\nRRULE:FREQ=YEARLY\nEND:VEVENT\n",
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\nDTSTART:2026122\nEND:VEVENT\nEND:VCALENDAR\n",
             SG,
         )
         .unwrap_err();
-        assert_eq!(e.0, 3);
-        assert!(e.1.contains("RRULE is not supported"));
-        let e = parse_ics("BEGIN:VEVENT\nDTSTART;VALUE=DATE:20261225\n", SG).unwrap_err();
+        assert_eq!(e.0, 4, "{e:?}");
+        let e = parse_ics(
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\nDTSTART;VALUE=DATE:20261225\nRRULE:FREQ=FORTNIGHTLY\nEND:VEVENT\nEND:VCALENDAR\n",
+            SG,
+        )
+        .unwrap_err();
+        assert_eq!(e.0, 5);
+        assert!(e.1.contains("RRULE"), "{e:?}");
+        let e = parse_ics(
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\nDTSTART;VALUE=DATE:20261225\n",
+            SG,
+        )
+        .unwrap_err();
         assert!(e.1.contains("without END:VEVENT"));
+    }
+
+    #[test]
+    fn recurring_blackouts_are_expanded_in_their_zone() {
+        // Every 25 Dec, all day in Singapore (24 Dec 16:00Z → 25 Dec 16:00Z),
+        // and every Friday 17:00–19:00 Berlin (a change freeze).
+        let ics = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:xmas\r\nDTSTART;VALUE=DATE:20201225\r\nRRULE:FREQ=YEARLY\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:freeze\r\nDTSTART;TZID=Europe/Berlin:20260102T170000\r\nDTEND;TZID=Europe/Berlin:20260102T190000\r\nRRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let mut b = Blackouts::default();
+        b.add_ics(ics, SG).unwrap();
+        assert_eq!(b.len(), 2);
+        assert!(b.suppresses(Utc.with_ymd_and_hms(2031, 12, 24, 16, 0, 0).unwrap()));
+        assert!(!b.suppresses(Utc.with_ymd_and_hms(2031, 12, 25, 16, 0, 0).unwrap()));
+        // Friday 2026-12-04 17:00 CET = 16:00Z; in July (CEST) 17:00 = 15:00Z.
+        assert!(b.suppresses(Utc.with_ymd_and_hms(2026, 12, 4, 16, 30, 0).unwrap()));
+        assert!(!b.suppresses(Utc.with_ymd_and_hms(2026, 12, 4, 15, 30, 0).unwrap()));
+        assert!(b.suppresses(Utc.with_ymd_and_hms(2026, 7, 3, 15, 0, 0).unwrap()));
+        let week = Interval {
+            start: Utc.with_ymd_and_hms(2026, 12, 21, 0, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2026, 12, 28, 0, 0, 0).unwrap(),
+        };
+        let spans = b.spans_in(&week);
+        // Christmas (24 Dec 16:00Z) and Friday 25 Dec 16:00Z–18:00Z.
+        assert_eq!(spans.len(), 2, "{spans:?}");
+        assert_eq!(spans[1].start, Utc.with_ymd_and_hms(2026, 12, 25, 16, 0, 0).unwrap());
+        assert!(b.overlapping(&week).is_some());
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod blackout;
 pub mod cron;
+pub mod ical;
 pub mod planner;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};

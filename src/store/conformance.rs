@@ -248,6 +248,85 @@ pub(super) fn windows_survive_reopening_and_can_be_cancelled_once(open: &dyn Fn(
     assert!(matches!(s.cancel_window(99, t(2)), Err(StoreError::WindowNotFound(99))));
 }
 
+pub(super) fn a_calendar_sync_adds_moves_and_cancels_only_its_own_future_windows(open: &dyn Fn() -> Arc<dyn Store>) {
+    let s = open();
+    let iv = |a, b| Interval { start: t(a), end: t(b) };
+    let want = |key: &str, a, b, note: &str| CalendarWindow {
+        key: key.into(),
+        interval: iv(a, b),
+        note: note.into(),
+    };
+    let src = calendar_source("team");
+    // A window someone booked by hand, and one of another calendar: never touched.
+    let by_hand = s.add_window(iv(10, 11), "by hand", "cli", t(0)).unwrap();
+    s.sync_calendar(&calendar_source("other"), &[want("a", 12, 13, "theirs")], t(0))
+        .unwrap();
+
+    let first = [
+        want("a", 2, 3, "[demo] a"),
+        want("b", 5, 6, "[demo] b"),
+        want("c", 8, 9, "[demo] c"),
+    ];
+    let r = s.sync_calendar(&src, &first, t(1)).unwrap();
+    assert_eq!((r.added, r.moved, r.cancelled, r.unchanged), (3, 0, 0, 0));
+    // The same again (another process, or a restart): nothing changes.
+    let r = open().sync_calendar(&src, &first, t(1)).unwrap();
+    assert_eq!((r.added, r.moved, r.cancelled, r.unchanged), (0, 0, 0, 3));
+    assert!(!r.changed());
+
+    // At 04:00 `a` has ended: it is history and left alone though it is no
+    // longer listed. `b` moves to 06–07, `c` is gone, `d` is new.
+    let second = [want("b", 6, 7, "[demo] b"), want("d", 20, 21, "[demo] d")];
+    let r = s.sync_calendar(&src, &second, t(4)).unwrap();
+    assert_eq!((r.added, r.moved, r.cancelled, r.unchanged), (1, 1, 1, 0));
+    let mine: Vec<_> = s
+        .windows(true)
+        .unwrap()
+        .into_iter()
+        .filter(|w| w.created_by == src)
+        .map(|w| (w.note, w.interval, w.cancelled_at.is_some()))
+        .collect();
+    assert_eq!(
+        mine,
+        vec![
+            ("[demo] a".to_string(), iv(2, 3), false),
+            ("[demo] b".to_string(), iv(6, 7), false),
+            ("[demo] c".to_string(), iv(8, 9), true),
+            ("[demo] d".to_string(), iv(20, 21), false),
+        ]
+    );
+    // `c` comes back (the event restored): the same row, opened again.
+    let c_id = s
+        .windows(true)
+        .unwrap()
+        .into_iter()
+        .find(|w| w.note == "[demo] c")
+        .unwrap()
+        .id;
+    let r = s
+        .sync_calendar(
+            &src,
+            &[second[0].clone(), second[1].clone(), want("c", 8, 9, "[demo] c")],
+            t(4),
+        )
+        .unwrap();
+    assert_eq!((r.added, r.moved, r.cancelled, r.unchanged), (0, 1, 0, 2));
+    assert_eq!(s.window(c_id).unwrap().cancelled_at, None);
+    // The window booked by hand and the other calendar's are as they were.
+    assert_eq!(s.window(by_hand.id).unwrap(), by_hand);
+    assert_eq!(
+        s.windows(false)
+            .unwrap()
+            .iter()
+            .filter(|w| w.created_by == calendar_source("other"))
+            .count(),
+        1
+    );
+    // An empty calendar cancels every future window of its own.
+    let r = s.sync_calendar(&src, &[], t(4)).unwrap();
+    assert_eq!(r.cancelled, 3);
+}
+
 pub(super) fn windows_are_read_by_time_range(open: &dyn Fn() -> Arc<dyn Store>) {
     let s = open();
     let h = |n: i64| t(0) + chrono::Duration::hours(n);
@@ -744,6 +823,10 @@ macro_rules! conformance {
         #[test]
         fn windows_survive_reopening_and_can_be_cancelled_once() {
             crate::store::conformance::windows_survive_reopening_and_can_be_cancelled_once(&$fresh);
+        }
+        #[test]
+        fn a_calendar_sync_adds_moves_and_cancels_only_its_own_future_windows() {
+            crate::store::conformance::a_calendar_sync_adds_moves_and_cancels_only_its_own_future_windows(&$fresh);
         }
         #[test]
         fn windows_are_read_by_time_range() {

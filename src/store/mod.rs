@@ -650,6 +650,43 @@ pub(crate) fn check_window_length(interval: &Interval) -> Result<(), StoreError>
     Ok(())
 }
 
+/// A window a subscribed calendar wants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarWindow {
+    /// Which event occurrence it is: the event's UID and, for a recurring
+    /// event, the occurrence's original start (see `ical::Occurrence::key`).
+    pub key: String,
+    /// When it is open.
+    pub interval: Interval,
+    /// The event's summary.
+    pub note: String,
+}
+
+/// What one calendar sync changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CalendarSync {
+    /// Windows added.
+    pub added: usize,
+    /// Windows moved, renamed or opened again.
+    pub moved: usize,
+    /// Windows cancelled (the event was removed or cancelled).
+    pub cancelled: usize,
+    /// Windows already as the calendar wants.
+    pub unchanged: usize,
+}
+
+impl CalendarSync {
+    /// Whether the schedule changed.
+    pub fn changed(&self) -> bool {
+        self.added + self.moved + self.cancelled > 0
+    }
+}
+
+/// The `created_by` of a subscribed calendar's windows.
+pub fn calendar_source(name: &str) -> String {
+    format!("calendar:{name}")
+}
+
 /// What costd keeps. Implementations must make every write durable before
 /// returning (the daemon may be killed at any point).
 pub trait Store: Send + Sync {
@@ -663,6 +700,18 @@ pub trait Store: Send + Sync {
     ) -> Result<StoredWindow, StoreError>;
     /// Cancels a window, readable or quarantined; it no longer opens.
     fn cancel_window(&self, id: i64, at: DateTime<Utc>) -> Result<CancelledWindow, StoreError>;
+    /// Makes the windows of a subscribed calendar (`created_by` = `source`)
+    /// that end after `now` exactly `desired`, in one transaction: a key not
+    /// stored is added, a stored one that differs (times, note, cancelled) is
+    /// updated and opened again, and a live window ending after `now` whose key
+    /// is not desired is cancelled. Windows that have ended are left as they
+    /// are (they are history). The caller leaves out desired windows that have ended.
+    fn sync_calendar(
+        &self,
+        source: &str,
+        desired: &[CalendarWindow],
+        now: DateTime<Utc>,
+    ) -> Result<CalendarSync, StoreError>;
     /// Readable windows, newest last; cancelled ones only when asked. Rows
     /// that cannot be read are skipped (see [`Store::quarantined_windows`]).
     /// Reads every row: for listings, not for the schedule or a page view.

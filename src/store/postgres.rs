@@ -22,10 +22,10 @@ use chrono::{DateTime, Utc};
 use postgres::{Client, NoTls, Row, Transaction};
 
 use super::{
-    CancelledWindow, Decision, DecisionAction, DeliveryOutcome, DeliveryRecord, DestinationStatus, Lifetime,
-    LifetimeReason, NewLifetime, NotificationRecord, NotificationState, PendingDelivery, PendingNotification,
-    ProjectionDay, Pruned, QuarantinedWindow, Retention, Store, StoreError, StoredAlarm, StoredSession,
-    StoredTransition, StoredWindow, WindowPage, WindowPageQuery, list,
+    CalendarSync, CalendarWindow, CancelledWindow, Decision, DecisionAction, DeliveryOutcome, DeliveryRecord,
+    DestinationStatus, Lifetime, LifetimeReason, NewLifetime, NotificationRecord, NotificationState, PendingDelivery,
+    PendingNotification, ProjectionDay, Pruned, QuarantinedWindow, Retention, Store, StoreError, StoredAlarm,
+    StoredSession, StoredTransition, StoredWindow, WindowPage, WindowPageQuery, list,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
 use crate::event::{Event, EventKind};
@@ -196,6 +196,11 @@ CREATE INDEX lifetimes_created ON lifetimes (deployment, created_at);
 INSERT INTO meta (key, value)
 SELECT 'ledger_longest_seconds', COALESCE(MAX(CEIL(EXTRACT(EPOCH FROM deleted_at - created_at)))::BIGINT, 0)::TEXT
 FROM lifetimes WHERE deleted_at IS NOT NULL;
+"#,
+    // 8: windows from subscribed calendars (see the SQLite store).
+    r#"
+ALTER TABLE windows ADD COLUMN calendar_key TEXT;
+CREATE UNIQUE INDEX windows_calendar ON windows (created_by, calendar_key) WHERE calendar_key IS NOT NULL;
 "#,
 ];
 
@@ -748,6 +753,70 @@ impl Store for PgStore {
             bump_changes(&mut tx)?;
             tx.commit()?;
             Ok(w)
+        })
+    }
+
+    fn sync_calendar(
+        &self,
+        source: &str,
+        desired: &[CalendarWindow],
+        now: DateTime<Utc>,
+    ) -> Result<CalendarSync, StoreError> {
+        for d in desired {
+            super::check_window_length(&d.interval)?;
+        }
+        let (source, desired) = (source.to_string(), desired.to_vec());
+        self.call(move |c| {
+            let mut tx = c.transaction()?;
+            let mut out = CalendarSync::default();
+            for d in &desired {
+                let found = tx.query_opt(
+                    "SELECT id, start_utc, end_utc, note, cancelled_at FROM windows \
+                     WHERE created_by = $1 AND calendar_key = $2 FOR UPDATE",
+                    &[&source, &d.key],
+                )?;
+                match found {
+                    None => {
+                        tx.execute(
+                            "INSERT INTO windows (start_utc, end_utc, note, created_by, created_at, calendar_key) \
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                            &[&d.interval.start, &d.interval.end, &d.note, &source, &now, &d.key],
+                        )?;
+                        out.added += 1;
+                    }
+                    Some(r) => {
+                        let (id, s, e, note, cancelled): (i64, DateTime<Utc>, DateTime<Utc>, String, Option<DateTime<Utc>>) =
+                            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+                        if s == d.interval.start && e == d.interval.end && note == d.note && cancelled.is_none() {
+                            out.unchanged += 1;
+                        } else {
+                            tx.execute(
+                                "UPDATE windows SET start_utc = $1, end_utc = $2, note = $3, cancelled_at = NULL WHERE id = $4",
+                                &[&d.interval.start, &d.interval.end, &d.note, &id],
+                            )?;
+                            out.moved += 1;
+                        }
+                    }
+                }
+            }
+            let wanted: std::collections::HashSet<&str> = desired.iter().map(|d| d.key.as_str()).collect();
+            let live = tx.query(
+                "SELECT id, calendar_key FROM windows \
+                 WHERE created_by = $1 AND calendar_key IS NOT NULL AND cancelled_at IS NULL AND end_utc > $2",
+                &[&source, &now],
+            )?;
+            for r in live {
+                let (id, key): (i64, String) = (r.try_get(0)?, r.try_get(1)?);
+                if !wanted.contains(key.as_str()) {
+                    tx.execute("UPDATE windows SET cancelled_at = $1 WHERE id = $2", &[&now, &id])?;
+                    out.cancelled += 1;
+                }
+            }
+            if out.changed() {
+                bump_changes(&mut tx)?;
+            }
+            tx.commit()?;
+            Ok(out)
         })
     }
 

@@ -16,10 +16,10 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use super::{
-    CancelledWindow, Decision, DecisionAction, DeliveryOutcome, DeliveryRecord, DestinationStatus, Lifetime,
-    LifetimeReason, NewLifetime, NotificationRecord, NotificationState, PendingDelivery, PendingNotification,
-    ProjectionDay, Pruned, QuarantinedWindow, Retention, Store, StoreError, StoredAlarm, StoredSession,
-    StoredTransition, StoredWindow, WindowPage, WindowPageQuery, list,
+    CalendarSync, CalendarWindow, CancelledWindow, Decision, DecisionAction, DeliveryOutcome, DeliveryRecord,
+    DestinationStatus, Lifetime, LifetimeReason, NewLifetime, NotificationRecord, NotificationState, PendingDelivery,
+    PendingNotification, ProjectionDay, Pruned, QuarantinedWindow, Retention, Store, StoreError, StoredAlarm,
+    StoredSession, StoredTransition, StoredWindow, WindowPage, WindowPageQuery, list,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
 use crate::event::{Event, EventKind};
@@ -201,6 +201,12 @@ END;
 CREATE TRIGGER windows_deleted AFTER DELETE ON windows BEGIN
     UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'window_changes';
 END;
+"#,
+    // 13: windows from subscribed calendars, by the event occurrence they
+    // come from (`created_by` names the calendar).
+    r#"
+ALTER TABLE windows ADD COLUMN calendar_key TEXT;
+CREATE UNIQUE INDEX windows_calendar ON windows (created_by, calendar_key) WHERE calendar_key IS NOT NULL;
 "#,
 ];
 
@@ -639,6 +645,67 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(w)
+    }
+
+    fn sync_calendar(
+        &self,
+        source: &str,
+        desired: &[CalendarWindow],
+        now: DateTime<Utc>,
+    ) -> Result<CalendarSync, StoreError> {
+        for d in desired {
+            super::check_window_length(&d.interval)?;
+        }
+        let mut conn = self.conn.lock().expect("store lock");
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut out = CalendarSync::default();
+        for d in desired {
+            let (start, end) = (ts(d.interval.start), ts(d.interval.end));
+            let found: Option<(i64, String, String, String, Option<String>)> = tx
+                .prepare_cached(
+                    "SELECT id, start_utc, end_utc, note, cancelled_at FROM windows \
+                     WHERE created_by = ?1 AND calendar_key = ?2",
+                )?
+                .query_row(params![source, d.key], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()?;
+            match found {
+                None => {
+                    tx.prepare_cached(
+                        "INSERT INTO windows (start_utc, end_utc, note, created_by, created_at, calendar_key) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![start, end, d.note, source, ts(now), d.key])?;
+                    out.added += 1;
+                }
+                Some((_, s, e, note, None)) if s == start && e == end && note == d.note => out.unchanged += 1,
+                Some((id, ..)) => {
+                    tx.prepare_cached(
+                        "UPDATE windows SET start_utc = ?1, end_utc = ?2, note = ?3, cancelled_at = NULL WHERE id = ?4",
+                    )?
+                    .execute(params![start, end, d.note, id])?;
+                    out.moved += 1;
+                }
+            }
+        }
+        let wanted: std::collections::HashSet<&str> = desired.iter().map(|d| d.key.as_str()).collect();
+        let live: Vec<(i64, String)> = tx
+            .prepare_cached(
+                "SELECT id, calendar_key FROM windows INDEXED BY windows_calendar \
+                 WHERE created_by = ?1 AND calendar_key IS NOT NULL AND cancelled_at IS NULL AND end_utc > ?2",
+            )?
+            .query_map(params![source, ts(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, key) in live {
+            if !wanted.contains(key.as_str()) {
+                tx.prepare_cached("UPDATE windows SET cancelled_at = ?1 WHERE id = ?2")?
+                    .execute(params![ts(now), id])?;
+                out.cancelled += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(out)
     }
 
     fn cancel_window(&self, id: i64, at: DateTime<Utc>) -> Result<CancelledWindow, StoreError> {

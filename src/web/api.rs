@@ -27,6 +27,9 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/api/v1/export", get(export))
         .route("/api/v1/projection/items.csv", get(line_items_csv))
         .route("/api/v1/bill", get(bill))
+        .route("/calendar.ics", get(calendar_feed))
+        .route("/calendar/{file}", get(calendar_feed_by_secret))
+        .route("/api/v1/calendars", get(calendars))
         .route("/api/v1/windows", get(list_windows).post(create_window))
         .route("/api/v1/windows/quote", post(quote_window))
         .route("/api/v1/windows/{id}", delete(cancel_window))
@@ -49,7 +52,7 @@ pub fn routes() -> axum::Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "costd", description = "AWS networking spend: demo-window ALB, projections, budgets."),
-    paths(healthz, readyz, metrics, projection, line_items_csv, export, bill, list_windows, create_window, quote_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, decisions, deliveries, delete_dead_deliveries, destinations),
+    paths(healthz, readyz, metrics, projection, line_items_csv, export, bill, calendar_feed, calendar_feed_by_secret, calendars, list_windows, create_window, quote_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, decisions, deliveries, delete_dead_deliveries, destinations),
     components(schemas(ErrorBody, crate::app::windows::NewWindow, crate::store::NotificationRecord, crate::store::NotificationState)),
     modifiers(&BearerAuth)
 )]
@@ -100,6 +103,15 @@ async fn readyz(State(s): State<AppState>, headers: HeaderMap) -> Response {
         }
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "readiness: listing quarantined windows"),
+    }
+    for c in s.app.calendars.read().expect("calendar status lock").iter() {
+        if let Some(e) = &c.error {
+            let why = if detail { e.as_str() } else { "it could not be read" };
+            warnings.push_str(&format!(
+                "warning: calendar `{}`: {why} (its last good copy stays in use)\n",
+                c.name
+            ));
+        }
     }
     let leader = s.leadership.view();
     if leader.mode == crate::app::leadership::Mode::Replicated && !leader.leading {
@@ -404,6 +416,65 @@ async fn export(State(s): State<AppState>, _viewer: RequireViewer, q: Query<Mont
         csv,
     )
         .into_response())
+}
+
+/// The demo windows as an iCalendar feed (the past `[calendar_feed] past_days`
+/// and the next `future_days`), with each window's cost and ALB, and the blackouts.
+#[utoipa::path(get, path = "/calendar.ics",
+    responses((status = 200, description = "RFC 5545 iCalendar", content_type = "text/calendar")), security(("token" = [])))]
+async fn calendar_feed(State(s): State<AppState>, _viewer: RequireViewer) -> Result<Response, ApiError> {
+    ics_response(&s)
+}
+
+/// The same feed at a secret address (`/calendar/<token>.ics`, the token
+/// from `[calendar_feed] token_env`), for calendar apps that cannot send a
+/// header. Any other address is 404, as if there were none.
+#[utoipa::path(get, path = "/calendar/{file}", params(("file" = String, Path, description = "`<token>.ics`")),
+    responses((status = 200, description = "RFC 5545 iCalendar", content_type = "text/calendar"),
+              (status = 404, description = "no such feed", body = ErrorBody)))]
+async fn calendar_feed_by_secret(State(s): State<AppState>, Path(file): Path<String>) -> Result<Response, ApiError> {
+    use subtle::ConstantTimeEq;
+    let given = file.strip_suffix(".ics").unwrap_or("");
+    let ok = s
+        .app
+        .cfg
+        .calendar_feed
+        .token
+        .as_deref()
+        .is_some_and(|t| t.len() == given.len() && bool::from(t.as_bytes().ct_eq(given.as_bytes())));
+    if !ok {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            None,
+            "no such calendar feed",
+        ));
+    }
+    ics_response(&s)
+}
+
+fn ics_response(s: &AppState) -> Result<Response, ApiError> {
+    let body = crate::app::calendars::feed(&s.app, (s.app.clock)())?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Each subscribed calendar (`[[schedule.calendars]]`): when it was last
+/// read, the last error (its last good copy stays in use), its windows and
+/// the matching events left out.
+#[utoipa::path(get, path = "/api/v1/calendars",
+    responses((status = 200, description = "one per calendar, in config order", body = [crate::app::calendars::CalendarStatus])), security(("token" = [])))]
+async fn calendars(
+    State(s): State<AppState>,
+    _viewer: RequireViewer,
+) -> Json<Vec<crate::app::calendars::CalendarStatus>> {
+    Json(s.app.calendars.read().expect("calendar status lock").clone())
 }
 
 /// The daemon's last bill check (`[billing] check_cron`): what AWS billed

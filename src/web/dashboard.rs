@@ -380,6 +380,25 @@ async fn render(
         );
     }
 
+    // Subscribed calendars that cannot be read: their last good copy stays in use.
+    let calendars = s.app.calendars.read().expect("calendar status lock").clone();
+    for c in calendars.iter().filter(|c| c.error.is_some()) {
+        let _ = write!(
+            h,
+            "<div class=\"banner alarm\" id=\"calendar-{}\">Calendar <b>{}</b> could not be read{}: {}. Its last good copy stays in use; \
+             windows already running are not cut short.</div>",
+            esc(&c.name),
+            esc(&c.name),
+            c.last_success
+                .map(|t| format!(
+                    " (last read {})",
+                    t.with_timezone(&s.cfg.timezone).format("%a %d %b %H:%M")
+                ))
+                .unwrap_or_default(),
+            esc(c.error.as_deref().unwrap_or(""))
+        );
+    }
+
     // The month: totals, day by day against the budgets, by component.
     let budget_usd: Option<Decimal> = s.cfg.budgets.iter().find(|b| b.scope.is_none()).map(|b| b.monthly_usd);
     let (shown, month_error) = match super::api::parse_month(s, query.month.as_deref()) {
@@ -894,13 +913,15 @@ fn windows_section(
             &prices.settings,
             w.created_at,
         ));
-        let cancel = match operator {
-            Some(c) => format!(
+        let from_calendar = w.created_by.strip_prefix("calendar:");
+        let cancel = match (operator, from_calendar) {
+            (_, Some(name)) => format!("<span class=muted>calendar {}</span>", esc(name)),
+            (Some(c), None) => format!(
                 "<form class=inline method=post action=/ui/windows/{}/cancel><input type=hidden name=csrf value=\"{}\"><button>Cancel</button></form>",
                 w.id,
                 esc(c.csrf.as_deref().unwrap_or(""))
             ),
-            None => String::new(),
+            (None, None) => String::new(),
         };
         let _ = write!(
             h,
@@ -928,9 +949,28 @@ fn windows_section(
         );
     }
     let _ = write!(h, "</table>");
+    for c in s.app.calendars.read().expect("calendar status lock").iter() {
+        let read = match c.last_success {
+            Some(t) => format!("read {}", fmt(t)),
+            None => "not read yet".into(),
+        };
+        let skipped = if c.skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; left out: {}", esc(&c.skipped.join("; ")))
+        };
+        let _ = write!(
+            h,
+            "<p class=calendar>Calendar <b>{}</b> ({}): {read}, {} window(s){skipped}.</p>",
+            esc(&c.name),
+            esc(&c.source),
+            c.windows
+        );
+    }
     let _ = write!(
         h,
-        "<p class=muted>Windows of the next {COMING_DAYS} days{}; <code>costd windows list</code> and <code>GET /api/v1/windows</code> list them all.</p>",
+        "<p class=muted>Windows of the next {COMING_DAYS} days{}; <code>costd windows list</code> and <code>GET /api/v1/windows</code> list them all. \
+         <a href=/calendar.ics id=calendar-feed>Calendar feed (.ics)</a>.</p>",
         if stored.len() > MAX_COMING {
             format!(" (the first {MAX_COMING} of {} stored)", stored.len())
         } else {

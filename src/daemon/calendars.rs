@@ -1,0 +1,248 @@
+//! The subscribed calendars, read on their own schedules: fetched with HTTP
+//! caching (`ETag` / `Last-Modified`), bounded in size and time, applied to
+//! the store (see [`crate::app::calendars::apply`]). The last good copy of
+//! each is kept in the store, so a calendar that cannot be read, or reads
+//! as malformed, keeps its windows (and keeps being expanded as the horizon
+//! moves) until it reads well again; the failure is logged and shown on
+//! `/readyz` and the dashboard.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::app::calendars::{ApplyError, apply};
+use crate::config::{CalendarLocation, CalendarSource, FETCH_TIMEOUT, MAX_CALENDAR_BYTES};
+
+/// A calendar's last good copy, as kept in the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Copy {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    body: String,
+}
+
+fn copy_key(name: &str) -> String {
+    format!("calendar:{name}")
+}
+
+/// What a fetch brought.
+#[derive(Debug)]
+enum Fetched {
+    /// A new body (and its validators).
+    Body(Copy),
+    /// `304 Not Modified`: the copy held is current.
+    NotModified,
+}
+
+/// Runs until shutdown: each calendar is read at once, then every
+/// `refresh_minutes`. Only a daemon that may act (the leader) writes windows.
+pub async fn run(app: App, shutdown: CancellationToken) {
+    let sources = app.cfg.schedule.calendars.clone();
+    if sources.is_empty() {
+        return;
+    }
+    let client = match reqwest::Client::builder()
+        .timeout(FETCH_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .user_agent(concat!("costd/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => return tracing::error!(error = %e, "no HTTP client for the calendars; none is read"),
+    };
+    let mut copies: Vec<Option<Copy>> = sources
+        .iter()
+        .map(|s| match app.store.cached(&copy_key(&s.name)) {
+            Ok(Some((json, _))) => serde_json::from_str(&json).ok(),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(calendar = %s.name, error = %e, "reading the calendar's last copy");
+                None
+            }
+        })
+        .collect();
+    let mut due: Vec<tokio::time::Instant> = vec![tokio::time::Instant::now(); sources.len()];
+    loop {
+        let next = *due.iter().min().expect("at least one calendar");
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        for (i, src) in sources.iter().enumerate() {
+            if due[i] > tokio::time::Instant::now() {
+                continue;
+            }
+            due[i] = tokio::time::Instant::now() + src.refresh.to_std().unwrap_or(StdDuration::from_secs(300));
+            if !app.leadership.may_mutate() {
+                continue;
+            }
+            tokio::select! {
+                _ = refresh(&app, &client, src, &mut copies[i]) => {}
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    }
+}
+
+/// Reads one calendar and applies it; on any failure the last good copy is
+/// applied instead (its windows stay, the horizon moves on) and the error is reported.
+async fn refresh(app: &App, client: &reqwest::Client, src: &CalendarSource, copy: &mut Option<Copy>) {
+    let now = (app.clock)();
+    let held = copy.as_ref().map(|c| (c.etag.clone(), c.last_modified.clone()));
+    let fetched = fetch(client, &src.location, held).await;
+    let (outcome, fresh) = match fetched {
+        Ok(Fetched::NotModified) => match copy.as_ref() {
+            Some(c) => (apply(app, src, &c.body, now), None),
+            None => (Err(ApplyError::Calendar(no_copy())), None),
+        },
+        Ok(Fetched::Body(new)) => (apply(app, src, &new.body, now), Some(new)),
+        Err(why) => {
+            record_failure(app, src, now, why, copy.as_ref());
+            return;
+        }
+    };
+    match outcome {
+        Ok((want, sync)) => {
+            if let Some(new) = fresh
+                && copy.as_ref() != Some(&new)
+            {
+                match serde_json::to_string(&new) {
+                    Ok(json) => {
+                        if let Err(e) = app.store.put_cached(&copy_key(&src.name), &json, now) {
+                            tracing::warn!(calendar = %src.name, error = %e, "keeping the calendar's copy");
+                        }
+                    }
+                    Err(e) => tracing::warn!(calendar = %src.name, error = %e, "keeping the calendar's copy"),
+                }
+                *copy = Some(new);
+            }
+            let mut all = app.calendars.write().expect("calendar status lock");
+            if let Some(st) = all.iter_mut().find(|s| s.name == src.name) {
+                st.last_attempt = Some(now);
+                st.last_success = Some(now);
+                st.error = None;
+                st.windows = want.windows.len();
+                st.sync = sync;
+                st.skipped = want.skipped;
+                if want.skipped_count > st.skipped.len() {
+                    st.skipped
+                        .push(format!("and {} more", want.skipped_count - st.skipped.len()));
+                }
+            }
+        }
+        Err(e) => record_failure(app, src, now, e.to_string(), copy.as_ref()),
+    }
+}
+
+fn no_copy() -> crate::schedule::ical::IcsError {
+    crate::schedule::ical::IcsError {
+        line: 0,
+        message: "304 Not Modified, but no copy is held".into(),
+    }
+}
+
+/// Reports a failed read, and applies the last good copy so its windows
+/// keep coming as the horizon moves (never cut short by the failure).
+fn record_failure(app: &App, src: &CalendarSource, now: DateTime<Utc>, why: String, copy: Option<&Copy>) {
+    let kept = match copy {
+        Some(c) => match apply(app, src, &c.body, now) {
+            Ok((want, _)) => format!("; keeping the last good copy ({} window(s))", want.windows.len()),
+            Err(e) => format!("; the last copy cannot be applied either: {e}"),
+        },
+        None => "; no copy was ever read, so it has no windows yet".into(),
+    };
+    tracing::warn!(calendar = %src.name, source = %src.location.describe(), error = %why, "calendar not read{kept}");
+    let mut all = app.calendars.write().expect("calendar status lock");
+    if let Some(st) = all.iter_mut().find(|s| s.name == src.name) {
+        st.last_attempt = Some(now);
+        st.error = Some(format!("{why}{kept}"));
+    }
+}
+
+/// Fetches a calendar: a file is read (bounded); a URL is asked with the
+/// held validators (`If-None-Match`, `If-Modified-Since`), its body read up
+/// to [`MAX_CALENDAR_BYTES`]. Errors never hold the URL (it is a secret).
+async fn fetch(
+    client: &reqwest::Client,
+    location: &CalendarLocation,
+    held: Option<(Option<String>, Option<String>)>,
+) -> Result<Fetched, String> {
+    let url = match location {
+        CalendarLocation::File(path) => {
+            let path = path.clone();
+            return tokio::task::spawn_blocking(move || read_file(&path))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        CalendarLocation::Url { url, .. } => url.clone(),
+    };
+    let mut req = client.get(url);
+    if let Some((etag, modified)) = held {
+        if let Some(e) = etag {
+            req = req.header(reqwest::header::IF_NONE_MATCH, e);
+        }
+        if let Some(m) = modified {
+            req = req.header(reqwest::header::IF_MODIFIED_SINCE, m);
+        }
+    }
+    let mut resp = req
+        .send()
+        .await
+        .map_err(|e| format!("cannot fetch: {}", e.without_url()))?;
+    let status = resp.status();
+    if status == reqwest::StatusCode::NOT_MODIFIED {
+        return Ok(Fetched::NotModified);
+    }
+    if !status.is_success() {
+        return Err(format!("the calendar's server answered HTTP {}", status.as_u16()));
+    }
+    if resp.content_length().is_some_and(|n| n > MAX_CALENDAR_BYTES as u64) {
+        return Err(format!("the calendar is larger than {MAX_CALENDAR_BYTES} bytes"));
+    }
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+            .filter(|v| v.len() <= 200)
+            .map(str::to_string)
+    };
+    let etag = header(reqwest::header::ETAG);
+    let last_modified = header(reqwest::header::LAST_MODIFIED);
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| format!("reading the calendar: {}", e.without_url()))?
+    {
+        if body.len() + chunk.len() > MAX_CALENDAR_BYTES {
+            return Err(format!("the calendar is larger than {MAX_CALENDAR_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = String::from_utf8(body).map_err(|_| "the calendar is not UTF-8 text".to_string())?;
+    Ok(Fetched::Body(Copy {
+        etag,
+        last_modified,
+        body,
+    }))
+}
+
+fn read_file(path: &std::path::Path) -> Result<Fetched, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut body = String::new();
+    f.take(MAX_CALENDAR_BYTES as u64 + 1)
+        .read_to_string(&mut body)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if body.len() > MAX_CALENDAR_BYTES {
+        return Err(format!("{} is larger than {MAX_CALENDAR_BYTES} bytes", path.display()));
+    }
+    Ok(Fetched::Body(Copy {
+        etag: None,
+        last_modified: None,
+        body,
+    }))
+}
