@@ -40,7 +40,17 @@ pub fn desired(
         max_events: MAX_CALENDAR_EVENTS,
         max_occurrences: MAX_OCCURRENCES_PER_EVENT,
     };
-    let cal = ical::parse(text, &limits)?;
+    // A sign-in page or an error page served with 200 is not an empty calendar.
+    let looks_like_one = text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .get(..15)
+        .is_some_and(|head| head.eq_ignore_ascii_case("BEGIN:VCALENDAR"));
+    let cal = if looks_like_one {
+        ical::parse(text, &limits)?
+    } else {
+        ical::Calendar::default()
+    };
     if !cal.vcalendar {
         return Err(IcsError {
             line: 1,
@@ -270,4 +280,93 @@ pub fn feed(app: &App, now: DateTime<Utc>) -> Result<String, StoreError> {
     }
     out.line("END", "VCALENDAR");
     Ok(out.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CalendarLocation;
+    use chrono::TimeZone;
+
+    fn utc(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, d, h, 0, 0).unwrap()
+    }
+
+    fn team() -> CalendarSource {
+        CalendarSource {
+            name: "team".into(),
+            location: CalendarLocation::File("team.ics".into()),
+            filter: "[demo]".into(),
+            refresh: Duration::minutes(5),
+            horizon: Duration::days(14),
+            timezone: chrono_tz::Asia::Singapore,
+        }
+    }
+
+    fn wrap(events: &str) -> String {
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{events}END:VCALENDAR\r\n")
+    }
+
+    #[test]
+    fn matching_events_become_windows_named_by_uid_and_occurrence() {
+        let mut schedule = ScheduleConfig::default();
+        schedule.blackouts.add_date(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 9).unwrap(),
+            chrono_tz::Asia::Singapore,
+        );
+        let text = wrap(
+            "BEGIN:VEVENT\r\nUID:one\r\nSUMMARY:[Demo] Acme\r\nDTSTART:20261202T010000Z\r\nDTEND:20261202T040000Z\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:lunch\r\nSUMMARY:Lunch\r\nDTSTART:20261202T050000Z\r\nDTEND:20261202T060000Z\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:cat\r\nSUMMARY:Customer call\r\nCATEGORIES:Sales,[demo]\r\nDTSTART:20261203T010000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:long\r\nSUMMARY:[demo] offsite\r\nDTSTART;VALUE=DATE:20261204\r\nDTEND;VALUE=DATE:20261206\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:weekly\r\nSUMMARY:[demo] weekly\r\nDTSTART;TZID=Asia/Singapore:20261202T090000\r\nDTEND;TZID=Asia/Singapore:20261202T100000\r\nRRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:past\r\nSUMMARY:[demo] done\r\nDTSTART:20261130T010000Z\r\nDTEND:20261130T020000Z\r\nEND:VEVENT\r\n",
+        );
+        // Now: 1 Dec 00:00Z; horizon 14 days → to 15 Dec 00:00Z.
+        let d = desired(&text, &team(), &schedule, utc(1, 0)).unwrap();
+        let got: Vec<(&str, DateTime<Utc>)> = d.windows.iter().map(|w| (w.key.as_str(), w.interval.start)).collect();
+        // Weekly 09:00 Singapore = 01:00Z on 2 Dec and 16 Dec (past the
+        // horizon); 9 Dec is a blackout day, so it is left out.
+        assert_eq!(
+            got,
+            vec![
+                ("one", utc(2, 1)),
+                ("weekly/20261202T010000Z", utc(2, 1)),
+                ("cat", utc(3, 1)),
+            ]
+        );
+        assert_eq!(d.windows[0].note, "[Demo] Acme");
+        assert_eq!(d.skipped_count, 2, "{:?}", d.skipped);
+        // The two-day offsite (48 h) is longer than max_window_hours (12).
+        assert!(
+            d.skipped[0].contains("48 h is longer than max_window_hours (12 h)"),
+            "{:?}",
+            d.skipped
+        );
+        assert!(d.skipped[1].contains("overlaps a blackout"), "{:?}", d.skipped);
+    }
+
+    #[test]
+    fn a_page_that_is_not_a_calendar_or_a_matching_event_without_uid_is_refused() {
+        let schedule = ScheduleConfig::default();
+        for page in ["<html>sign in</html>", "ééééééééé BEGIN:VCALENDAR", ""] {
+            let e = desired(page, &team(), &schedule, utc(1, 0)).unwrap_err();
+            assert!(e.message.contains("not an iCalendar file"), "{e}");
+        }
+        let e = desired(
+            &wrap("BEGIN:VEVENT\r\nSUMMARY:[demo] x\r\nDTSTART:20261202T010000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\n"),
+            &team(),
+            &schedule,
+            utc(1, 0),
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (3, "VEVENT without UID"));
+        // An empty calendar is a calendar: no windows.
+        assert!(
+            desired(&wrap(""), &team(), &schedule, utc(1, 0))
+                .unwrap()
+                .windows
+                .is_empty()
+        );
+    }
 }

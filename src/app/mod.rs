@@ -96,6 +96,8 @@ pub struct App {
     pub generation: Arc<std::sync::atomic::AtomicU64>,
     /// Each subscribed calendar's status, in config order.
     pub calendars: Arc<std::sync::RwLock<Vec<calendars::CalendarStatus>>>,
+    /// Reads every subscribed calendar now (`POST /api/v1/calendars/refresh`).
+    pub calendar_kick: Arc<Notify>,
 }
 
 /// Opens the configured store (a new SQLite file or PostgreSQL database is
@@ -131,6 +133,7 @@ impl App {
             calendars: Arc::new(std::sync::RwLock::new(
                 cfg_calendars.iter().map(calendars::CalendarStatus::new).collect(),
             )),
+            calendar_kick: Arc::default(),
         }
     }
 

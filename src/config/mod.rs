@@ -296,6 +296,94 @@ mod tests {
         [alb.target_group]\nvpc_id = \"vpc-0a\"\n[schedule]\n";
 
     #[test]
+    fn calendars_and_the_feed_are_checked_and_bounded() {
+        let cal = |body: &str| parse(&format!("{MINIMAL}[[schedule.calendars]]\n{body}\n"));
+        let ok = cal("name = \"team\"\nfile = \"demos.ics\"\nmatch = \"[demo]\"").unwrap();
+        let c = &ok.schedule.calendars[0];
+        assert_eq!(c.location, CalendarLocation::File("/base/demos.ics".into()));
+        // Defaults: every 5 minutes, 60 days ahead, in the deployment's zone.
+        assert_eq!(
+            (c.refresh, c.horizon, c.timezone),
+            (chrono::Duration::minutes(5), chrono::Duration::days(60), chrono_tz::UTC)
+        );
+        assert!(c.wants("Acme [DEMO]", &[]) && c.wants("x", &["[demo]".into()]) && !c.wants("lunch", &[]));
+        let refused = [
+            (
+                "name = \"Team\"\nfile = \"a.ics\"\nmatch = \"x\"",
+                "not a calendar name",
+            ),
+            (
+                "name = \"t\"\nurl = \"https://calendar.example/private-abc/basic.ics\"\nmatch = \"x\"",
+                "is a secret",
+            ),
+            (
+                "name = \"t\"\nurl_env = \"COSTD_TEST_NO_SUCH_VAR\"\nmatch = \"x\"",
+                "COSTD_TEST_NO_SUCH_VAR is not set",
+            ),
+            (
+                "name = \"t\"\nurl_env = \"X\"\nfile = \"a.ics\"\nmatch = \"x\"",
+                "not both",
+            ),
+            ("name = \"t\"\nmatch = \"x\"", "give `url_env`"),
+            ("name = \"t\"\nfile = \"a.ics\"\nmatch = \" \"", "summary contains"),
+            (
+                "name = \"t\"\nfile = \"a.ics\"\nmatch = \"x\"\nrefresh_minutes = 0",
+                "refresh_minutes",
+            ),
+            (
+                "name = \"t\"\nfile = \"a.ics\"\nmatch = \"x\"\nrefresh_minutes = 1441",
+                "refresh_minutes",
+            ),
+            // The horizon is bounded by max_days_ahead (366 by default).
+            (
+                "name = \"t\"\nfile = \"a.ics\"\nmatch = \"x\"\nhorizon_days = 367",
+                "horizon_days",
+            ),
+            (
+                "name = \"t\"\nfile = \"a.ics\"\nmatch = \"x\"\ntimezone = \"Mars/Olympus\"",
+                "timezone",
+            ),
+            (
+                "name = \"t\"\nfile = \"a.ics\"\nmatch = \"x\"\ncolour = \"red\"",
+                "colour",
+            ),
+        ];
+        for (body, want) in refused {
+            let e = cal(body).unwrap_err().to_string();
+            assert!(e.contains(want), "{body}: {e}");
+        }
+        let many = (0..11)
+            .map(|i| format!("[[schedule.calendars]]\nname = \"c{i}\"\nfile = \"a.ics\"\nmatch = \"x\"\n"))
+            .collect::<String>();
+        let e = parse(&format!("{MINIMAL}{many}")).unwrap_err().to_string();
+        assert!(e.contains("11 calendars; at most 10"), "{e}");
+        let e = parse(&format!("{MINIMAL}[[schedule.calendars]]\nname = \"a\"\nfile = \"a.ics\"\nmatch = \"x\"\n[[schedule.calendars]]\nname = \"a\"\nfile = \"b.ics\"\nmatch = \"x\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("two calendars are named `a`"), "{e}");
+        // An unset URL variable leaves the calendar out where secrets are optional (`costd windows`).
+        let src = format!(
+            "{MINIMAL}[[schedule.calendars]]\nname = \"t\"\nurl_env = \"COSTD_TEST_NO_SUCH_VAR\"\nmatch = \"x\"\n"
+        );
+        let lenient = Config::parse_with("costd.toml", &src, Path::new("/base"), Secrets::Optional).unwrap();
+        assert!(lenient.schedule.calendars.is_empty());
+
+        // The feed: bounded days, a long enough token.
+        let feed = |body: &str| parse(&format!("{MINIMAL}[calendar_feed]\n{body}\n"));
+        let f = feed("past_days = 0\nfuture_days = 366").unwrap().calendar_feed;
+        assert_eq!((f.past.num_days(), f.future.num_days(), f.token), (0, 366, None));
+        for (body, want) in [
+            ("past_days = 93", "past_days"),
+            ("future_days = 0", "future_days"),
+            ("future_days = 367", "future_days"),
+            ("token_env = \"COSTD_TEST_NO_SUCH_VAR\"", "is not set"),
+        ] {
+            let e = feed(body).unwrap_err().to_string();
+            assert!(e.contains(want), "{body}: {e}");
+        }
+    }
+
+    #[test]
     fn a_missing_or_empty_section_is_that_sections_one_default() {
         let none = parse(MINIMAL).unwrap();
         let empty = parse(&format!(

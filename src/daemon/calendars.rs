@@ -38,7 +38,8 @@ enum Fetched {
 }
 
 /// Runs until shutdown: each calendar is read at once, then every
-/// `refresh_minutes`. Only a daemon that may act (the leader) writes windows.
+/// `refresh_minutes`, and all at once when kicked (`App::calendar_kick`).
+/// Only a daemon that may act (the leader) writes windows.
 pub async fn run(app: App, shutdown: CancellationToken) {
     let sources = app.cfg.schedule.calendars.clone();
     if sources.is_empty() {
@@ -69,6 +70,7 @@ pub async fn run(app: App, shutdown: CancellationToken) {
         let next = *due.iter().min().expect("at least one calendar");
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
+            _ = app.calendar_kick.notified() => due.iter_mut().for_each(|d| *d = tokio::time::Instant::now()),
             _ = shutdown.cancelled() => return,
         }
         for (i, src) in sources.iter().enumerate() {

@@ -30,6 +30,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/calendar.ics", get(calendar_feed))
         .route("/calendar/{file}", get(calendar_feed_by_secret))
         .route("/api/v1/calendars", get(calendars))
+        .route("/api/v1/calendars/refresh", post(refresh_calendars))
         .route("/api/v1/windows", get(list_windows).post(create_window))
         .route("/api/v1/windows/quote", post(quote_window))
         .route("/api/v1/windows/{id}", delete(cancel_window))
@@ -52,7 +53,7 @@ pub fn routes() -> axum::Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "costd", description = "AWS networking spend: demo-window ALB, projections, budgets."),
-    paths(healthz, readyz, metrics, projection, line_items_csv, export, bill, calendar_feed, calendar_feed_by_secret, calendars, list_windows, create_window, quote_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, decisions, deliveries, delete_dead_deliveries, destinations),
+    paths(healthz, readyz, metrics, projection, line_items_csv, export, bill, calendar_feed, calendar_feed_by_secret, calendars, refresh_calendars, list_windows, create_window, quote_window, cancel_window, ledger, budgets, model, pricing, alb, reconcile, notifications, delete_dead_notifications, events, decisions, deliveries, delete_dead_deliveries, destinations),
     components(schemas(ErrorBody, crate::app::windows::NewWindow, crate::store::NotificationRecord, crate::store::NotificationState)),
     modifiers(&BearerAuth)
 )]
@@ -475,6 +476,25 @@ async fn calendars(
     _viewer: RequireViewer,
 ) -> Json<Vec<crate::app::calendars::CalendarStatus>> {
     Json(s.app.calendars.read().expect("calendar status lock").clone())
+}
+
+/// Reads every subscribed calendar now rather than at its next refresh (after
+/// editing a demo in the calendar). Answers at once; `GET /api/v1/calendars`
+/// shows each read's `last_attempt` and outcome.
+#[utoipa::path(post, path = "/api/v1/calendars/refresh",
+    responses((status = 202, description = "the calendars will be read now"),
+              (status = 404, description = "no calendar is subscribed", body = ErrorBody)), security(("token" = [])))]
+async fn refresh_calendars(State(s): State<AppState>, _operator: RequireOperator) -> Result<Response, ApiError> {
+    if s.app.cfg.schedule.calendars.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            None,
+            "no calendar is subscribed: add [[schedule.calendars]] to the config",
+        ));
+    }
+    s.app.calendar_kick.notify_one();
+    Ok((StatusCode::ACCEPTED, "reading the calendars now\n").into_response())
 }
 
 /// The daemon's last bill check (`[billing] check_cron`): what AWS billed
