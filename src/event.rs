@@ -255,6 +255,11 @@ pub fn test_event(deployment: &str, destination: &str, at: DateTime<Utc>) -> Eve
     .fact("Sent", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
+/// The URL people open for an ALB: `https://` when it has an HTTPS listener.
+pub fn alb_url(dns_name: &str, https: bool) -> String {
+    format!("{}://{dns_name}/", if https { "https" } else { "http" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

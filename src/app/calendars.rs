@@ -238,7 +238,7 @@ pub fn feed(app: &App, now: DateTime<Utc>) -> Result<String, StoreError> {
             .iter()
             .filter(|l| l.window_ids.iter().any(|w| w == id))
             .find_map(|l| l.dns_name.as_deref())
-            .map(|dns| crate::notify::schedule::alb_url(dns, https));
+            .map(|dns| crate::event::alb_url(dns, https));
         if let Some(u) = &url {
             description.push_str(&format!("\nALB: {u}"));
         }

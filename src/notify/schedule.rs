@@ -22,10 +22,7 @@ fn hhmm(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
 }
 
-/// The URL people open for an ALB: `https://` when it has an HTTPS listener.
-pub fn alb_url(dns_name: &str, https: bool) -> String {
-    format!("{}://{dns_name}/", if https { "https" } else { "http" })
-}
+pub use crate::event::alb_url;
 
 /// *ALB ready* for each real lifetime that turned active since `since`,
 /// and *ALB deleted* (with its billed hours and cost under the rule) for

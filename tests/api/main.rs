@@ -4,6 +4,7 @@
 mod architecture;
 mod bill;
 mod browser;
+mod calendar;
 mod cdp;
 mod check;
 mod client;
