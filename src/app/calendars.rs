@@ -361,6 +361,39 @@ BEGIN:VEVENT\r\nUID:past\r\nSUMMARY:[demo] done\r\nDTSTART:20261130T010000Z\r\nD
         )
         .unwrap_err();
         assert_eq!((e.line, e.message.as_str()), (3, "VEVENT without UID"));
+        // The bounds: events per calendar, occurrences per event, UID length.
+        let events = |n: usize| {
+            (0..n)
+                .map(|i| format!("BEGIN:VEVENT\r\nUID:e{i}\r\nSUMMARY:x\r\nDTSTART:20261202T010000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\n"))
+                .collect::<String>()
+        };
+        assert!(desired(&wrap(&events(MAX_CALENDAR_EVENTS)), &team(), &schedule, utc(1, 0)).is_ok());
+        let e = desired(&wrap(&events(MAX_CALENDAR_EVENTS + 1)), &team(), &schedule, utc(1, 0)).unwrap_err();
+        assert!(e.message.contains("more than 5000 events"), "{e}");
+        // Hourly for 14 days: 336 occurrences, within 500; every 30 minutes: 672, refused.
+        let rule = |r: &str| {
+            wrap(&format!(
+                "BEGIN:VEVENT\r\nUID:r\r\nSUMMARY:[demo] r\r\nDTSTART:20261201T000000Z\r\nDURATION:PT10M\r\nRRULE:{r}\r\nEND:VEVENT\r\n"
+            ))
+        };
+        assert_eq!(
+            desired(&rule("FREQ=HOURLY"), &team(), &schedule, utc(1, 0))
+                .unwrap()
+                .windows
+                .len(),
+            336
+        );
+        let e = desired(&rule("FREQ=MINUTELY;INTERVAL=30"), &team(), &schedule, utc(1, 0)).unwrap_err();
+        assert!(e.message.contains("repeats more than 500 times"), "{e}");
+        let long_uid = "u".repeat(ical::MAX_UID_BYTES + 1);
+        let e = desired(
+            &wrap(&format!("BEGIN:VEVENT\r\nUID:{long_uid}\r\nSUMMARY:[demo] x\r\nDTSTART:20261202T010000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\n")),
+            &team(),
+            &schedule,
+            utc(1, 0),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("UID longer than 255 bytes"), "{e}");
         // An empty calendar is a calendar: no windows.
         assert!(
             desired(&wrap(""), &team(), &schedule, utc(1, 0))

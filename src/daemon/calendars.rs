@@ -248,3 +248,143 @@ fn read_file(path: &std::path::Path) -> Result<Fetched, String> {
         body,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// One-connection-at-a-time HTTP server answering `answer(request head)`
+    /// (the raw response bytes), on loopback; returns its URL.
+    fn serve(
+        answer: impl Fn(&str) -> Vec<u8> + Send + 'static,
+    ) -> (CalendarLocation, std::sync::mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = url::Url::parse(&format!("http://{}/private/basic.ics", listener.local_addr().unwrap())).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut buf = [0u8; 4096];
+                let mut head = String::new();
+                while !head.contains("\r\n\r\n") {
+                    let Ok(n) = conn.read(&mut buf) else { break };
+                    if n == 0 {
+                        break;
+                    }
+                    head.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+                let _ = tx.send(head.clone());
+                let _ = conn.write_all(&answer(&head));
+            }
+        });
+        (CalendarLocation::Url { url, var: "CAL".into() }, rx)
+    }
+
+    fn client(timeout: std::time::Duration) -> reqwest::Client {
+        reqwest::Client::builder().timeout(timeout).build().unwrap()
+    }
+
+    fn ok_response(headers: &str, body: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 200 OK\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn validators_are_kept_and_sent_and_304_means_the_copy_is_current() {
+        let (loc, heads) = serve(|head| {
+            if head.contains("If-None-Match: \"v7\"") || head.contains("if-none-match: \"v7\"") {
+                b"HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n".to_vec()
+            } else {
+                ok_response(
+                    "ETag: \"v7\"\r\nLast-Modified: Mon, 23 Nov 2026 04:00:00 GMT\r\n",
+                    "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+                )
+            }
+        });
+        let c = client(std::time::Duration::from_secs(5));
+        let Fetched::Body(copy) = fetch(&c, &loc, None).await.unwrap() else {
+            panic!("a body")
+        };
+        assert_eq!(copy.etag.as_deref(), Some("\"v7\""));
+        assert_eq!(copy.last_modified.as_deref(), Some("Mon, 23 Nov 2026 04:00:00 GMT"));
+        let first = heads.recv().unwrap().to_ascii_lowercase();
+        assert!(!first.contains("if-none-match"), "{first}");
+        let again = fetch(&c, &loc, Some((copy.etag.clone(), copy.last_modified.clone())))
+            .await
+            .unwrap();
+        assert!(matches!(again, Fetched::NotModified), "{again:?}");
+        let second = heads.recv().unwrap().to_ascii_lowercase();
+        assert!(second.contains("if-none-match: \"v7\""), "{second}");
+        assert!(
+            second.contains("if-modified-since: mon, 23 nov 2026 04:00:00 gmt"),
+            "{second}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_calendar_larger_than_the_bound_is_refused_declared_or_streamed() {
+        let big = "X".repeat(MAX_CALENDAR_BYTES + 1);
+        let declared = big.clone();
+        let (loc, _) = serve(move |_| ok_response("", &declared));
+        let c = client(std::time::Duration::from_secs(10));
+        let e = fetch(&c, &loc, None).await.unwrap_err();
+        assert!(e.contains(&format!("larger than {MAX_CALENDAR_BYTES} bytes")), "{e}");
+        // No Content-Length: chunked, counted as it streams.
+        let (loc, _) = serve(move |_| {
+            let mut r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+            for chunk in big.as_bytes().chunks(64 * 1024) {
+                r.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                r.extend_from_slice(chunk);
+                r.extend_from_slice(b"\r\n");
+            }
+            r.extend_from_slice(b"0\r\n\r\n");
+            r
+        });
+        let e = fetch(&c, &loc, None).await.unwrap_err();
+        assert!(e.contains(&format!("larger than {MAX_CALENDAR_BYTES} bytes")), "{e}");
+        // Exactly the bound is read.
+        let exact = format!("BEGIN:VCALENDAR\r\n{}", "X".repeat(MAX_CALENDAR_BYTES - 17));
+        assert_eq!(exact.len(), MAX_CALENDAR_BYTES);
+        let (loc, _) = serve(move |_| ok_response("", &exact));
+        assert!(matches!(fetch(&c, &loc, None).await.unwrap(), Fetched::Body(_)));
+        // A file likewise.
+        let path = std::env::temp_dir().join(format!("costd-calendar-big-{}.ics", std::process::id()));
+        std::fs::write(&path, "X".repeat(MAX_CALENDAR_BYTES + 1)).unwrap();
+        let e = fetch(&c, &CalendarLocation::File(path.clone()), None)
+            .await
+            .unwrap_err();
+        std::fs::remove_file(&path).ok();
+        assert!(e.contains(&format!("larger than {MAX_CALENDAR_BYTES} bytes")), "{e}");
+    }
+
+    #[tokio::test]
+    async fn errors_name_the_status_and_never_the_secret_address() {
+        let (loc, _) = serve(|_| b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec());
+        let c = client(std::time::Duration::from_secs(5));
+        assert_eq!(
+            fetch(&c, &loc, None).await.unwrap_err(),
+            "the calendar's server answered HTTP 403"
+        );
+        // A server that never answers: the client's timeout ends it.
+        let (stalled, _) = serve(|_| {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            Vec::new()
+        });
+        let c = client(std::time::Duration::from_millis(300));
+        let e = fetch(&c, &stalled, None).await.unwrap_err();
+        assert!(e.starts_with("cannot fetch"), "{e}");
+        assert!(!e.contains("/private/basic.ics"), "the address is a secret: {e}");
+        // Nobody listening.
+        let refused = CalendarLocation::Url {
+            url: url::Url::parse("http://127.0.0.1:9/private/basic.ics").unwrap(),
+            var: "CAL".into(),
+        };
+        let e = fetch(&c, &refused, None).await.unwrap_err();
+        assert!(!e.contains("/private/"), "{e}");
+    }
+}

@@ -93,6 +93,10 @@ impl CalendarServer {
         );
     }
 
+    fn etag(&self) -> String {
+        format!("\"v{}\"", self.served.lock().unwrap().version)
+    }
+
     fn fail(&self, on: bool) {
         self.served.lock().unwrap().fail = on;
     }
@@ -412,6 +416,39 @@ horizon_days = 366
     wait_for(60, "Acme's ALB to be deleted", || {
         rig.elb.lbs().is_empty().then_some(())
     });
+
+    // Killed, and restarted while the calendar cannot be read: the copy
+    // kept in the store is applied (nothing is emptied) and the failure shown.
+    let mut d = d;
+    d.kill9();
+    let before = calendar_windows(&store);
+    server.fail(true);
+    let d = Daemon::start_with_env(
+        &rig.config,
+        rig.dir.0.join("daemon-2.log"),
+        &[
+            ("COSTD_TEST_CALENDAR_URL", &server.url),
+            ("COSTD_TEST_FEED_TOKEN", FEED_TOKEN),
+        ],
+    );
+    let addr = web_address(&d);
+    let st = wait_for(15, "the first read after the restart", || {
+        let c = calendars(addr);
+        c[0]["last_attempt"].is_string().then(|| c[0].clone())
+    });
+    assert!(
+        st["error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 500; keeping the last good copy"),
+        "{st}"
+    );
+    assert_eq!(calendar_windows(&store), before);
+    // Back: the kept ETag is sent, so an unchanged calendar is a 304.
+    server.fail(false);
+    refresh(addr);
+    assert_eq!(server.last(), (Some(server.etag()), 304));
+    assert_eq!(calendar_windows(&store), before);
 }
 
 /// The Python script that reads the feed: every component's parse errors,
