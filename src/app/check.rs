@@ -80,11 +80,68 @@ pub fn local(config: Result<Config, crate::input::InputError>, label: &str) -> (
         },
         Err(e) => out.push(Finding::fail("price tables", e.to_string())),
     }
+    for c in &cfg.schedule.calendars {
+        out.push(calendar(&cfg, c, chrono::Utc::now()));
+    }
     out.push(match &cfg.store {
         crate::config::StoreConfig::Sqlite { path } => store(path),
         crate::config::StoreConfig::Postgres { settings, .. } => postgres_store(settings, &cfg.deployment),
     });
     (out, Some(cfg))
+}
+
+/// A subscribed calendar: a file is read and expanded as the daemon would;
+/// an address is named (by its variable), and read when the daemon starts.
+fn calendar(cfg: &Config, c: &crate::config::CalendarSource, now: chrono::DateTime<chrono::Utc>) -> Finding {
+    let check = format!("calendar {}", c.name);
+    let path = match &c.location {
+        crate::config::CalendarLocation::File(p) => p,
+        crate::config::CalendarLocation::Url { .. } => {
+            return Finding::ok(
+                check,
+                format!(
+                    "{}: read when the daemon starts, then every {} min",
+                    c.location.describe(),
+                    c.refresh.num_minutes()
+                ),
+            );
+        }
+    };
+    let text = match std::fs::read(path) {
+        Ok(b) if b.len() > crate::config::MAX_CALENDAR_BYTES => {
+            return Finding::fail(
+                check,
+                format!(
+                    "{}: larger than {} bytes",
+                    path.display(),
+                    crate::config::MAX_CALENDAR_BYTES
+                ),
+            );
+        }
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => return Finding::fail(check, format!("cannot read {}: {e}", path.display())),
+    };
+    match super::calendars::desired(&text, c, &cfg.schedule, now) {
+        Ok(d) => Finding::ok(
+            check,
+            format!(
+                "{}: {} window(s) in the next {} days{}",
+                path.display(),
+                d.windows.len(),
+                c.horizon.num_days(),
+                if d.skipped_count > 0 {
+                    format!(
+                        ", {} matching event(s) left out: {}",
+                        d.skipped_count,
+                        d.skipped.join("; ")
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        Err(e) => Finding::fail(check, format!("{}:{}: {}", path.display(), e.line, e.message)),
+    }
 }
 
 fn postgres_store(settings: &crate::store::postgres::PgSettings, deployment: &str) -> Finding {

@@ -186,3 +186,43 @@ fn with_aws_a_missing_permission_names_its_action() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("InvalidClientTokenId"), "{text}");
 }
+
+#[test]
+fn a_calendar_file_is_read_and_expanded_as_the_daemon_would() {
+    let dir = TempDir::new("check-calendar");
+    let good = dir.write(
+        "team.ics",
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:w@t\r\nSUMMARY:[demo] weekly\r\nDTSTART:20200106T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    let cfg = config(
+        &dir,
+        &format!(
+            "[[schedule.calendars]]\nname = \"team\"\nfile = \"{}\"\nmatch = \"[demo]\"\nhorizon_days = 28\n",
+            good.display()
+        ),
+    );
+    use chrono::{Datelike, Timelike};
+    let now = chrono::Utc::now();
+    let (code, text) = check(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+    // Mondays 09:00–10:00 UTC over the next 28 days: 4 start in it, and one
+    // more counts when it is running now.
+    let running = now.weekday() == chrono::Weekday::Mon && now.hour() == 9;
+    let want = format!(": {} window(s) in the next 28 days", 4 + usize::from(running));
+    assert!(
+        text.contains("ok    calendar team: ") && text.contains(&want),
+        "{want} in {text}"
+    );
+    // A broken rule in a matching event: named by file and line, status 1.
+    std::fs::write(
+        &good,
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:w@t\r\nSUMMARY:[demo] weekly\r\nDTSTART:20200106T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=FORTNIGHTLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let (code, text) = check(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!("FAIL  calendar team: {}:7: RRULE", good.display())),
+        "{text}"
+    );
+}

@@ -352,6 +352,8 @@ fn a_window_edge_under_dashboard_load_still_creates_the_alb_and_every_request_is
 
 #[test]
 fn two_close_windows_share_one_coalesced_lifetime() {
+    // The windows' 10 s (and the daemon's start) inside one clock hour.
+    crate::helpers::clear_of_an_hour_boundary(30);
     let rig = Rig::new("daemon-coalesce", false, None);
     let _d = rig.daemon("1");
     // 3 s, a 2 s gap, 3 s: one lifetime bills 1 h, two would bill 2 h → keep through the gap.

@@ -567,6 +567,19 @@ pub fn read_http_request(conn: &mut TcpStream) -> Option<(String, String)> {
     }
 }
 
+/// Waits, if need be, until the next `secs` seconds fall inside one UTC
+/// clock hour. Under the clock-hour rule (the default), a lifetime of a few
+/// seconds bills one hour, but two when it crosses an hour boundary: tests
+/// that count billed hours of short windows start clear of one.
+pub fn clear_of_an_hour_boundary(secs: u64) {
+    use chrono::Timelike;
+    let now = chrono::Utc::now();
+    let left = 3600 - u64::from(now.minute() * 60 + now.second());
+    if left <= secs {
+        std::thread::sleep(Duration::from_secs(left + 1));
+    }
+}
+
 /// Tests whose figures depend on timing (the crash test, the edge under load,
 /// the outages) and tests that generate load (hundreds of connections,
 /// concurrent model requests) take this lock, so that on a 2-core machine a
