@@ -486,7 +486,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         Command::IamPolicy { config } => {
             let cfg = load_config_without_secrets(&config)?;
-            let p = crate::aws::iam::policy(&cfg.deployment, &cfg.cloudwatch.namespace);
+            let p = crate::aws::iam::policy(&cfg.deployment, &cfg.cloudwatch.namespace, cfg.alb.dns.as_ref());
             writeln!(out, "{}", serde_json::to_string_pretty(&p)?)?;
             Ok(())
         }

@@ -308,6 +308,7 @@ fn load_balancer(v: &Value) -> Result<LoadBalancerScenario, InputError> {
             blackouts.add_date(d, tz);
         }
     }
+    let hosted_zone = t.get("stable_name").map(|v| v.bool()).transpose()?.unwrap_or(false);
     t.finish()?;
     Ok(LoadBalancerScenario {
         blackouts,
@@ -318,6 +319,7 @@ fn load_balancer(v: &Value) -> Result<LoadBalancerScenario, InputError> {
             azs,
             target_type,
             traffic,
+            hosted_zone,
         },
         schedule,
     })

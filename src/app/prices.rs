@@ -13,14 +13,20 @@ use crate::pricing::PriceTable;
 use crate::pricing::load::PriceBook;
 use crate::schedule::planner::PlannerSettings;
 
-/// No price table for the deployment's region.
+/// No price table for the deployment's region, or one without rates the
+/// config needs (`[route53]` for `[alb.dns]`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("no price table for region {region}; available: {available}")]
+#[error("{}", match .lacks {
+    None => format!("no price table for region {}; available: {}", .region, .available),
+    Some(what) => format!("the price table for region {} has no {what}", .region),
+})]
 pub struct MissingTable {
     /// The deployment's region.
     pub region: String,
     /// The regions the book has.
     pub available: String,
+    /// What the region's table lacks, if it exists.
+    pub lacks: Option<&'static str>,
 }
 
 /// How many steps the NAT-vs-endpoints curve has.
@@ -82,7 +88,15 @@ pub fn planner_settings(cfg: &Config, book: &PriceBook) -> Result<PlannerSetting
     let prices = book.get(&cfg.region).ok_or_else(|| MissingTable {
         region: cfg.region.clone(),
         available: book.regions().join(", "),
+        lacks: None,
     })?;
+    if cfg.alb.dns.is_some() && prices.route53.is_none() {
+        return Err(MissingTable {
+            region: cfg.region.clone(),
+            available: book.regions().join(", "),
+            lacks: Some("[route53] rates, which [alb.dns] needs (see pricing/us-east-1.toml)"),
+        });
+    }
     let addresses = if cfg.alb.internet_facing {
         cfg.alb.subnets.len()
     } else {

@@ -34,6 +34,7 @@ pub fn deployed_alb(cfg: &Config) -> LoadBalancerSpec {
             .as_ref()
             .map(|l| l.spec.traffic.clone())
             .unwrap_or_default(),
+        hosted_zone: cfg.alb.dns.is_some(),
     }
 }
 

@@ -114,6 +114,8 @@ pub struct ObservedLb {
     pub name: String,
     /// DNS name.
     pub dns_name: String,
+    /// The hosted zone Route 53 knows its DNS name by (`CanonicalHostedZoneId`, for an alias).
+    pub hosted_zone_id: String,
     /// State.
     pub state: LbState,
     /// When AWS created it.
@@ -187,6 +189,8 @@ pub struct LbSpec {
     pub subnets: Vec<String>,
     /// Security groups.
     pub security_groups: Vec<String>,
+    /// IPv4 and IPv6, or IPv4 only.
+    pub dualstack: bool,
     /// Tags (ownership).
     pub tags: Vec<(String, String)>,
 }
@@ -293,6 +297,7 @@ fn lb_from(lb: &elbv2::types::LoadBalancer) -> ObservedLb {
         arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
         name: lb.load_balancer_name().unwrap_or_default().to_string(),
         dns_name: lb.dns_name().unwrap_or_default().to_string(),
+        hosted_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
         state,
         created_at: lb
             .created_time()
@@ -497,7 +502,11 @@ impl ElbApi for SdkElb {
             } else {
                 LoadBalancerSchemeEnum::Internal
             })
-            .ip_address_type(IpAddressType::Ipv4)
+            .ip_address_type(if spec.dualstack {
+                IpAddressType::Dualstack
+            } else {
+                IpAddressType::Ipv4
+            })
             .set_subnets(Some(spec.subnets.clone()))
             .set_security_groups(Some(spec.security_groups.clone()))
             .set_tags(Some(tags(&spec.tags)))

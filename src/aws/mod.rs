@@ -6,6 +6,7 @@ pub mod costexplorer;
 pub mod elb;
 pub mod iam;
 pub mod pricing;
+pub mod route53;
 
 use std::time::Duration;
 
@@ -220,4 +221,12 @@ pub async fn cloudwatch_client(region: &str, aws: &AwsConfig) -> aws_sdk_cloudwa
         .interceptor(CallTiming)
         .build();
     aws_sdk_cloudwatch::Client::from_conf(conf)
+}
+
+/// A Route 53 client (a global service, signed for us-east-1).
+pub async fn route53_client(aws: &AwsConfig) -> aws_sdk_route53::Client {
+    let conf = aws_sdk_route53::config::Builder::from(&sdk_config("us-east-1", aws).await)
+        .interceptor(CallTiming)
+        .build();
+    aws_sdk_route53::Client::from_conf(conf)
 }

@@ -547,6 +547,24 @@ fn alb_items(i: &ProjectionInputs, month: &Interval) -> Vec<ProjectedItem> {
             ));
         }
     }
+    // The stable name's hosted zone: AWS bills its month whole on the first
+    // of the month, so once the month has begun it is all actual.
+    if i.alb.hosted_zone {
+        let basis = if i.at >= month.start {
+            Basis::Actual
+        } else {
+            Basis::Scheduled
+        };
+        out.extend(
+            crate::cost::load_balancer::hosted_zone_items(i.prices, Decimal::ONE)
+                .into_iter()
+                .map(|item| ProjectedItem {
+                    basis,
+                    quantity_source: None,
+                    item,
+                }),
+        );
+    }
     out
 }
 
@@ -569,6 +587,7 @@ mod tests {
             azs: 2,
             target_type: TargetType::Ip,
             traffic,
+            hosted_zone: false,
         }
     }
 
@@ -617,6 +636,44 @@ mod tests {
             (dec!(29.355), dec!(29.355), dec!(58.71))
         );
         assert_eq!(comp(&r, Component::Alb).projected_usd, dec!(0));
+    }
+
+    #[test]
+    fn a_stable_names_hosted_zone_is_billed_whole_from_the_first_of_the_month() {
+        // us-east-1's table: a hosted zone is $0.50 per zone-month, not prorated,
+        // billed on the first: in November, at any time, $0.50 actual and
+        // nothing scheduled; December seen from November is $0.50 scheduled.
+        // Alias queries to the ALB: a zero item. No lifetimes: nothing else.
+        let p = prices("us-east-1");
+        let spec = LoadBalancerSpec {
+            hosted_zone: true,
+            ..alb(TrafficProfile::default())
+        };
+        let at = |month: u32| ProjectionInputs {
+            month: Month { year: 2026, month },
+            timezone: chrono_tz::UTC,
+            at: utc(11, 16, 0, 0),
+            prices: &p,
+            network: None,
+            alb: &spec,
+            lifetimes: &[],
+            monitoring: None,
+            partial_hour: PartialHour::ClockHour,
+        };
+        let nov = project(&at(11));
+        let a = comp(&nov, Component::Alb);
+        assert_eq!((a.actual_usd, a.scheduled_usd), (dec!(0.5), dec!(0)));
+        let items: Vec<(&str, Decimal)> = a
+            .line_items
+            .iter()
+            .map(|i| (i.item.unit.as_str(), i.item.cost_usd))
+            .collect();
+        assert_eq!(items, [("hosted-zone-month", dec!(0.5)), ("million queries", dec!(0))]);
+        // Every day of the month carries it: billed on the 1st.
+        assert_eq!(nov.days[0].cumulative_usd, dec!(0.5));
+        let dec_ = project(&at(12));
+        let a = comp(&dec_, Component::Alb);
+        assert_eq!((a.actual_usd, a.scheduled_usd), (dec!(0), dec!(0.5)));
     }
 
     #[test]

@@ -19,6 +19,180 @@ pub struct AlbConfig {
     pub target_group: TargetGroupConfig,
     /// Optional HTTPS listener (and HTTP→HTTPS redirect).
     pub https: Option<HttpsConfig>,
+    /// IPv4 and IPv6 (`ip_address_type = "dualstack"`), or IPv4 only (default).
+    pub dualstack: bool,
+    /// Optional stable name in Route 53 that follows the ALB costd creates.
+    pub dns: Option<DnsConfig>,
+}
+
+/// `[alb.dns]`: an alias record in Route 53 that points at each new ALB, so
+/// a demo keeps one URL from one window to the next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DnsConfig {
+    /// The public hosted zone the name is in (`Z…`).
+    pub hosted_zone_id: String,
+    /// The record's name, lower case, without the trailing dot (`demo.example.com`).
+    pub record_name: String,
+    /// The record types: `A`, and `AAAA` for a dualstack ALB.
+    pub record_types: Vec<RecordType>,
+    /// Route 53 checks the ALB's health before answering with it.
+    pub evaluate_target_health: bool,
+    /// What the name points at while no ALB runs (a "the demo is closed"
+    /// page); none: the record is deleted.
+    pub fallback: Option<AliasTarget>,
+    /// Take over a record of this name that costd did not write (its
+    /// ownership record missing); otherwise it is reported and left alone.
+    pub take_over: bool,
+}
+
+impl DnsConfig {
+    /// The name of costd's ownership record beside the alias (a TXT record,
+    /// as Route 53 records carry no tags).
+    pub fn owner_record_name(&self) -> String {
+        format!("_costd.{}", self.record_name)
+    }
+
+    /// The URL people open: `https://` with an HTTPS listener.
+    pub fn url(&self, https: bool) -> String {
+        crate::event::alb_url(&self.record_name, https)
+    }
+}
+
+/// A record type costd writes for the alias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RecordType {
+    /// IPv4.
+    A,
+    /// IPv6 (a dualstack ALB).
+    Aaaa,
+}
+
+impl RecordType {
+    /// As Route 53 names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::A => "A",
+            RecordType::Aaaa => "AAAA",
+        }
+    }
+}
+
+/// An alias target: a DNS name and the hosted zone Route 53 knows it by
+/// (an S3 website endpoint, a CloudFront distribution, another load balancer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasTarget {
+    /// Its DNS name.
+    pub dns_name: String,
+    /// Its hosted zone ID (`Z…`).
+    pub hosted_zone_id: String,
+}
+
+/// A DNS name as Route 53 normalizes it: lower case, no trailing dot;
+/// 1–253 characters in labels of 1–63 letters, digits, hyphens and
+/// underscores, at least two labels (no wildcard).
+pub fn normalized_dns_name(s: &str) -> Option<String> {
+    let s = s.trim_end_matches('.').to_ascii_lowercase();
+    let labels: Vec<&str> = s.split('.').collect();
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    };
+    (s.len() <= 253 && labels.len() >= 2 && labels.iter().all(|l| label_ok(l))).then_some(s)
+}
+
+/// A hosted zone ID: `Z` and 1–32 upper-case letters and digits.
+fn hosted_zone_id(s: &str) -> bool {
+    s.len() <= 33
+        && s.strip_prefix('Z')
+            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+}
+
+fn parse_dns(t: &TableReader, dualstack: bool) -> Result<DnsConfig, InputError> {
+    let zone_v = t.require("hosted_zone_id")?;
+    let zone = zone_v.str()?;
+    let zone = zone.strip_prefix("/hostedzone/").unwrap_or(&zone).to_string();
+    if !hosted_zone_id(&zone) {
+        return Err(zone_v.error(format!(
+            "`{zone}` is not a hosted zone ID such as Z0123456789ABCDEFGHIJ"
+        )));
+    }
+    let name_v = t.require("record_name")?;
+    let raw = name_v.str()?;
+    let record_name = normalized_dns_name(&raw).ok_or_else(|| {
+        name_v.error(format!(
+            "`{raw}` is not a DNS name such as demo.example.com (labels of letters, digits and hyphens, at most 253 characters)"
+        ))
+    })?;
+    if record_name.starts_with("_costd.") {
+        return Err(name_v.error("a `_costd.` name is costd's ownership record; it cannot be the demo's name"));
+    }
+    let record_types = match t.get("record_types") {
+        None => vec![RecordType::A],
+        Some(v) => {
+            let mut out = Vec::new();
+            for item in v.items()? {
+                let ty = match item.str()?.as_str() {
+                    "A" => RecordType::A,
+                    "AAAA" if dualstack => RecordType::Aaaa,
+                    "AAAA" => {
+                        return Err(item.error(
+                            "AAAA needs a dualstack ALB: set [alb] ip_address_type = \"dualstack\" (and subnets with IPv6)",
+                        ));
+                    }
+                    other => return Err(item.error(format!("`{other}` is not valid; expected A or AAAA"))),
+                };
+                if !out.contains(&ty) {
+                    out.push(ty);
+                }
+            }
+            if !out.contains(&RecordType::A) {
+                return Err(v.error("the record types must include A (an ALB always has IPv4)"));
+            }
+            out.sort();
+            out
+        }
+    };
+    let evaluate_target_health = t
+        .get("evaluate_target_health")
+        .map(|v| v.bool())
+        .transpose()?
+        .unwrap_or(false);
+    let fallback = match t.get("fallback") {
+        None => None,
+        Some(v) => {
+            let f = v.table()?;
+            let dns_v = f.require("dns_name")?;
+            let raw = dns_v.str()?;
+            let dns_name =
+                normalized_dns_name(&raw).ok_or_else(|| dns_v.error(format!("`{raw}` is not a DNS name")))?;
+            let zone_v = f.require("hosted_zone_id")?;
+            let zone = zone_v.str()?;
+            if !hosted_zone_id(&zone) {
+                return Err(zone_v.error(format!(
+                    "`{zone}` is not a hosted zone ID; the alias target's zone, e.g. an S3 website endpoint's"
+                )));
+            }
+            f.finish()?;
+            Some(AliasTarget {
+                dns_name,
+                hosted_zone_id: zone,
+            })
+        }
+    };
+    let take_over = t.get("take_over").map(|v| v.bool()).transpose()?.unwrap_or(false);
+    t.finish()?;
+    Ok(DnsConfig {
+        hosted_zone_id: zone,
+        record_name,
+        record_types,
+        evaluate_target_health,
+        fallback,
+        take_over,
+    })
 }
 
 /// The target group behind the ALB.
@@ -142,6 +316,18 @@ impl AlbConfig {
             }
             None => None,
         };
+        let dualstack = match t.get("ip_address_type") {
+            Some(v) => match v.str()?.as_str() {
+                "ipv4" => false,
+                "dualstack" => true,
+                other => return Err(v.error(format!("`{other}` is not valid; expected ipv4 or dualstack"))),
+            },
+            None => false,
+        };
+        let dns = match t.get("dns") {
+            Some(v) => Some(parse_dns(&v.table()?, dualstack)?),
+            None => None,
+        };
         t.finish()?;
         Ok(AlbConfig {
             name_prefix,
@@ -150,6 +336,8 @@ impl AlbConfig {
             security_groups,
             target_group,
             https,
+            dualstack,
+            dns,
         })
     }
 }

@@ -27,7 +27,7 @@ use crate::input::{Document, InputError, Value};
 use crate::pricing::is_region_code;
 use crate::scenario::parse_timezone;
 
-pub use alb::{AlbConfig, HttpsConfig, TargetGroupConfig};
+pub use alb::{AlbConfig, AliasTarget, DnsConfig, HttpsConfig, RecordType, TargetGroupConfig, normalized_dns_name};
 pub use aws::AwsConfig;
 pub use calendars::{
     CalendarFeedConfig, CalendarLocation, CalendarSource, FETCH_TIMEOUT, MAX_CALENDAR_BYTES, MAX_CALENDAR_EVENTS,
@@ -294,6 +294,95 @@ mod tests {
     const MINIMAL: &str = "[deployment]\nname = \"d\"\nregion = \"us-east-1\"\ntimezone = \"UTC\"\n\
         [alb]\nname_prefix = \"demo\"\nsubnets = [\"subnet-0a\", \"subnet-0b\"]\nsecurity_groups = []\n\
         [alb.target_group]\nvpc_id = \"vpc-0a\"\n[schedule]\n";
+
+    #[test]
+    fn the_alb_dns_name_is_checked_and_normalized() {
+        let dns = |body: &str| parse(&MINIMAL.replacen("[schedule]\n", &format!("[alb.dns]\n{body}\n[schedule]\n"), 1));
+        let c =
+            dns("hosted_zone_id = \"/hostedzone/Z0123456789ABCDEFGHIJ\"\nrecord_name = \"Demo.Example.COM.\"").unwrap();
+        let d = c.alb.dns.unwrap();
+        assert_eq!(d.hosted_zone_id, "Z0123456789ABCDEFGHIJ");
+        assert_eq!(d.record_name, "demo.example.com");
+        assert_eq!(d.owner_record_name(), "_costd.demo.example.com");
+        assert_eq!(d.record_types, [RecordType::A]);
+        assert!(!d.evaluate_target_health && !d.take_over && d.fallback.is_none());
+        let full = dns(
+            "hosted_zone_id = \"Z1\"\nrecord_name = \"demo.example.com\"\nevaluate_target_health = true\ntake_over = true\n\
+             fallback = { dns_name = \"s3-website-us-east-1.amazonaws.com\", hosted_zone_id = \"Z3AQBSTGFYJSTF\" }",
+        )
+        .unwrap()
+        .alb
+        .dns
+        .unwrap();
+        assert_eq!(
+            full.fallback,
+            Some(AliasTarget {
+                dns_name: "s3-website-us-east-1.amazonaws.com".into(),
+                hosted_zone_id: "Z3AQBSTGFYJSTF".into()
+            })
+        );
+        // AAAA needs a dualstack ALB.
+        let e = dns("hosted_zone_id = \"Z1\"\nrecord_name = \"d.example.com\"\nrecord_types = [\"A\", \"AAAA\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("AAAA needs a dualstack ALB"), "{e}");
+        let dual = parse(
+            &MINIMAL.replacen("[alb.target_group]", "ip_address_type = \"dualstack\"\n[alb.dns]\nhosted_zone_id = \"Z1\"\nrecord_name = \"d.example.com\"\nrecord_types = [\"AAAA\", \"A\"]\n[alb.target_group]", 1),
+        )
+        .unwrap();
+        assert!(dual.alb.dualstack);
+        assert_eq!(dual.alb.dns.unwrap().record_types, [RecordType::A, RecordType::Aaaa]);
+        let long_label = format!("{}.example.com", "a".repeat(64));
+        let long_name = format!("{}.com", ["abcdefghi"; 26].join("."));
+        for (body, want) in [
+            (
+                "hosted_zone_id = \"z1\"\nrecord_name = \"d.example.com\"",
+                "not a hosted zone ID",
+            ),
+            ("hosted_zone_id = \"Z1\"\nrecord_name = \"localhost\"", "not a DNS name"),
+            (
+                "hosted_zone_id = \"Z1\"\nrecord_name = \"d..example.com\"",
+                "not a DNS name",
+            ),
+            (
+                "hosted_zone_id = \"Z1\"\nrecord_name = \"-d.example.com\"",
+                "not a DNS name",
+            ),
+            (
+                &format!("hosted_zone_id = \"Z1\"\nrecord_name = \"{long_label}\""),
+                "not a DNS name",
+            ),
+            (
+                &format!("hosted_zone_id = \"Z1\"\nrecord_name = \"{long_name}\""),
+                "not a DNS name",
+            ),
+            (
+                "hosted_zone_id = \"Z1\"\nrecord_name = \"*.example.com\"",
+                "not a DNS name",
+            ),
+            (
+                "hosted_zone_id = \"Z1\"\nrecord_name = \"_costd.example.com\"",
+                "ownership record",
+            ),
+            (
+                "hosted_zone_id = \"Z1\"\nrecord_name = \"d.example.com\"\nrecord_types = [\"CNAME\"]",
+                "expected A or AAAA",
+            ),
+            (
+                "hosted_zone_id = \"Z1\"\nrecord_name = \"d.example.com\"\nrecord_types = []",
+                "must include A",
+            ),
+            (
+                "hosted_zone_id = \"Z1\"\nrecord_name = \"d.example.com\"\nttl = 60",
+                "ttl",
+            ),
+            ("record_name = \"d.example.com\"", "hosted_zone_id"),
+        ] {
+            let e = dns(body).unwrap_err().to_string();
+            assert!(e.contains(want), "{body}: {e}");
+        }
+        assert!(long_name.len() > 253);
+    }
 
     #[test]
     fn calendars_and_the_feed_are_checked_and_bounded() {

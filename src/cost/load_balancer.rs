@@ -74,6 +74,9 @@ pub struct LoadBalancerSpec {
     pub target_type: TargetType,
     /// Traffic while running.
     pub traffic: TrafficProfile,
+    /// A Route 53 hosted zone keeps a stable name pointed at it (`[alb.dns]`;
+    /// a scenario's `stable_name = true`): the zone's month is billed, alias queries are free.
+    pub hosted_zone: bool,
 }
 
 /// Capacity units per hour, by dimension; the bill uses the largest.
@@ -198,6 +201,28 @@ pub struct LoadBalancerCost {
     pub line_items: Vec<LineItem>,
 }
 
+/// The stable name's Route 53 charges for `zone_months` hosted zone-months:
+/// the zone (billed whole per month) and its alias queries to the load
+/// balancer (free: a zero item with its source, so the table says so). None
+/// when the table has no Route 53 rates (refused earlier where a name is configured).
+pub fn hosted_zone_items(prices: &PriceTable, zone_months: Decimal) -> Vec<LineItem> {
+    let Some(r) = &prices.route53 else {
+        return Vec::new();
+    };
+    vec![
+        LineItem::priced(
+            "Route 53 hosted zone for the stable name (a month is billed whole, not prorated)",
+            zone_months,
+            &r.hosted_zone_month,
+        ),
+        LineItem::priced(
+            "Route 53 alias queries to the load balancer (free)",
+            Decimal::ZERO,
+            &r.alias_query_million,
+        ),
+    ]
+}
+
 /// Prices `usage` of the load balancer `spec`.
 pub fn price(spec: &LoadBalancerSpec, prices: &PriceTable, usage: &Usage) -> LoadBalancerCost {
     let cu = capacity_units(spec);
@@ -234,6 +259,9 @@ pub fn price(spec: &LoadBalancerSpec, prices: &PriceTable, usage: &Usage) -> Loa
             &prices.public_ipv4.address_hour,
         ));
     }
+    if spec.hosted_zone {
+        items.extend(hosted_zone_items(prices, Decimal::ONE));
+    }
     LoadBalancerCost {
         billed_hours: usage.billed_hours,
         running_hours: usage.running_hours,
@@ -254,6 +282,7 @@ mod tests {
             azs: 2,
             target_type: TargetType::Ip,
             traffic,
+            hosted_zone: false,
         }
     }
 
@@ -317,6 +346,7 @@ mod tests {
                 processed_gb_per_hour: dec!(1.5),
                 ..Default::default()
             },
+            hosted_zone: false,
         };
         let cu = capacity_units(&spec);
         assert_eq!(
@@ -345,6 +375,25 @@ mod tests {
         let costs: Vec<Decimal> = c.line_items.iter().map(|i| i.cost_usd).collect();
         assert_eq!(costs, [dec!(18.396), dec!(0.584), dec!(7.300)]);
         assert_eq!(c.monthly_usd, dec!(26.28));
+    }
+
+    #[test]
+    fn a_stable_name_adds_its_hosted_zone_and_free_alias_queries() {
+        // The always-on ALB above plus a hosted zone: $0.50 per zone-month
+        // (route53.hosted_zone_month), alias queries $0: 26.28 + 0.50 = 26.78.
+        let book = PriceBook::embedded().unwrap();
+        let spec = LoadBalancerSpec {
+            hosted_zone: true,
+            ..alb(TrafficProfile {
+                processed_gb_per_hour: dec!(0.1),
+                ..Default::default()
+            })
+        };
+        let c = price(&spec, book.get("ap-southeast-1").unwrap(), &Usage::always_on(dec!(730)));
+        let costs: Vec<Decimal> = c.line_items.iter().map(|i| i.cost_usd).collect();
+        assert_eq!(costs, [dec!(18.396), dec!(0.584), dec!(7.300), dec!(0.5), dec!(0)]);
+        assert_eq!(c.monthly_usd, dec!(26.78));
+        assert!(c.line_items[4].item.contains("free"));
     }
 
     #[test]

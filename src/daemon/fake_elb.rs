@@ -93,6 +93,7 @@ impl ElbApi for FakeElb {
         let mut w = self.w();
         w.next += 1;
         let lb = ObservedLb {
+            hosted_zone_id: "Z1LMS91P8CMLE5".into(),
             arn: format!("arn:lb/{}/{}", spec.name, w.next),
             name: spec.name.clone(),
             dns_name: format!("{}.elb.example", spec.name),

@@ -268,6 +268,7 @@ mod tests {
         LbSpec {
             name: "demo-1".into(),
             internet_facing: true,
+            dualstack: false,
             subnets: vec!["subnet-a".into(), "subnet-b".into()],
             security_groups: vec![],
             tags: vec![("costd:managed".into(), "true".into())],

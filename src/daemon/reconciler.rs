@@ -679,6 +679,7 @@ impl<E: ElbApi> Reconciler<E> {
                         .create_lb(&LbSpec {
                             name: l.name.clone(),
                             internet_facing: a.internet_facing,
+                            dualstack: a.dualstack,
                             subnets: a.subnets.clone(),
                             security_groups: a.security_groups.clone(),
                             tags: self.tags(l.id, until)?,
@@ -1036,6 +1037,7 @@ mod tests {
             .create_lb(&LbSpec {
                 name: name.clone(),
                 internet_facing: true,
+                dualstack: false,
                 subnets: vec![],
                 security_groups: vec![],
                 tags,
@@ -1057,6 +1059,7 @@ mod tests {
         rig.window(t(9, 0), t(10, 0));
         let name = lifetime_name("mlops-demo", "seed-demo", "w1");
         let theirs = ObservedLb {
+            hosted_zone_id: "Z1LMS91P8CMLE5".into(),
             arn: "arn:theirs".into(),
             name: name.clone(),
             dns_name: String::new(),
@@ -1067,6 +1070,7 @@ mod tests {
         rig.elb().w().lbs.push(theirs.clone());
         // A second untagged one that merely shares the prefix.
         rig.elb().w().lbs.push(ObservedLb {
+            hosted_zone_id: "Z1LMS91P8CMLE5".into(),
             arn: "arn:other".into(),
             name: "mlops-demo-manual".into(),
             ..theirs.clone()
@@ -1088,6 +1092,7 @@ mod tests {
             .create_lb(&LbSpec {
                 name: "mlops-demo-deadbeef".into(),
                 internet_facing: true,
+                dualstack: false,
                 subnets: vec![],
                 security_groups: vec![],
                 tags,
@@ -1135,6 +1140,7 @@ mod tests {
             .create_lb(&LbSpec {
                 name: "mlops-demo-f0f0f0f0".into(),
                 internet_facing: true,
+                dualstack: false,
                 subnets: vec![],
                 security_groups: vec![],
                 tags: foreign_tags(t(10, 0)),

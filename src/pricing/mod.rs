@@ -55,10 +55,16 @@ pub enum Unit {
     /// One thousand metrics requested (GetMetricData).
     #[serde(rename = "1000 metrics")]
     ThousandMetrics,
+    /// One Route 53 hosted zone for one month (billed whole, not prorated).
+    #[serde(rename = "hosted-zone-month")]
+    HostedZoneMonth,
+    /// One million DNS queries.
+    #[serde(rename = "million queries")]
+    MillionQueries,
 }
 
 impl Unit {
-    const ALL: [Unit; 10] = [
+    const ALL: [Unit; 12] = [
         Unit::Hour,
         Unit::AzHour,
         Unit::Gb,
@@ -69,6 +75,8 @@ impl Unit {
         Unit::AlarmMonth,
         Unit::ThousandRequests,
         Unit::ThousandMetrics,
+        Unit::HostedZoneMonth,
+        Unit::MillionQueries,
     ];
 
     /// The spelling used in price tables and output.
@@ -84,6 +92,8 @@ impl Unit {
             Unit::AlarmMonth => "alarm-month",
             Unit::ThousandRequests => "1000 requests",
             Unit::ThousandMetrics => "1000 metrics",
+            Unit::HostedZoneMonth => "hosted-zone-month",
+            Unit::MillionQueries => "million queries",
         }
     }
 
@@ -245,6 +255,18 @@ pub struct CloudWatchRates {
     pub get_metric_data_1k_metrics: Rate,
 }
 
+/// Route 53, for a stable demo name (`[alb.dns]`). A global service: the
+/// same rates in every table.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Route53Rates {
+    /// Per hosted zone-month (the first 25 zones of the account). AWS bills a
+    /// zone's month whole, on the first of the month, not prorated.
+    pub hosted_zone_month: Rate,
+    /// Per million queries to an alias record that points at an ELB load
+    /// balancer: free (zero), kept so the line item says so with its source.
+    pub alias_query_million: Rate,
+}
+
 /// Every rate costd needs for one region.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PriceTable {
@@ -264,6 +286,8 @@ pub struct PriceTable {
     pub data_transfer: DataTransferRates,
     /// CloudWatch.
     pub cloudwatch: CloudWatchRates,
+    /// Route 53 (optional: needed only with `[alb.dns]`).
+    pub route53: Option<Route53Rates>,
 }
 
 impl PriceTable {
@@ -329,6 +353,18 @@ impl PriceTable {
             get_metric_data_1k_metrics: rate(&t, "get_metric_data_1k_metrics", Unit::ThousandMetrics)?,
         };
         t.finish()?;
+        let route53 = match root.get("route53") {
+            None => None,
+            Some(v) => {
+                let t = v.table()?;
+                let r = Route53Rates {
+                    hosted_zone_month: rate(&t, "hosted_zone_month", Unit::HostedZoneMonth)?,
+                    alias_query_million: rate(&t, "alias_query_million", Unit::MillionQueries)?,
+                };
+                t.finish()?;
+                Some(r)
+            }
+        };
         let table = PriceTable {
             region: region_name,
             nat_gateway,
@@ -338,6 +374,7 @@ impl PriceTable {
             public_ipv4,
             data_transfer,
             cloudwatch,
+            route53,
         };
         root.finish()?;
         Ok(table)

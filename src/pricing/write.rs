@@ -99,6 +99,10 @@ impl PriceTable {
             &self.cloudwatch.get_metric_data_1k_metrics,
             None,
         );
+        if let Some(r) = &self.route53 {
+            rate(&mut o, "[route53.hosted_zone_month]", &r.hosted_zone_month, None);
+            rate(&mut o, "[route53.alias_query_million]", &r.alias_query_million, None);
+        }
         o.trim_end().to_string() + "\n"
     }
 }
