@@ -54,6 +54,8 @@ pub struct Status {
     pub plan: Option<crate::schedule::planner::Plan>,
     /// Other stores' ALBs seen in the last successful run.
     pub conflicts: Vec<Conflict>,
+    /// The stable name (`[alb.dns]`) is someone else's or points elsewhere: why.
+    pub dns_problem: Option<String>,
 }
 
 /// Shared [`Status`].

@@ -16,6 +16,8 @@ pub struct AwsConfig {
     pub cloudwatch_endpoint_url: Option<Url>,
     /// Cost Explorer's endpoint (`ce_endpoint_url`; it is a us-east-1 service).
     pub ce_endpoint_url: Option<Url>,
+    /// Override for Route 53 only (`[alb.dns]`; a global service).
+    pub route53_endpoint_url: Option<Url>,
 }
 
 impl AwsConfig {
@@ -28,6 +30,7 @@ impl AwsConfig {
             elb_endpoint_url: opt_url("elb_endpoint_url")?,
             cloudwatch_endpoint_url: opt_url("cloudwatch_endpoint_url")?,
             ce_endpoint_url: opt_url("ce_endpoint_url")?,
+            route53_endpoint_url: opt_url("route53_endpoint_url")?,
         };
         t.finish()?;
         Ok(aws)
@@ -45,6 +48,14 @@ impl AwsConfig {
     pub fn for_cloudwatch(&self) -> AwsConfig {
         AwsConfig {
             endpoint_url: self.cloudwatch_endpoint_url.clone().or(self.endpoint_url.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// The settings for Route 53.
+    pub fn for_route53(&self) -> AwsConfig {
+        AwsConfig {
+            endpoint_url: self.route53_endpoint_url.clone().or(self.endpoint_url.clone()),
             ..Default::default()
         }
     }

@@ -87,6 +87,7 @@ impl Emitter {
             &lifetimes,
             at - LOOKBACK,
             cfg.alb.https.is_some(),
+            cfg.alb.dns.as_ref().map(|d| d.record_name.as_str()),
             &settings,
             cfg.timezone,
         ));

@@ -192,3 +192,75 @@ impl ElbApi for FakeElb {
         Ok(())
     }
 }
+
+/// An in-memory Route 53 zone for the reconciler's unit tests: records by
+/// (name, type), Route 53's rule that a DELETE must match the record
+/// exactly, and changes that reach INSYNC only when the test says so.
+#[derive(Default)]
+pub struct Zone {
+    pub records: Vec<crate::aws::route53::RecordSet>,
+    pub calls: Vec<String>,
+    /// Changes not yet INSYNC.
+    pub pending: Vec<String>,
+    /// Changes are INSYNC at once unless set.
+    pub slow: bool,
+    pub next: u32,
+}
+
+/// Clones share one zone.
+#[derive(Default, Clone)]
+pub struct FakeRoute53(Arc<Mutex<Zone>>);
+
+impl FakeRoute53 {
+    pub fn z(&self) -> std::sync::MutexGuard<'_, Zone> {
+        self.0.lock().unwrap()
+    }
+}
+
+impl crate::aws::route53::Route53Api for FakeRoute53 {
+    async fn records(&self, _zone: &str, name: &str) -> Result<Vec<crate::aws::route53::RecordSet>, AwsError> {
+        Ok(self.z().records.iter().filter(|r| r.name == name).cloned().collect())
+    }
+    async fn change(
+        &self,
+        _zone: &str,
+        changes: &[crate::aws::route53::Change],
+        _comment: &str,
+    ) -> Result<String, AwsError> {
+        use crate::aws::route53::Change;
+        let mut z = self.z();
+        let mut records = z.records.clone();
+        for c in changes {
+            match c {
+                Change::Upsert(r) => {
+                    records.retain(|x| !(x.name == r.name && x.record_type == r.record_type));
+                    records.push(r.clone());
+                }
+                Change::Delete(r) => {
+                    let before = records.len();
+                    records.retain(|x| x != r);
+                    if records.len() == before {
+                        return Err(AwsError {
+                            op: "ChangeResourceRecordSets",
+                            kind: AwsErrorKind::Other,
+                            message: format!("InvalidChangeBatch: {} {} not found as given", r.record_type, r.name),
+                        });
+                    }
+                }
+            }
+        }
+        z.records = records;
+        z.next += 1;
+        let id = format!("C{}", z.next);
+        z.calls.push(format!("change {id} {}", changes.len()));
+        if z.slow {
+            z.pending.push(id.clone());
+        }
+        Ok(id)
+    }
+    async fn change_insync(&self, id: &str) -> Result<bool, AwsError> {
+        let mut z = self.z();
+        z.calls.push(format!("get_change {id}"));
+        Ok(!z.pending.iter().any(|p| p == id))
+    }
+}

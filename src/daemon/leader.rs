@@ -197,6 +197,24 @@ impl<E> Fenced<E> {
     }
 }
 
+impl<R: crate::aws::route53::Route53Api> crate::aws::route53::Route53Api for Fenced<R> {
+    async fn records(&self, zone: &str, name: &str) -> Result<Vec<crate::aws::route53::RecordSet>, AwsError> {
+        self.inner.records(zone, name).await
+    }
+    async fn change(
+        &self,
+        zone: &str,
+        changes: &[crate::aws::route53::Change],
+        comment: &str,
+    ) -> Result<String, AwsError> {
+        self.check("ChangeResourceRecordSets")?;
+        self.inner.change(zone, changes, comment).await
+    }
+    async fn change_insync(&self, id: &str) -> Result<bool, AwsError> {
+        self.inner.change_insync(id).await
+    }
+}
+
 impl<E: ElbApi> ElbApi for Fenced<E> {
     async fn list_owned(&self, prefix: &str, deployment: &str) -> Result<Owned, AwsError> {
         self.inner.list_owned(prefix, deployment).await

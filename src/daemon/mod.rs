@@ -6,6 +6,7 @@
 //! shutdown token (ctrl-c or SIGTERM) fires.
 
 pub mod calendars;
+pub mod dns;
 pub mod events;
 #[cfg(test)]
 mod fake_elb;
@@ -41,7 +42,7 @@ use reconciler::Reconciler;
 /// server, which know nothing of each other.
 pub struct Daemon {
     app: App,
-    reconciler: Reconciler<Fenced<SdkElb>>,
+    reconciler: Reconciler<Fenced<SdkElb>, Fenced<crate::aws::route53::SdkRoute53>>,
     job: Arc<ProjectionJob<SdkCloudWatch>>,
     web: Option<crate::web::Application>,
     hold: Hold,
@@ -115,13 +116,22 @@ impl Daemon {
                 app.leadership.clone(),
             ))
         };
+        // The stable name's records (`[alb.dns]`), changed only by the leader like the ALB.
+        let dns = match (&cfg.alb.dns, cfg.dry_run) {
+            (Some(_), false) => Some(Fenced::new(
+                crate::aws::route53::SdkRoute53::new(crate::aws::route53_client(&cfg.aws.for_route53()).await),
+                app.leadership.clone(),
+            )),
+            _ => None,
+        };
         let reconciler = Reconciler::new(
             cfg.clone(),
             app.store.clone(),
             elb,
             app.prices.clone(),
             app.clock.clone(),
-        );
+        )
+        .with_dns(dns);
         let cw = if cfg.dry_run || !cfg.cloudwatch.enabled {
             None
         } else {

@@ -76,8 +76,8 @@ pub fn next_wake(at: DateTime<Utc>, result: StepResult, safety_net: Duration) ->
 /// with `[reconcile] safety_net_seconds`, woken by `app.kick`; it wakes
 /// `app.changed` (the projection) when it changed something and keeps
 /// `app.status` for `/readyz` and the dashboard.
-pub async fn run_loop<E: ElbApi>(
-    reconciler: &Reconciler<E>,
+pub async fn run_loop<E: ElbApi, D: crate::aws::route53::Route53Api>(
+    reconciler: &Reconciler<E, D>,
     app: crate::app::App,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -145,6 +145,7 @@ pub async fn run_loop<E: ElbApi>(
                     s.last_error_summary = None;
                     s.plan = Some(o.plan.clone());
                     s.conflicts = o.conflicts.clone();
+                    s.dns_problem = o.dns_problem.clone();
                 }
                 Err(e) => {
                     s.last_error = Some(e.to_string());
@@ -257,7 +258,7 @@ mod tests {
             .add_window(crate::schedule::Interval::new(start, end).unwrap(), "", "test", t0)
             .unwrap();
         let elb = FakeElb::default();
-        let reconciler = Reconciler::new(
+        let reconciler: Reconciler<FakeElb> = Reconciler::new(
             cfg.clone(),
             store.clone(),
             Some(elb.clone()),

@@ -14,10 +14,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
+use super::dns;
 use crate::aws::elb::{
-    ElbApi, LbSpec, LbState, ListenerAction, ListenerSpec, Owner, TAG_DEPLOYMENT, TAG_LIFETIME, TAG_MANAGED, TAG_STORE,
-    TAG_UNTIL, TgSpec, owned_by, owner_of, until_tag,
+    ElbApi, LbSpec, LbState, ListenerAction, ListenerSpec, ObservedLb, Owner, TAG_DEPLOYMENT, TAG_LIFETIME,
+    TAG_MANAGED, TAG_STORE, TAG_UNTIL, TgSpec, owned_by, owner_of, until_tag,
 };
+use crate::aws::route53::Route53Api;
 use crate::aws::{AwsError, AwsErrorKind};
 use crate::config::Config;
 use crate::schedule::planner::{self, Plan, PlannedLifetime, PlannerSettings};
@@ -105,6 +107,8 @@ pub struct Outcome {
     pub pending: bool,
     /// Other stores' ALBs left alone (and why no ALB was created, if one was due).
     pub conflicts: Vec<crate::app::Conflict>,
+    /// The stable name is someone else's or points elsewhere: why, left alone.
+    pub dns_problem: Option<String>,
 }
 
 /// How far back and ahead windows are expanded for planning.
@@ -113,11 +117,34 @@ const LOOKAHEAD_DAYS: i64 = 35;
 /// Reads the time at which AWS acted (a call returned), for the ledger.
 pub use crate::app::Clock;
 
-/// One reconcile step over an [`ElbApi`].
-pub struct Reconciler<E> {
+/// No Route 53: the reconciler of a deployment without `[alb.dns]` (never called).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoDns;
+
+impl Route53Api for NoDns {
+    async fn records(&self, _zone: &str, _name: &str) -> Result<Vec<crate::aws::route53::RecordSet>, AwsError> {
+        Err(AwsError::other("ListResourceRecordSets", "no Route 53 client"))
+    }
+    async fn change(
+        &self,
+        _zone: &str,
+        _changes: &[crate::aws::route53::Change],
+        _comment: &str,
+    ) -> Result<String, AwsError> {
+        Err(AwsError::other("ChangeResourceRecordSets", "no Route 53 client"))
+    }
+    async fn change_insync(&self, _id: &str) -> Result<bool, AwsError> {
+        Err(AwsError::other("GetChange", "no Route 53 client"))
+    }
+}
+
+/// One reconcile step over an [`ElbApi`] (and, with `[alb.dns]`, a [`Route53Api`]).
+pub struct Reconciler<E, D = NoDns> {
     cfg: Arc<Config>,
     store: Arc<dyn Store>,
     elb: Option<E>,
+    /// Route 53, when `[alb.dns]` is set and this is not a dry run.
+    dns: Option<D>,
     prices: crate::app::SharedPrices,
     clock: Clock,
     /// The store's id, read once.
@@ -131,7 +158,7 @@ pub fn lifetime_name(prefix: &str, deployment: &str, first_window: &str) -> Stri
     format!("{prefix}-{hex}")
 }
 
-impl<E: ElbApi> Reconciler<E> {
+impl<E: ElbApi, D: Route53Api> Reconciler<E, D> {
     /// A reconciler; `elb` is `None` in dry-run (no AWS calls at all). `clock`
     /// stamps the ledger when a create or delete call returns (runs can be
     /// slow while AWS retries, so the run's start instant is not the bill's).
@@ -146,10 +173,17 @@ impl<E: ElbApi> Reconciler<E> {
             cfg,
             store,
             elb,
+            dns: None,
             prices,
             clock,
             store_id: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Keeps the stable name (`[alb.dns]`) through `dns`.
+    pub fn with_dns(mut self, dns: Option<D>) -> Self {
+        self.dns = dns;
+        self
     }
 
     /// The store's id (`costd:store` on everything this reconciler creates).
@@ -338,6 +372,7 @@ impl<E: ElbApi> Reconciler<E> {
             actions,
             pending: false,
             conflicts: Vec::new(),
+            dns_problem: None,
         })
     }
 
@@ -482,6 +517,7 @@ impl<E: ElbApi> Reconciler<E> {
 
         // 3. Converge.
         let mut kept_tg = None;
+        let mut dns_problem = None;
         match &plan.current {
             Some(cur) if !conflicts.is_empty() && !open.iter().any(|l| l.lb_arn.is_some()) => {
                 // Another store's ALB is live in this deployment: a second one
@@ -498,8 +534,17 @@ impl<E: ElbApi> Reconciler<E> {
                     None => self.new_lifetime(at, cur, false)?,
                 };
                 self.annotate(at, &mut keep, cur, &plan)?;
-                pending |= self.ensure(elb, at, edge, &mut keep, cur.end, &mut actions).await?;
+                let active = self.ensure(elb, at, edge, &mut keep, cur.end, &mut actions).await?;
+                pending |= active.is_none();
                 self.mark_until(elb, &keep, &owned, cur.end).await?;
+                // The stable name follows the ALB once it answers.
+                if let Some(lb) = active {
+                    let target = dns::Target::Alb {
+                        dns_name: lb.dns_name.clone(),
+                        hosted_zone_id: lb.hosted_zone_id.clone(),
+                    };
+                    dns_problem = self.keep_name(at, &target, Some(&mut keep)).await?.1;
+                }
                 kept_tg = keep.tg_arn.clone();
                 for mut extra in rest {
                     if extra.lb_arn.is_some() {
@@ -512,8 +557,18 @@ impl<E: ElbApi> Reconciler<E> {
                 }
             }
             None => {
+                // The name leaves the ALB before the ALB goes (also when none is left:
+                // a crash between the two).
+                let (released, problem) = self
+                    .release_name(at, open.iter_mut().find(|l| l.lb_arn.is_some()))
+                    .await?;
+                dns_problem = problem;
                 for mut l in open {
                     if l.lb_arn.is_some() {
+                        if !released {
+                            pending = true;
+                            continue;
+                        }
                         let why = if l.window_ids.is_empty() {
                             "orphan"
                         } else {
@@ -550,7 +605,71 @@ impl<E: ElbApi> Reconciler<E> {
             actions,
             pending,
             conflicts,
+            dns_problem,
         })
+    }
+
+    /// Makes the stable name answer `target` (when `[alb.dns]` is set): its
+    /// records observed, compared, and changed in one batch, the change
+    /// written on `l` and as a decision. Returns the change's id, if one was
+    /// made, and why the name was left alone, if it was.
+    async fn keep_name(
+        &self,
+        at: DateTime<Utc>,
+        target: &dns::Target,
+        l: Option<&mut Lifetime>,
+    ) -> Result<(Option<String>, Option<String>), ReconcileError> {
+        let (Some(api), Some(cfg)) = (&self.dns, &self.cfg.alb.dns) else {
+            return Ok((None, None));
+        };
+        let observed = dns::observe(api, cfg).await?;
+        let step = dns::plan(cfg, &self.cfg.deployment, self.store_id()?, &observed, target);
+        if let Some(why) = &step.problem {
+            tracing::warn!(name = %cfg.record_name, "{why}; leaving it alone");
+        }
+        if step.changes.is_empty() {
+            return Ok((None, step.problem));
+        }
+        let comment = format!("costd {}", self.cfg.deployment);
+        let id = api.change(&cfg.hosted_zone_id, &step.changes, &comment).await?;
+        let line = dns::describe(&id, &step.changes);
+        if let Some(l) = l {
+            l.dns_changes.push(line.clone());
+            self.store.update_lifetime(l)?;
+            self.record(at, DecisionAction::Dns, Some(l), line, None);
+        } else {
+            self.record(at, DecisionAction::Dns, None, line, None);
+        }
+        Ok((Some(id), step.problem))
+    }
+
+    /// Points the stable name at the fallback, or deletes it, before an ALB
+    /// goes: `Ok((true, _))` once that has reached every Route 53 server
+    /// (`INSYNC`), so the ALB may be deleted; `false`: look again soon. A
+    /// name that is someone else's does not hold the ALB's deletion.
+    async fn release_name(
+        &self,
+        at: DateTime<Utc>,
+        l: Option<&mut Lifetime>,
+    ) -> Result<(bool, Option<String>), ReconcileError> {
+        let Some(api) = &self.dns else {
+            return Ok((true, None));
+        };
+        let mut l = l;
+        let (made, problem) = self.keep_name(at, &dns::Target::Closed, l.as_deref_mut()).await?;
+        if problem.is_some() {
+            return Ok((true, problem));
+        }
+        // The last change made for this lifetime (this run's, or one a crash interrupted).
+        let last = made.or_else(|| {
+            l.as_ref()
+                .and_then(|l| l.dns_changes.last())
+                .and_then(|line| line.split_whitespace().next().map(str::to_string))
+        });
+        match last {
+            Some(id) => Ok((api.change_insync(&id).await?, None)),
+            None => Ok((true, None)),
+        }
     }
 
     /// Closes a lifetime whose ALB was never created.
@@ -627,7 +746,8 @@ impl<E: ElbApi> Reconciler<E> {
         Ok(())
     }
 
-    /// Makes the lifetime's target group, ALB and listeners exist. `Ok(true)` while provisioning.
+    /// Makes the lifetime's target group, ALB and listeners exist: the ALB
+    /// once it is active, `None` while it provisions (look again soon).
     async fn ensure(
         &self,
         elb: &E,
@@ -636,7 +756,7 @@ impl<E: ElbApi> Reconciler<E> {
         l: &mut Lifetime,
         until: DateTime<Utc>,
         actions: &mut Vec<Action>,
-    ) -> Result<bool, ReconcileError> {
+    ) -> Result<Option<ObservedLb>, ReconcileError> {
         let a = &self.cfg.alb;
         if l.tg_arn.is_none() {
             let arn = match elb.find_tg(&l.name).await? {
@@ -754,14 +874,14 @@ impl<E: ElbApi> Reconciler<E> {
                         None,
                     );
                 }
-                Ok(false)
+                Ok(Some(lb))
             }
             Some(lb) if lb.state == LbState::Failed => Err(ReconcileError::Aws(AwsError::other(
                 "DescribeLoadBalancers",
                 &format!("ALB {} failed to provision", lb.name),
             ))),
             // Provisioning, or not listed yet right after create: look again soon.
-            _ => Ok(true),
+            _ => Ok(None),
         }
     }
 
@@ -805,7 +925,7 @@ mod tests {
     use super::*;
     use crate::aws::elb::ObservedLb;
     use crate::config::EMBEDDED_DEFAULT;
-    use crate::daemon::fake_elb::FakeElb;
+    use crate::daemon::fake_elb::{FakeElb, FakeRoute53};
     use crate::schedule::Interval;
     use crate::store::sqlite::SqliteStore;
     use chrono::TimeZone;
@@ -817,9 +937,9 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 12, 3, h, m, 0).unwrap()
     }
 
-    struct Rig {
+    struct Rig<D = NoDns> {
         store: Arc<SqliteStore>,
-        r: Reconciler<FakeElb>,
+        r: Reconciler<FakeElb, D>,
         now: Arc<Mutex<DateTime<Utc>>>,
     }
 
@@ -831,6 +951,27 @@ mod tests {
     }
 
     fn rig(name: &str, edit: impl Fn(String) -> String) -> Rig {
+        rig_with(name, edit, None)
+    }
+
+    /// A rig with `[alb.dns]` (demo.example.com in zone Z0123) and an in-memory zone.
+    fn dns_rig(name: &str, edit: impl Fn(String) -> String) -> (Rig<FakeRoute53>, FakeRoute53) {
+        let zone = FakeRoute53::default();
+        let rig = rig_with(
+            name,
+            |s| {
+                edit(s.replacen(
+                    "[schedule]",
+                    "[alb.dns]\nhosted_zone_id = \"Z0123\"\nrecord_name = \"demo.example.com\"\n\n[schedule]",
+                    1,
+                ))
+            },
+            Some(zone.clone()),
+        );
+        (rig, zone)
+    }
+
+    fn rig_with<D: Route53Api>(name: &str, edit: impl Fn(String) -> String, dns: Option<D>) -> Rig<D> {
         let path = std::env::temp_dir().join(format!("costd-rec-{name}-{}.db", std::process::id()));
         for s in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{s}", path.display()));
@@ -863,11 +1004,12 @@ mod tests {
             Some(FakeElb::default()),
             crate::app::SharedPrices::new(prices),
             clock,
-        );
+        )
+        .with_dns(dns);
         Rig { store, r, now }
     }
 
-    impl Rig {
+    impl<D: Route53Api> Rig<D> {
         /// One run at `at` (the clock reads `at` during it).
         async fn run(&self, at: DateTime<Utc>, edge: Option<DateTime<Utc>>) -> Result<Outcome, ReconcileError> {
             *self.now.lock().unwrap() = at;
@@ -881,6 +1023,129 @@ mod tests {
                 .add_window(Interval::new(from, to).unwrap(), "", "test", from - Duration::hours(1))
                 .unwrap();
         }
+    }
+
+    fn alias_of(zone: &FakeRoute53) -> Option<String> {
+        zone.z()
+            .records
+            .iter()
+            .find_map(|r| match (&r.record_type[..], &r.value) {
+                ("A", crate::aws::route53::RecordValue::Alias { dns_name, .. }) => Some(dns_name.clone()),
+                _ => None,
+            })
+    }
+
+    #[tokio::test]
+    async fn the_stable_name_follows_each_alb_and_leaves_before_it_is_deleted() {
+        let (rig, zone) = dns_rig("dns", |s| s);
+        rig.window(t(9, 0), t(10, 0));
+        rig.window(t(11, 0), t(12, 0));
+        rig.run(t(9, 0), Some(t(9, 0))).await.unwrap();
+        let first = lifetime_name("mlops-demo", "seed-demo", "w1");
+        // Active at once (the fake provisions instantly): the alias and the ownership record.
+        assert_eq!(alias_of(&zone), Some(format!("dualstack.{first}.elb.example")));
+        let store_id = rig.store.store_id().unwrap();
+        assert!(zone.z().records.iter().any(|r| r.name == "_costd.demo.example.com"
+            && r.value
+                == crate::aws::route53::RecordValue::Values {
+                    ttl: 300,
+                    values: vec![crate::aws::route53::owner_value("seed-demo", &store_id)]
+                }));
+        let open = rig.store.open_lifetimes("seed-demo").unwrap();
+        assert_eq!(
+            open[0].dns_changes,
+            [format!(
+                "C1 UPSERT A demo.example.com → dualstack.{first}.elb.example; UPSERT TXT _costd.demo.example.com"
+            )]
+        );
+        // Converged: the next run changes nothing.
+        rig.run(t(9, 1), None).await.unwrap();
+        assert_eq!(zone.z().calls, ["change C1 2"]);
+
+        // The window closes; Route 53 is slow to sync the deletion: the ALB waits.
+        zone.z().slow = true;
+        let o = rig.run(t(10, 0), Some(t(10, 0))).await.unwrap();
+        assert!(o.pending);
+        assert_eq!(alias_of(&zone), None, "the name is gone first");
+        assert_eq!(
+            rig.elb().w().lbs.len(),
+            1,
+            "the ALB is kept until the deletion is INSYNC"
+        );
+        // A run later the change is INSYNC: the ALB goes.
+        zone.z().pending.clear();
+        rig.run(t(10, 1), None).await.unwrap();
+        assert!(rig.elb().w().lbs.is_empty());
+        let closed = rig.store.lifetimes("seed-demo", t(9, 0), t(10, 2)).unwrap();
+        assert_eq!(closed[0].dns_changes.len(), 2);
+        assert!(
+            closed[0].dns_changes[1].starts_with("C2 DELETE A demo.example.com"),
+            "{:?}",
+            closed[0].dns_changes
+        );
+        assert!(zone.z().records.is_empty(), "the ownership record went with it");
+
+        // The second window: the same name points at the second ALB.
+        zone.z().slow = false;
+        rig.run(t(11, 0), Some(t(11, 0))).await.unwrap();
+        let second = lifetime_name("mlops-demo", "seed-demo", "w2");
+        assert_ne!(first, second);
+        assert_eq!(alias_of(&zone), Some(format!("dualstack.{second}.elb.example")));
+        let d = rig.store.decisions(50).unwrap();
+        assert_eq!(d.iter().filter(|d| d.action == DecisionAction::Dns).count(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_name_costd_did_not_write_is_reported_and_never_overwritten() {
+        let (rig, zone) = dns_rig("dns-foreign", |s| s);
+        let theirs = crate::aws::route53::RecordSet {
+            name: "demo.example.com".into(),
+            record_type: "A".into(),
+            value: crate::aws::route53::RecordValue::Values {
+                ttl: 60,
+                values: vec!["192.0.2.10".into()],
+            },
+        };
+        zone.z().records.push(theirs.clone());
+        rig.window(t(9, 0), t(10, 0));
+        let o = rig.run(t(9, 0), Some(t(9, 0))).await.unwrap();
+        assert!(o.dns_problem.unwrap().contains("that costd did not write"));
+        assert_eq!(zone.z().records, std::slice::from_ref(&theirs));
+        // Its own ALB runs and goes as planned; the record stays theirs.
+        assert_eq!(rig.elb().w().lbs.len(), 1);
+        rig.run(t(10, 0), Some(t(10, 0))).await.unwrap();
+        assert!(rig.elb().w().lbs.is_empty());
+        assert_eq!(zone.z().records, [theirs]);
+        assert!(zone.z().calls.iter().all(|c| !c.starts_with("change")));
+    }
+
+    #[tokio::test]
+    async fn with_take_over_and_a_fallback_the_name_is_costds_and_points_at_the_closed_page() {
+        let (rig, zone) = dns_rig("dns-fallback", |s| {
+            s.replacen(
+                "record_name = \"demo.example.com\"",
+                "record_name = \"demo.example.com\"\ntake_over = true\nfallback = { dns_name = \"closed.example.com\", hosted_zone_id = \"Z3AQBSTGFYJSTF\" }",
+                1,
+            )
+        });
+        zone.z().records.push(crate::aws::route53::RecordSet {
+            name: "demo.example.com".into(),
+            record_type: "A".into(),
+            value: crate::aws::route53::RecordValue::Values {
+                ttl: 60,
+                values: vec!["192.0.2.10".into()],
+            },
+        });
+        // Outside any window: taken over and pointed at the fallback.
+        rig.run(t(8, 0), None).await.unwrap();
+        assert_eq!(alias_of(&zone).as_deref(), Some("closed.example.com"));
+        rig.window(t(9, 0), t(10, 0));
+        rig.run(t(9, 0), Some(t(9, 0))).await.unwrap();
+        let name = lifetime_name("mlops-demo", "seed-demo", "w1");
+        assert_eq!(alias_of(&zone), Some(format!("dualstack.{name}.elb.example")));
+        rig.run(t(10, 0), Some(t(10, 0))).await.unwrap();
+        assert_eq!(alias_of(&zone).as_deref(), Some("closed.example.com"));
+        assert!(rig.elb().w().lbs.is_empty());
     }
 
     #[tokio::test]

@@ -32,6 +32,7 @@ pub fn lifetime_events(
     lifetimes: &[Lifetime],
     since: DateTime<Utc>,
     https: bool,
+    stable_name: Option<&str>,
     settings: &PlannerSettings,
     tz: Tz,
 ) -> Vec<Event> {
@@ -45,22 +46,23 @@ pub fn lifetime_events(
         if let (Some(active), Some(dns)) = (l.active_at, &l.dns_name)
             && active >= since
         {
-            let url = alb_url(dns, https);
-            out.push(
-                Event::new(
-                    format!("{deployment}/alb_ready/{}", l.id),
-                    EventKind::AlbReady,
-                    Severity::Info,
-                    active,
-                    deployment,
-                    format!("The demo ALB {} is ready: {url}", l.name),
-                )
-                .link(&url)
-                .fact("Load balancer", &l.name)
-                .fact("DNS name", dns)
-                .fact("Windows", &windows)
-                .fact("Active since", hhmm(active, tz)),
-            );
+            // The stable name (`[alb.dns]`) is the link people share; the ALB's own name stays a fact.
+            let url = alb_url(stable_name.unwrap_or(dns), https);
+            let mut e = Event::new(
+                format!("{deployment}/alb_ready/{}", l.id),
+                EventKind::AlbReady,
+                Severity::Info,
+                active,
+                deployment,
+                format!("The demo ALB {} is ready: {url}", l.name),
+            )
+            .link(&url)
+            .fact("Load balancer", &l.name)
+            .fact("DNS name", dns);
+            if stable_name.is_some() {
+                e = e.fact("ALB URL", alb_url(dns, https));
+            }
+            out.push(e.fact("Windows", &windows).fact("Active since", hhmm(active, tz)));
         }
         if let Some(deleted) = l.deleted_at.filter(|d| *d >= since) {
             let hours = settings.billed_hours(l.created_at, deleted);
@@ -312,6 +314,7 @@ mod tests {
             tg_arn: None,
             listener_arns: vec![],
             dns_name: Some(format!("demo-{id}-1.us-east-1.elb.amazonaws.com")),
+            dns_changes: Vec::new(),
             created_at: at(0, 55),
             active_at: active,
             deleted_at: deleted,
@@ -338,7 +341,15 @@ mod tests {
                 ..lifetime(4, Some(at(0, 57)), None)
             },
         ];
-        let e = lifetime_events("demo", &ledger, at(5, 0) - LOOKBACK, false, &settings(), chrono_tz::UTC);
+        let e = lifetime_events(
+            "demo",
+            &ledger,
+            at(5, 0) - LOOKBACK,
+            false,
+            None,
+            &settings(),
+            chrono_tz::UTC,
+        );
         let ids: Vec<&str> = e.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["demo/alb_ready/1", "demo/alb_deleted/1", "demo/alb_ready/2"]);
         assert_eq!(
@@ -358,6 +369,23 @@ mod tests {
         let facts: Vec<(&str, &str)> = e[1].facts.iter().map(|f| (f.name.as_str(), f.value.as_str())).collect();
         assert!(facts.contains(&("Billed hours", "4")), "{facts:?}");
         assert_eq!(alb_url("x.elb.amazonaws.com", true), "https://x.elb.amazonaws.com/");
+        // With a stable name, the link and the sentence give it; the ALB's own URL is a fact.
+        let e = lifetime_events(
+            "demo",
+            &ledger,
+            at(5, 0) - LOOKBACK,
+            true,
+            Some("demo.example.com"),
+            &settings(),
+            chrono_tz::UTC,
+        );
+        assert_eq!(e[0].link.as_deref(), Some("https://demo.example.com/"));
+        assert_eq!(e[0].text, "The demo ALB demo-1 is ready: https://demo.example.com/");
+        assert!(
+            e[0].facts
+                .iter()
+                .any(|f| f.name == "ALB URL" && f.value == "https://demo-1-1.us-east-1.elb.amazonaws.com/")
+        );
     }
 
     #[test]

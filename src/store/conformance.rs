@@ -428,6 +428,10 @@ pub(super) fn the_ledger_round_trips_and_knows_what_is_open(open: &dyn Fn() -> A
     assert!(s.open_lifetimes("other").unwrap().is_empty());
     l.lb_arn = Some("arn:lb".into());
     l.listener_arns = vec!["arn:l1".into(), "arn:l2".into()];
+    l.dns_changes = vec![
+        "C0123 UPSERT A demo.example.com".into(),
+        "C0456 DELETE A demo.example.com".into(),
+    ];
     l.active_at = Some(t(10));
     l.deleted_at = Some(t(12));
     s.update_lifetime(&l).unwrap();

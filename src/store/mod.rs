@@ -45,6 +45,11 @@ pub fn random_hex(n: usize) -> String {
 }
 
 /// A comma-separated list as stored (window ids, listener ARNs).
+/// Lines of a text column (empty: none).
+fn lines(s: &str) -> Vec<String> {
+    s.lines().filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
 fn list(s: &str) -> Vec<String> {
     s.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()
 }
@@ -212,6 +217,9 @@ pub struct Lifetime {
     pub listener_arns: Vec<String>,
     /// Public DNS name, once created.
     pub dns_name: Option<String>,
+    /// Route 53 changes made for its stable name (`[alb.dns]`), oldest first:
+    /// `<change id> <UPSERT|DELETE> <what>`.
+    pub dns_changes: Vec<String>,
     /// When costd began creating it (or AWS's CreatedTime for an adopted orphan).
     pub created_at: DateTime<Utc>,
     /// When AWS first reported it active.
@@ -256,10 +264,12 @@ pub enum DecisionAction {
     Reopen,
     /// Kept the ALB through a gap between windows.
     Coalesce,
+    /// Changed the stable name's records in Route 53 (`[alb.dns]`).
+    Dns,
 }
 
 impl DecisionAction {
-    const ALL: [DecisionAction; 7] = [
+    const ALL: [DecisionAction; 8] = [
         DecisionAction::Create,
         DecisionAction::Delete,
         DecisionAction::Active,
@@ -267,6 +277,7 @@ impl DecisionAction {
         DecisionAction::Gone,
         DecisionAction::Reopen,
         DecisionAction::Coalesce,
+        DecisionAction::Dns,
     ];
 
     /// Stored spelling.
@@ -279,6 +290,7 @@ impl DecisionAction {
             DecisionAction::Gone => "gone",
             DecisionAction::Reopen => "reopen",
             DecisionAction::Coalesce => "coalesce",
+            DecisionAction::Dns => "dns",
         }
     }
 

@@ -202,6 +202,10 @@ FROM lifetimes WHERE deleted_at IS NOT NULL;
 ALTER TABLE windows ADD COLUMN calendar_key TEXT;
 CREATE UNIQUE INDEX windows_calendar ON windows (created_by, calendar_key) WHERE calendar_key IS NOT NULL;
 "#,
+    // 9: a lifetime's Route 53 changes (see the SQLite store).
+    r#"
+ALTER TABLE lifetimes ADD COLUMN dns_changes TEXT NOT NULL DEFAULT '';
+"#,
 ];
 
 /// The rows that read back as windows (the others are quarantined and
@@ -377,7 +381,7 @@ pub struct PgStore {
 
 const WINDOW_COLUMNS: &str = "id, start_utc, end_utc, note, created_by, created_at, cancelled_at";
 const LIFETIME_COLUMNS: &str = "id, deployment, name, window_ids, reason, reason_detail, dry_run, lb_arn, tg_arn, \
-     listener_arns, dns_name, created_at, active_at, deleted_at";
+     listener_arns, dns_name, created_at, active_at, deleted_at, dns_changes";
 const TRANSITION_COLUMNS: &str =
     "id, at, month, key, budget, scope, kind, percent, from_state, to_state, value_usd, threshold_usd";
 
@@ -675,6 +679,7 @@ fn lifetime(r: &Row) -> Result<Lifetime, StoreError> {
         tg_arn: r.try_get(8)?,
         listener_arns: list(&r.try_get::<_, String>(9)?),
         dns_name: r.try_get(10)?,
+        dns_changes: super::lines(&r.try_get::<_, String>(14)?),
         created_at: r.try_get(11)?,
         active_at: r.try_get(12)?,
         deleted_at: r.try_get(13)?,
@@ -1265,7 +1270,7 @@ impl Store for PgStore {
             tx.execute(
                 "UPDATE lifetimes SET name = $2, window_ids = $3, reason = $4, reason_detail = $5, lb_arn = $6, \
                  tg_arn = $7, listener_arns = $8, dns_name = $9, created_at = $10, active_at = $11, deleted_at = $12, \
-                 lease_token = COALESCE(lease_token, $13) WHERE id = $1",
+                 lease_token = COALESCE(lease_token, $13), dns_changes = $14 WHERE id = $1",
                 &[
                     &l.id,
                     &l.name,
@@ -1280,6 +1285,7 @@ impl Store for PgStore {
                     &l.active_at,
                     &l.deleted_at,
                     &token,
+                    &l.dns_changes.join("\n"),
                 ],
             )?;
             if let Some(seconds) = super::closed_seconds(&l) {

@@ -19,7 +19,7 @@ use super::{
     CalendarSync, CalendarWindow, CancelledWindow, Decision, DecisionAction, DeliveryOutcome, DeliveryRecord,
     DestinationStatus, Lifetime, LifetimeReason, NewLifetime, NotificationRecord, NotificationState, PendingDelivery,
     PendingNotification, ProjectionDay, Pruned, QuarantinedWindow, Retention, Store, StoreError, StoredAlarm,
-    StoredSession, StoredTransition, StoredWindow, WindowPage, WindowPageQuery, list,
+    StoredSession, StoredTransition, StoredWindow, WindowPage, WindowPageQuery, lines, list,
 };
 use crate::budget::{AlarmState, Evaluation, ThresholdKind, Transition};
 use crate::event::{Event, EventKind};
@@ -207,6 +207,10 @@ END;
     r#"
 ALTER TABLE windows ADD COLUMN calendar_key TEXT;
 CREATE UNIQUE INDEX windows_calendar ON windows (created_by, calendar_key) WHERE calendar_key IS NOT NULL;
+"#,
+    // 14: the Route 53 changes made for a lifetime's stable name, one per line.
+    r#"
+ALTER TABLE lifetimes ADD COLUMN dns_changes TEXT NOT NULL DEFAULT '';
 "#,
 ];
 
@@ -512,6 +516,7 @@ impl SqliteStore {
                         r.get::<_, String>(11)?,
                         r.get::<_, Option<String>>(12)?,
                         r.get::<_, Option<String>>(13)?,
+                        r.get::<_, String>(14)?,
                     ),
                 ))
             })?
@@ -535,6 +540,7 @@ impl SqliteStore {
                         tg_arn: tg,
                         listener_arns: list(&listeners),
                         dns_name: dns,
+                        dns_changes: lines(&times.3),
                         created_at: parse_ts("lifetimes.created_at", times.0)?,
                         active_at: opt_ts("lifetimes.active_at", times.1)?,
                         deleted_at: opt_ts("lifetimes.deleted_at", times.2)?,
@@ -609,7 +615,7 @@ fn to_transition((id, v): TransitionRow) -> Result<StoredTransition, StoreError>
 }
 
 const LIFETIME_COLUMNS: &str = "id, deployment, name, window_ids, reason, reason_detail, dry_run, lb_arn, tg_arn, \
-     listener_arns, dns_name, created_at, active_at, deleted_at";
+     listener_arns, dns_name, created_at, active_at, deleted_at, dns_changes";
 
 impl Store for SqliteStore {
     fn store_id(&self) -> Result<String, StoreError> {
@@ -1154,8 +1160,8 @@ impl Store for SqliteStore {
         let tx = conn.transaction()?;
         tx.execute(
             "UPDATE lifetimes SET name = ?2, window_ids = ?3, reason = ?4, reason_detail = ?5, lb_arn = ?6, \
-             tg_arn = ?7, listener_arns = ?8, dns_name = ?9, created_at = ?10, active_at = ?11, deleted_at = ?12 \
-             WHERE id = ?1",
+             tg_arn = ?7, listener_arns = ?8, dns_name = ?9, created_at = ?10, active_at = ?11, deleted_at = ?12, \
+             dns_changes = ?13 WHERE id = ?1",
             params![
                 l.id,
                 l.name,
@@ -1168,7 +1174,8 @@ impl Store for SqliteStore {
                 l.dns_name,
                 ts(l.created_at),
                 l.active_at.map(ts),
-                l.deleted_at.map(ts)
+                l.deleted_at.map(ts),
+                l.dns_changes.join("\n")
             ],
         )?;
         if let Some(seconds) = super::closed_seconds(l) {

@@ -380,6 +380,15 @@ async fn render(
         );
     }
 
+    // The stable name is someone else's or points elsewhere: left alone.
+    if let Some(why) = s.status.read().await.dns_problem.clone() {
+        let _ = write!(
+            h,
+            "<div class=\"banner alarm\" id=dns-problem>The demo's stable name is left alone: {}.</div>",
+            esc(&why)
+        );
+    }
+
     // Subscribed calendars that cannot be read: their last good copy stays in use.
     let calendars = s.app.calendars.read().expect("calendar status lock").clone();
     for c in calendars.iter().filter(|c| c.error.is_some()) {
@@ -449,11 +458,20 @@ async fn render(
         "<section id=alb><h2>Demo ALB</h2><p><span class=badge id=alb-state>{}</span> {}</p></section>",
         alb.state.as_str(),
         match (alb.name.as_deref(), alb.dns_name.as_deref()) {
-            (Some(n), Some(d)) => format!(
-                "{} · <a id=alb-url href=\"{url}\">{url}</a>",
-                esc(n),
-                url = esc(&crate::notify::schedule::alb_url(d, s.cfg.alb.https.is_some()))
-            ),
+            // With a stable name, people open that; the ALB's own name comes after.
+            (Some(n), Some(d)) => match &s.cfg.alb.dns {
+                Some(dns) => format!(
+                    "{} · <a id=stable-url href=\"{url}\">{url}</a> (ALB: <a id=alb-url href=\"{alb}\">{alb}</a>)",
+                    esc(n),
+                    url = esc(&dns.url(s.cfg.alb.https.is_some())),
+                    alb = esc(&crate::notify::schedule::alb_url(d, s.cfg.alb.https.is_some()))
+                ),
+                None => format!(
+                    "{} · <a id=alb-url href=\"{url}\">{url}</a>",
+                    esc(n),
+                    url = esc(&crate::notify::schedule::alb_url(d, s.cfg.alb.https.is_some()))
+                ),
+            },
             (Some(n), None) => esc(n),
             _ => String::new(),
         }
