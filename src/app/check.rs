@@ -240,6 +240,19 @@ pub async fn aws(cfg: &Config) -> Vec<Finding> {
                 .map(|a| format!("{} alarm(s) of this deployment", a.len())),
         ));
     }
+    if let Some(dns) = &cfg.alb.dns {
+        use crate::aws::route53::Route53Api;
+        let r53 = crate::aws::route53::SdkRoute53::new(crate::aws::route53_client(&cfg.aws.for_route53()).await);
+        let read = r53.records(&dns.hosted_zone_id, &dns.record_name).await.map(|records| {
+            let owner = if records.is_empty() {
+                "free".to_string()
+            } else {
+                format!("{} record(s) there now", records.len())
+            };
+            format!("{} in zone {}: {owner}", dns.record_name, dns.hosted_zone_id)
+        });
+        out.push(aws_finding(&["route53:ListResourceRecordSets"], read));
+    }
     if cfg.pricing.refresh_cron.is_some() {
         let client = crate::aws::pricing::client(&cfg.pricing.api_region, cfg.pricing.endpoint_url.as_ref()).await;
         let r = client

@@ -104,11 +104,9 @@ pub fn normalized_dns_name(s: &str) -> Option<String> {
     (s.len() <= 253 && labels.len() >= 2 && labels.iter().all(|l| label_ok(l))).then_some(s)
 }
 
-/// A hosted zone ID: `Z` and 1–32 upper-case letters and digits.
+/// A hosted zone ID: 1–32 upper-case letters and digits (AWS's start with `Z`).
 fn hosted_zone_id(s: &str) -> bool {
-    s.len() <= 33
-        && s.strip_prefix('Z')
-            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+    (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 fn parse_dns(t: &TableReader, dualstack: bool) -> Result<DnsConfig, InputError> {

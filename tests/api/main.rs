@@ -13,6 +13,7 @@ mod crash;
 mod daemon;
 mod dashboard;
 mod deploy;
+mod dns;
 mod export;
 mod failover;
 mod fuzz;
