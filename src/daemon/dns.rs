@@ -312,6 +312,31 @@ mod tests {
     }
 
     #[test]
+    fn a_dualstack_alb_gets_a_and_aaaa_and_a_dropped_type_is_deleted() {
+        let mut dual = cfg();
+        dual.record_types = vec![RecordType::A, RecordType::Aaaa];
+        let step = plan(&dual, "d", "s1", &Observed::default(), &alb());
+        let types: Vec<&str> = step
+            .changes
+            .iter()
+            .map(|c| match c {
+                Change::Upsert(r) | Change::Delete(r) => r.record_type.as_str(),
+            })
+            .collect();
+        assert_eq!(types, ["A", "AAAA", "TXT"]);
+        // Dualstack turned off: the AAAA record costd wrote goes.
+        let to = "dualstack.demo-1.us-east-1.elb.amazonaws.com";
+        let now = Observed {
+            at_name: vec![alias("A", to, "Z35SXDOTRQ7X7K"), alias("AAAA", to, "Z35SXDOTRQ7X7K")],
+            at_owner: vec![owner("d", "s1")],
+        };
+        assert_eq!(
+            plan(&cfg(), "d", "s1", &now, &alb()).changes,
+            [Change::Delete(alias("AAAA", to, "Z35SXDOTRQ7X7K"))]
+        );
+    }
+
+    #[test]
     fn the_ledger_line_names_each_change() {
         let c = [Change::Upsert(alias("A", "dualstack.x.elb.amazonaws.com", "Z1"))];
         assert_eq!(
