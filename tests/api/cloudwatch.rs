@@ -18,17 +18,7 @@ struct Cw {
 
 impl Cw {
     fn new(url: &str) -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let conf = rt.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("us-east-1"))
-                .endpoint_url(url)
-                .credentials_provider(cw::config::Credentials::new("test", "test", None, None, "test"))
-                .load(),
-        );
+        let (rt, conf) = crate::helpers::emulator_sdk(url, "us-east-1");
         Cw {
             rt,
             client: cw::Client::new(&conf),

@@ -33,17 +33,7 @@ pub(crate) struct Lb {
 
 impl ElbView {
     pub fn new(url: &str) -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let conf = rt.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new(REGION))
-                .endpoint_url(url)
-                .credentials_provider(elbv2::config::Credentials::new("test", "test", None, None, "test"))
-                .load(),
-        );
+        let (rt, conf) = crate::helpers::emulator_sdk(url, REGION);
         ElbView {
             rt,
             client: elbv2::Client::new(&conf),

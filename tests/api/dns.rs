@@ -27,17 +27,7 @@ struct Zone {
 impl Zone {
     /// A new public hosted zone `example.com` in moto.
     fn create(moto: &Moto) -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let conf = rt.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("us-east-1"))
-                .endpoint_url(&moto.url)
-                .credentials_provider(r53::config::Credentials::new("test", "test", None, None, "test"))
-                .load(),
-        );
+        let (rt, conf) = crate::helpers::emulator_sdk(&moto.url, "us-east-1");
         let client = r53::Client::new(&conf);
         let id = rt.block_on(async {
             let r = client
@@ -281,7 +271,8 @@ public_dashboard = true
 fn one_name_follows_each_windows_alb_and_leaves_before_it_is_deleted() {
     let _heavy = crate::helpers::heavy();
     let rig = DnsRig::new("dns-follow", "");
-    let _d = rig.daemon("1");
+    let d = rig.daemon("1");
+    let addr = web_address(&d);
     let first = rig.window(2, 6);
     let second = rig.window(12, 16);
 
@@ -292,6 +283,22 @@ fn one_name_follows_each_windows_alb_and_leaves_before_it_is_deleted() {
     });
     let owner = rig.zone.at("_costd.demo.example.com");
     assert_eq!(owner.len(), 1, "{owner:?}");
+    // The dashboard links the stable URL, the ALB's own beside it; so does the *ALB ready* event.
+    let page = wait_for(10, "the dashboard's stable URL", || {
+        let (_, page) = http(addr, "GET", "/", &[], "").ok()?;
+        page.contains("id=stable-url href=\"http://demo.example.com/\"")
+            .then_some(page)
+    });
+    assert!(page.contains("id=alb-url"));
+    let ready = wait_for(10, "the ALB ready event", || {
+        rig.store()
+            .events(Some(costd::event::EventKind::AlbReady), None, 10)
+            .unwrap()
+            .into_iter()
+            .next()
+    });
+    assert_eq!(ready.link.as_deref(), Some("http://demo.example.com/"));
+    assert_eq!(ready.text.rsplit(' ').next(), Some("http://demo.example.com/"));
     assert!(
         owner[0].1.contains("heritage=costd,costd/deployment=dns,costd/store="),
         "{owner:?}"

@@ -580,6 +580,25 @@ pub fn clear_of_an_hour_boundary(secs: u64) {
     }
 }
 
+/// A current-thread runtime and an SDK config for an emulator at `url`
+/// (region `region`, test credentials): what the tests' own AWS views use.
+pub fn emulator_sdk(url: &str, region: &'static str) -> (tokio::runtime::Runtime, aws_config::SdkConfig) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let conf = rt.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region))
+            .endpoint_url(url)
+            .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .load(),
+    );
+    (rt, conf)
+}
+
 /// Tests whose figures depend on timing (the crash test, the edge under load,
 /// the outages) and tests that generate load (hundreds of connections,
 /// concurrent model requests) take this lock, so that on a 2-core machine a
