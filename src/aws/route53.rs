@@ -236,13 +236,18 @@ impl Route53Api for SdkRoute53 {
     }
 
     async fn change_insync(&self, id: &str) -> Result<bool, AwsError> {
-        let r = self
-            .client
-            .get_change()
-            .id(id)
-            .send()
-            .await
-            .map_err(|e| err("GetChange", e))?;
+        let r = match self.client.get_change().id(id).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = err("GetChange", e);
+                // A change too old to be looked up has long reached every server.
+                return if e.message.starts_with("NoSuchChange") {
+                    Ok(true)
+                } else {
+                    Err(e)
+                };
+            }
+        };
         Ok(r.change_info()
             .is_some_and(|i| *i.status() == r53::types::ChangeStatus::Insync))
     }
