@@ -107,19 +107,9 @@ fn calendar(cfg: &Config, c: &crate::config::CalendarSource, now: chrono::DateTi
             );
         }
     };
-    let text = match std::fs::read(path) {
-        Ok(b) if b.len() > crate::config::MAX_CALENDAR_BYTES => {
-            return Finding::fail(
-                check,
-                format!(
-                    "{}: larger than {} bytes",
-                    path.display(),
-                    crate::config::MAX_CALENDAR_BYTES
-                ),
-            );
-        }
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) => return Finding::fail(check, format!("cannot read {}: {e}", path.display())),
+    let text = match super::calendars::read_file(path) {
+        Ok(t) => t,
+        Err(e) => return Finding::fail(check, e),
     };
     match super::calendars::desired(&text, c, &cfg.schedule, now) {
         Ok(d) => Finding::ok(

@@ -42,7 +42,7 @@ impl CalendarLocation {
     pub fn describe(&self) -> String {
         match self {
             CalendarLocation::Url { url, var } => {
-                format!("{}://{} (from ${var})", url.scheme(), url.host_str().unwrap_or(""))
+                format!("{} (from ${var})", crate::redact::url(url.as_str()))
             }
             CalendarLocation::File(p) => p.display().to_string(),
         }

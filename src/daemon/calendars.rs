@@ -233,20 +233,13 @@ async fn fetch(
 }
 
 fn read_file(path: &std::path::Path) -> Result<Fetched, String> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut body = String::new();
-    f.take(MAX_CALENDAR_BYTES as u64 + 1)
-        .read_to_string(&mut body)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if body.len() > MAX_CALENDAR_BYTES {
-        return Err(format!("{} is larger than {MAX_CALENDAR_BYTES} bytes", path.display()));
-    }
-    Ok(Fetched::Body(Copy {
-        etag: None,
-        last_modified: None,
-        body,
-    }))
+    crate::app::calendars::read_file(path).map(|body| {
+        Fetched::Body(Copy {
+            etag: None,
+            last_modified: None,
+            body,
+        })
+    })
 }
 
 #[cfg(test)]

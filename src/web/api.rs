@@ -105,9 +105,6 @@ async fn readyz(State(s): State<AppState>, headers: HeaderMap) -> Response {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "readiness: listing quarantined windows"),
     }
-    if let Some(why) = &st_dns(&s).await {
-        warnings.push_str(&format!("warning: the demo's stable name is left alone: {why}\n"));
-    }
     for c in s.app.calendars.read().expect("calendar status lock").iter() {
         if let Some(e) = &c.error {
             let why = if detail { e.as_str() } else { "it could not be read" };
@@ -135,6 +132,9 @@ async fn readyz(State(s): State<AppState>, headers: HeaderMap) -> Response {
             c.until.to_rfc3339()
         ));
     }
+    if let Some(why) = &st.dns_problem {
+        warnings.push_str(&format!("warning: the demo's stable name is left alone: {why}\n"));
+    }
     let max_age = Duration::seconds(i64::from(s.cfg.reconcile.safety_net_seconds) * 3 + 30);
     let error = if detail {
         st.last_error.as_deref()
@@ -148,11 +148,6 @@ async fn readyz(State(s): State<AppState>, headers: HeaderMap) -> Response {
         Ok(()) => (StatusCode::OK, format!("ready\n{warnings}")).into_response(),
         Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}{warnings}")).into_response(),
     }
-}
-
-/// Why the stable name (`[alb.dns]`) is left alone, if it is.
-async fn st_dns(s: &AppState) -> Option<String> {
-    s.status.read().await.dns_problem.clone()
 }
 
 /// `leader: NAME (token N) since T` or `leader: none known`, one line.

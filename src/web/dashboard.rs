@@ -359,7 +359,10 @@ async fn render(
     }
 
     // Another store's ALB in this deployment: left alone, none created beside it.
-    let conflicts = s.status.read().await.conflicts.clone();
+    let (conflicts, dns_problem) = {
+        let st = s.status.read().await;
+        (st.conflicts.clone(), st.dns_problem.clone())
+    };
     if !conflicts.is_empty() {
         let list: Vec<String> = conflicts
             .iter()
@@ -381,7 +384,7 @@ async fn render(
     }
 
     // The stable name is someone else's or points elsewhere: left alone.
-    if let Some(why) = s.status.read().await.dns_problem.clone() {
+    if let Some(why) = dns_problem {
         let _ = write!(
             h,
             "<div class=\"banner alarm\" id=dns-problem>The demo's stable name is left alone: {}.</div>",
