@@ -104,6 +104,9 @@ pub fn normalized_dns_name(s: &str) -> Option<String> {
     (s.len() <= 253 && labels.len() >= 2 && labels.iter().all(|l| label_ok(l))).then_some(s)
 }
 
+/// The longest demo name: `_costd.<name>` (its ownership record) fits in 253.
+pub const MAX_RECORD_NAME: usize = 253 - "_costd.".len();
+
 /// A hosted zone ID: 1–32 upper-case letters and digits (AWS's start with `Z`).
 fn hosted_zone_id(s: &str) -> bool {
     (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
@@ -125,6 +128,11 @@ fn parse_dns(t: &TableReader, dualstack: bool) -> Result<DnsConfig, InputError> 
             "`{raw}` is not a DNS name such as demo.example.com (labels of letters, digits and hyphens, at most 253 characters)"
         ))
     })?;
+    if record_name.len() > MAX_RECORD_NAME {
+        return Err(name_v.error(format!(
+            "`{raw}` is longer than {MAX_RECORD_NAME} characters: its `_costd.` ownership record must fit in DNS's 253"
+        )));
+    }
     if record_name.starts_with("_costd.") {
         return Err(name_v.error("a `_costd.` name is costd's ownership record; it cannot be the demo's name"));
     }

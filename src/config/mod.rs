@@ -332,6 +332,30 @@ mod tests {
         .unwrap();
         assert!(dual.alb.dualstack);
         assert_eq!(dual.alb.dns.unwrap().record_types, [RecordType::A, RecordType::Aaaa]);
+        // At the bounds: a 32-character zone ID, a 63-character label, a 246-character
+        // name (253 with `_costd.` before it); 247 is refused.
+        let zone32 = "Z".repeat(32);
+        let name246 = format!(
+            "{}.{}.{}.{}.com",
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(50)
+        );
+        assert_eq!(name246.len(), 246);
+        let d = dns(&format!("hosted_zone_id = \"{zone32}\"\nrecord_name = \"{name246}\"")).unwrap();
+        assert_eq!(d.alb.dns.unwrap().record_name, name246);
+        let e = dns(&format!(
+            "hosted_zone_id = \"Z1\"\nrecord_name = \"{}\"",
+            name246.replace(".com", "d.com")
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("longer than 246 characters"), "{e}");
+        let e = dns(&format!(
+            "hosted_zone_id = \"{zone32}Z\"\nrecord_name = \"d.example.com\""
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("not a hosted zone ID"), "{e}");
         let long_label = format!("{}.example.com", "a".repeat(64));
         let long_name = format!("{}.com", ["abcdefghi"; 26].join("."));
         for (body, want) in [
@@ -441,6 +465,18 @@ mod tests {
             let e = cal(body).unwrap_err().to_string();
             assert!(e.contains(want), "{body}: {e}");
         }
+        // At the bounds: a 40-character name, a 100-character match, 1440 minutes,
+        // 366 days; one more is refused.
+        let at = |name: usize, filter: usize| {
+            cal(&format!(
+                "name = \"{}\"\nfile = \"a.ics\"\nmatch = \"{}\"\nrefresh_minutes = 1440\nhorizon_days = 366",
+                "n".repeat(name),
+                "m".repeat(filter)
+            ))
+        };
+        assert!(at(40, 100).is_ok());
+        assert!(at(41, 100).unwrap_err().to_string().contains("not a calendar name"));
+        assert!(at(40, 101).unwrap_err().to_string().contains("1–100 characters"));
         let many = (0..11)
             .map(|i| format!("[[schedule.calendars]]\nname = \"c{i}\"\nfile = \"a.ics\"\nmatch = \"x\"\n"))
             .collect::<String>();
