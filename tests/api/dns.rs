@@ -309,7 +309,13 @@ fn one_name_follows_each_windows_alb_and_leaves_before_it_is_deleted() {
         rig.elb.lbs().is_empty().then_some(())
     });
     assert!(Utc::now() >= first.end);
-    let decisions = rig.store().decisions(50).unwrap();
+    // The delete decision is written when the call returns, a moment after moto lists no ALB.
+    let decisions = wait_for(10, "the delete decision", || {
+        let d = rig.store().decisions(50).unwrap();
+        d.iter()
+            .any(|d| d.action == costd::store::DecisionAction::Delete)
+            .then_some(d)
+    });
     let at = |pred: &dyn Fn(&costd::store::Decision) -> bool| decisions.iter().rev().position(pred).unwrap();
     let name_gone =
         at(&|d| d.action == costd::store::DecisionAction::Dns && d.detail.contains("DELETE A demo.example.com"));
