@@ -42,6 +42,17 @@ pub enum Format {
     Json,
 }
 
+/// `costd traffic --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrafficFormat {
+    /// A table for people.
+    Table,
+    /// JSON for programs; decimals are strings.
+    Json,
+    /// The traffic file (TOML) `costd model --traffic` reads.
+    Toml,
+}
+
 /// `costd export --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
@@ -77,6 +88,60 @@ pub enum Command {
         /// The instant that anchors what-if schedules (RFC 3339). Default: now.
         #[arg(long, value_name = "RFC3339", value_parser = parse_at)]
         at: Option<DateTime<Utc>>,
+        /// Measured traffic (`costd traffic --format toml`): replaces the scenario's [network] volumes, marked measured.
+        #[arg(long, value_name = "FILE")]
+        traffic: Option<PathBuf>,
+    },
+    /// Measure the VPC's traffic from VPC Flow Logs: bytes per AWS service, region and AZ (by AWS's published IP ranges), scaled to a month, as a scenario's [network] volumes; with --nat-gateway, beside the NAT gateway's own CloudWatch counts.
+    Traffic {
+        /// Flow log files or directories (plain or gzip; the default format, or a custom one named by the files' header line or --fields).
+        #[arg(required = true, value_name = "PATH")]
+        logs: Vec<PathBuf>,
+        /// AWS's ip-ranges.json (https://ip-ranges.amazonaws.com/ip-ranges.json).
+        #[arg(long, value_name = "FILE", required_unless_present = "fetch_ip_ranges")]
+        ip_ranges: Option<PathBuf>,
+        /// Fetch ip-ranges.json from AWS now instead of reading --ip-ranges.
+        #[arg(long, conflicts_with = "ip_ranges")]
+        fetch_ip_ranges: bool,
+        /// Where --fetch-ip-ranges reads from.
+        #[arg(long, value_name = "URL", default_value = crate::traffic::ipranges::URL)]
+        ip_ranges_url: url::Url,
+        /// The VPC's region. Default: the --scenario's.
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+        /// The records' fields, for files without a header line (e.g. exported from CloudWatch Logs): "version srcaddr …" or "${version} ${srcaddr} …".
+        #[arg(long, value_name = "FIELDS")]
+        fields: Option<String>,
+        /// The VPC's CIDR blocks (repeat). Default: the private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
+        #[arg(long = "vpc-cidr", value_name = "CIDR")]
+        vpc_cidrs: Vec<String>,
+        /// Leave out an interface's records (repeat), e.g. a NAT gateway's, which repeat the workloads'.
+        #[arg(long = "skip-interface", value_name = "ENI")]
+        skip_interfaces: Vec<String>,
+        /// An interface endpoint's private address and service (repeat), e.g. 10.0.1.23=logs.
+        #[arg(long = "endpoint", value_name = "ADDRESS=SERVICE")]
+        endpoints: Vec<String>,
+        /// Route 53 Resolver query logs (files or directories, repeat): the answers name the services behind shared AWS addresses.
+        #[arg(long = "dns-log", value_name = "PATH")]
+        dns_logs: Vec<PathBuf>,
+        /// A NAT gateway whose CloudWatch byte counts to set beside the flow logs (repeat).
+        #[arg(long = "nat-gateway", value_name = "ID")]
+        nat_gateways: Vec<String>,
+        /// Config file whose [aws] settings the CloudWatch calls use. Default: the embedded one.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// A scenario: its region is the default, and the measured volumes are priced with it (NAT vs endpoints, break-even per service).
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+        /// Write the measured volumes into the --scenario file (its [network] traffic, egress, cross-AZ and [network.measured]; the rest kept).
+        #[arg(long, requires = "scenario")]
+        write: bool,
+        /// Hours in the month the volumes are scaled to.
+        #[arg(long, value_name = "HOURS", default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=744))]
+        hours_per_month: u32,
+        /// Output format: a table, JSON, or the traffic file `costd model --traffic` reads.
+        #[arg(long, value_enum, default_value_t = TrafficFormat::Table)]
+        format: TrafficFormat,
     },
     /// Run the daemon: create the ALB for demo windows, delete it after, until SIGTERM or ctrl-c.
     Serve {
@@ -385,6 +450,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     if usage { 2 } else { 1 }
 }
 
+/// The largest scenario or traffic file `costd traffic` and `costd model --traffic` read.
+pub const MAX_TRAFFIC_FILE_BYTES: usize = 1024 * 1024;
+
 /// Runs one command, writing its output to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {
@@ -393,6 +461,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             format,
             pricing_dir,
             at,
+            traffic,
         } => {
             let book = match &pricing_dir {
                 Some(dir) => PriceBook::from_dir(dir)?,
@@ -408,6 +477,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
                     "<embedded>/config/scenarios/seed-production-vpc.toml".to_string(),
                     EMBEDDED_SEED.to_string(),
                 ),
+            };
+            let (label, src) = match &traffic {
+                Some(path) => {
+                    let t = crate::app::traffic::read_bounded(path, MAX_TRAFFIC_FILE_BYTES).map_err(UsageError)?;
+                    let merged = crate::app::traffic::with_measured(&src, &label, &t, &path.display().to_string())
+                        .map_err(UsageError)?;
+                    (
+                        format!("{label} with the measured traffic of {}", path.display()),
+                        merged,
+                    )
+                }
+                None => (label, src),
             };
             let scenario = Scenario::parse(&label, &src, &book.regions())?;
             let prices = book
@@ -515,6 +596,169 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Notify {
             command: NotifyCommand::Test { config, to },
         } => notify_test(&config, &to, out),
+        Command::Traffic {
+            logs,
+            ip_ranges,
+            // Without --ip-ranges (clap requires one of the two), the file is fetched.
+            fetch_ip_ranges: _,
+            ip_ranges_url,
+            region,
+            fields,
+            vpc_cidrs,
+            skip_interfaces,
+            endpoints,
+            dns_logs,
+            nat_gateways,
+            config,
+            scenario,
+            write,
+            hours_per_month,
+            format,
+        } => {
+            let scenario_src = scenario
+                .as_ref()
+                .map(|p| {
+                    crate::app::traffic::read_bounded(p, MAX_TRAFFIC_FILE_BYTES)
+                        .map(|src| (p.display().to_string(), src))
+                        .map_err(UsageError)
+                })
+                .transpose()?;
+            let book = PriceBook::embedded()?;
+            let parsed = scenario_src
+                .as_ref()
+                .map(|(label, src)| Scenario::parse(label, src, &book.regions()))
+                .transpose()?;
+            let region = match (region, &parsed) {
+                (Some(r), _) => r,
+                (None, Some(s)) => s.region.clone(),
+                (None, None) => {
+                    return Err(UsageError(
+                        "--region: the VPC's region is needed (or a --scenario that names it)".into(),
+                    )
+                    .into());
+                }
+            };
+            anyhow::ensure!(
+                crate::pricing::is_region_code(&region),
+                UsageError(format!(
+                    "--region: `{region}` is not an AWS region code such as ap-southeast-1"
+                ))
+            );
+            if nat_gateways.len() > crate::app::traffic::MAX_NAT_GATEWAYS {
+                return Err(UsageError(format!(
+                    "{} --nat-gateway values; at most {}",
+                    nat_gateways.len(),
+                    crate::app::traffic::MAX_NAT_GATEWAYS
+                ))
+                .into());
+            }
+            if let Some(id) = nat_gateways
+                .iter()
+                .find(|id| !crate::app::traffic::is_nat_gateway_id(id))
+            {
+                return Err(UsageError(format!(
+                    "--nat-gateway `{id}` is not a NAT gateway ID such as nat-0123456789abcdef0"
+                ))
+                .into());
+            }
+            let mut settings = crate::traffic::Settings::new(&region)
+                .with_vpc_cidrs(&vpc_cidrs)
+                .and_then(|s| s.with_skipped_interfaces(&skip_interfaces))
+                .map_err(UsageError)?;
+            settings.hours_per_month = rust_decimal::Decimal::from(hours_per_month);
+            let inputs = crate::app::traffic::Inputs {
+                logs,
+                fields,
+                dns_logs,
+                endpoints,
+            };
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let (ranges_label, ranges_text) = match &ip_ranges {
+                Some(p) => (
+                    p.display().to_string(),
+                    crate::app::traffic::read_bounded(p, crate::traffic::ipranges::MAX_BYTES).map_err(UsageError)?,
+                ),
+                None => (
+                    ip_ranges_url.to_string(),
+                    rt.block_on(crate::app::traffic::fetch_ip_ranges(ip_ranges_url.as_str()))
+                        .map_err(anyhow::Error::msg)?,
+                ),
+            };
+            let ranges = crate::traffic::ipranges::IpRanges::parse(&ranges_label, &ranges_text).map_err(UsageError)?;
+            let names = crate::app::traffic::names(&inputs, &region).map_err(UsageError)?;
+            let mut report = crate::app::traffic::measure(&inputs, &ranges, &names, &settings).map_err(UsageError)?;
+            if !nat_gateways.is_empty() {
+                let cfg = match &config {
+                    Some(p) => Config::load(p)?,
+                    None => Config::parse(
+                        "<embedded>/config/costd.toml",
+                        EMBEDDED_DEFAULT,
+                        std::path::Path::new("."),
+                    )?,
+                };
+                rt.block_on(async {
+                    let cw = crate::aws::cloudwatch::SdkCloudWatch::new(
+                        crate::aws::cloudwatch_client(&region, &cfg.aws.for_cloudwatch()).await,
+                    );
+                    crate::app::traffic::nat_checks(&mut report, &cw, &nat_gateways).await
+                })
+                .map_err(anyhow::Error::msg)?;
+            }
+            let files = report.files;
+            let source = format!("VPC Flow Logs: {files} file(s), {} records", report.counts.attributed);
+            let traffic_toml = report.to_toml(&source);
+            let priced = match &scenario_src {
+                Some((label, src)) => {
+                    let merged = crate::app::traffic::with_measured(src, label, &traffic_toml, "<measured>")
+                        .map_err(UsageError)?;
+                    let s = Scenario::parse(label, &merged, &book.regions())?;
+                    if write {
+                        let path = scenario.as_ref().expect("--write requires --scenario");
+                        crate::app::traffic::write_atomically(path, &merged).map_err(anyhow::Error::msg)?;
+                    }
+                    let prices = book
+                        .get(&s.region)
+                        .expect("Scenario::parse checks the region has a table");
+                    s.network
+                        .as_ref()
+                        .map(|n| crate::cost::network::model(n, prices, rust_decimal::Decimal::from(hours_per_month)))
+                }
+                None => None,
+            };
+            match format {
+                TrafficFormat::Json => {
+                    let v = serde_json::json!({ "traffic": report, "network": priced });
+                    writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?
+                }
+                TrafficFormat::Toml => write!(out, "{traffic_toml}")?,
+                TrafficFormat::Table => {
+                    write!(out, "{}", render::traffic(&report))?;
+                    if let Some(n) = &priced {
+                        writeln!(out, "\nPRICED WITH THE SCENARIO (GB/month measured)")?;
+                        for b in &n.break_even {
+                            writeln!(
+                                out,
+                                "  {}: {} GB/month; an interface endpoint pays off above {} → {}",
+                                b.service,
+                                crate::money::format_quantity(b.traffic_gb_per_month, 2),
+                                b.gb_per_month
+                                    .map_or("never".into(), |g| crate::money::format_quantity(g, 2)),
+                                if b.endpoint_cheaper { "endpoint" } else { "NAT" }
+                            )?;
+                        }
+                        writeln!(out, "  Recommendation: {}", n.recommendation.replace('`', ""))?;
+                    }
+                    if write {
+                        writeln!(
+                            out,
+                            "\nwrote the measured volumes into {}",
+                            scenario.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+                        )?;
+                    }
+                }
+            }
+            Ok(())
+        }
         Command::Bill {
             config,
             month,

@@ -384,6 +384,24 @@ impl<'d, 'a> Value<'d, 'a> {
     }
 }
 
+/// `s` as a TOML basic string, quoted and escaped (for the files costd writes).
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,5 +467,20 @@ mod tests {
                 .message
                 .contains("found boolean")
         );
+    }
+
+    #[test]
+    fn quoted_strings_read_back_as_written() {
+        for text in [
+            "plain",
+            "a \"quote\" and a \\ backslash",
+            "tab\tnew\nline",
+            "bell \u{7} del \u{7f}",
+            "ünïcødé",
+        ] {
+            let src = format!("k = {}", quote(text));
+            let doc = Document::parse("q.toml", &src).unwrap();
+            assert_eq!(doc.root().require("k").unwrap().str().unwrap(), text);
+        }
     }
 }

@@ -20,6 +20,7 @@
 //! - [`budget`]: PURE projection and the budget alarm state machine.
 //! - [`event`]: PURE what costd tells people: events with a stable id, kind, severity, sentence and facts.
 //! - [`notify`]: events derived (budget, schedule) and formatted (Slack, Teams, PagerDuty, webhook); the outbox delivery worker: claims, signatures, retries, dead letters, retention.
+//! - [`traffic`]: PURE measured traffic: VPC Flow Logs and Route 53 Resolver query logs attributed to NAT, gateway and interface endpoints, cross-AZ (`costd traffic`).
 //! - [`web`]: the dashboard, the JSON API and the HTTP(S) listener with its limits.
 //! - [`metrics`]: process-wide counters for `/metrics`.
 //! - [`redact`]: secrets (webhook URLs) out of logs and the store.
@@ -44,4 +45,5 @@ pub mod render;
 pub mod scenario;
 pub mod schedule;
 pub mod store;
+pub mod traffic;
 pub mod web;

@@ -28,6 +28,18 @@ pub fn table(r: &ModelReport) -> String {
 
     if let Some(n) = &r.network {
         let _ = writeln!(s, "\nNETWORK: NAT Gateway vs VPC endpoints, per month");
+        match &n.measured {
+            Some(m) => {
+                let _ = writeln!(
+                    s,
+                    "  traffic measured: {} ({} to {}); volumes not measured are marked estimate",
+                    m.source, m.from, m.to
+                );
+            }
+            None => {
+                let _ = writeln!(s, "  traffic: estimates (measure it with `costd traffic`)");
+            }
+        }
         for (i, o) in n.options.iter().enumerate() {
             let tag = match (o.feasible, i) {
                 (false, _) => "  INFEASIBLE".to_string(),
@@ -43,13 +55,14 @@ pub fn table(r: &ModelReport) -> String {
         }
         if !n.break_even.is_empty() {
             let _ = writeln!(s, "\n  Break-even: interface endpoint (all AZs) vs NAT data processing");
-            let rows: Vec<[String; 4]> = n
+            let rows: Vec<[String; 5]> = n
                 .break_even
                 .iter()
                 .map(|b| {
                     [
                         b.service.clone(),
                         format_quantity(b.traffic_gb_per_month, 2),
+                        if b.measured { "measured" } else { "estimate" }.into(),
                         b.gb_per_month.map_or("never".into(), |g| format_quantity(g, 2)),
                         if b.endpoint_cheaper {
                             "endpoint".into()
@@ -61,9 +74,15 @@ pub fn table(r: &ModelReport) -> String {
                 .collect();
             grid(
                 &mut s,
-                &["service", "traffic GB/month", "break-even GB/month", "cheaper via"],
+                &[
+                    "service",
+                    "traffic GB/month",
+                    "traffic",
+                    "break-even GB/month",
+                    "cheaper via",
+                ],
                 &rows,
-                &[false, true, true, false],
+                &[false, true, false, true, false],
             );
         }
         let _ = writeln!(s, "\n  Recommendation: {}", n.recommendation);
@@ -388,6 +407,110 @@ pub fn bill(r: &crate::app::bill::BillReport) -> String {
         );
     }
     let _ = writeln!(s, "projection error: {}", e.summary);
+    s
+}
+
+/// The terminal table for `costd traffic`.
+pub fn traffic(r: &crate::traffic::Report) -> String {
+    use crate::traffic::human_bytes;
+    let mut s = String::new();
+    let c = &r.counts;
+    let _ = writeln!(
+        s,
+        "costd traffic: {} ({} file(s), {} records; {} to {}, {} h, scaled to a month of {} h)",
+        r.region,
+        r.files,
+        c.records,
+        r.from.to_rfc3339(),
+        r.to.to_rfc3339(),
+        format_quantity(r.period_hours, 2),
+        format_quantity(r.hours_per_month, 0)
+    );
+    let _ = writeln!(
+        s,
+        "  attributed {}; not attributed: {} rejected, {} NODATA/SKIPDATA, {} link-local, {} of skipped interfaces, {} with neither end in the VPC; {} malformed",
+        c.attributed, c.rejected, c.no_data, c.link_local, c.skipped_interface, c.outside_vpc, c.malformed
+    );
+    for m in &r.malformed {
+        let _ = writeln!(s, "  malformed {}:{}: {}", m.file, m.line, m.reason);
+    }
+    if c.malformed > r.malformed.len() as u64 {
+        let _ = writeln!(
+            s,
+            "  … and {} more malformed lines",
+            c.malformed - r.malformed.len() as u64
+        );
+    }
+    let _ = writeln!(s, "\nBY DESTINATION (both directions; GB = 2^30 bytes)");
+    let rows: Vec<[String; 6]> = r
+        .destinations
+        .iter()
+        .map(|d| {
+            [
+                d.destination.clone(),
+                d.az.clone().unwrap_or_else(|| "-".into()),
+                human_bytes(d.sent_bytes),
+                human_bytes(d.received_bytes),
+                format_quantity(d.gb_per_month, 3),
+                d.scenario_key.clone(),
+            ]
+        })
+        .collect();
+    grid(
+        &mut s,
+        &["destination", "az", "sent", "received", "GB/month", "scenario key"],
+        &rows,
+        &[false, false, true, true, true, false],
+    );
+    let _ = writeln!(s, "\nAS A SCENARIO'S [network] (GB/month)");
+    for (k, gb) in &r.traffic_gb_per_month {
+        let _ = writeln!(s, "  traffic_gb_per_month.{k} = {}", format_quantity(*gb, 3));
+    }
+    let _ = writeln!(
+        s,
+        "  internet_egress_gb_per_month = {}",
+        format_quantity(r.internet_egress_gb_per_month, 3)
+    );
+    if r.cross_az.measured {
+        let _ = writeln!(
+            s,
+            "  cross_az_gb_per_month = {} ({} between AZs, {} within one, {} unplaced)",
+            format_quantity(r.cross_az.gb_per_month, 3),
+            human_bytes(r.cross_az.cross_az_bytes),
+            human_bytes(r.cross_az.same_az_bytes),
+            human_bytes(r.cross_az.unknown_bytes)
+        );
+    }
+    for n in &r.nat_gateways {
+        let flows = n.flow_log_bytes;
+        let diff = i128::from(n.difference_bytes);
+        let pct = if n.processed_bytes == 0 {
+            "-".to_string()
+        } else {
+            format!(
+                "{}%",
+                (Decimal::from(diff) * Decimal::ONE_HUNDRED / Decimal::from(n.processed_bytes)).round_dp(1)
+            )
+        };
+        let _ = writeln!(
+            s,
+            "\nNAT GATEWAY {}: CloudWatch says it processed {} ({} GB/month: BytesInFromSource {} + BytesInFromDestination {}); the flow logs have {} to and from outside the VPC not through an endpoint; difference {}{} ({pct} of the NAT's count)",
+            n.nat_gateway_id,
+            human_bytes(n.processed_bytes),
+            format_quantity(n.processed_gb_per_month, 3),
+            human_bytes(n.bytes_in_from_source),
+            human_bytes(n.bytes_in_from_destination),
+            human_bytes(flows),
+            if diff < 0 { "-" } else { "" },
+            human_bytes(diff.unsigned_abs() as u64),
+        );
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(s, "\nNOTES");
+        for n in &r.notes {
+            let _ = writeln!(s, "  - {n}");
+        }
+    }
     s
 }
 

@@ -12,7 +12,7 @@ use rust_decimal_macros::dec;
 use crate::cost::billing::PartialHour;
 use crate::cost::load_balancer::{LbKind, LoadBalancerSpec, Scheme, TargetType, TrafficProfile};
 use crate::cost::monitoring::MonitoringSpec;
-use crate::cost::network::NetworkSpec;
+use crate::cost::network::{Measured, NetworkSpec};
 use crate::input::{Document, InputError, TableReader, Value};
 use crate::schedule::{CronExpr, Interval, Month, RecurringWindow, WindowSpec, parse_duration};
 
@@ -148,6 +148,7 @@ fn network(v: &Value) -> Result<NetworkSpec, InputError> {
             "s3" => spec.s3_gb = amount,
             "dynamodb" => spec.dynamodb_gb = amount,
             "internet" => spec.internet_gb = amount,
+            crate::cost::network::UNNAMED_AWS => spec.unnamed_aws_gb = amount,
             service => {
                 let valid = !service.is_empty()
                     && service
@@ -155,7 +156,7 @@ fn network(v: &Value) -> Result<NetworkSpec, InputError> {
                         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
                 if !valid {
                     return Err(gb.error(format!(
-                        "`{service}` is not a destination; use s3, dynamodb, internet, or an interface-endpoint service name such as \"ecr.dkr\", logs, sts"
+                        "`{service}` is not a destination; use s3, dynamodb, internet, aws_unnamed, or an interface-endpoint service name such as \"ecr.dkr\", logs, sts"
                     )));
                 }
                 services.insert(service.to_string(), amount);
@@ -176,9 +177,58 @@ fn network(v: &Value) -> Result<NetworkSpec, InputError> {
         }
         None => spec.internet_gb,
     };
+    spec.cross_az_gb = t
+        .get("cross_az_gb_per_month")
+        .map(|v| v.non_negative())
+        .transpose()?
+        .unwrap_or_default();
+    spec.measured = t.get("measured").map(|m| measured(&m, &spec, &t)).transpose()?;
     traffic.finish()?;
     t.finish()?;
     Ok(spec)
+}
+
+/// `[network.measured]`: where the volumes came from (`costd traffic`
+/// writes it). Every volume is measured except those listed in `estimated`.
+fn measured(v: &Value, spec: &NetworkSpec, network: &TableReader) -> Result<Measured, InputError> {
+    let t = v.table()?;
+    let text = |key: &str, max: usize| -> Result<String, InputError> {
+        let v = t.require(key)?;
+        let s = v.str()?;
+        if s.chars().count() > max {
+            return Err(v.error(format!("at most {max} characters")));
+        }
+        Ok(s)
+    };
+    let source = text("source", 200)?;
+    let from = text("from", 40)?;
+    let to = text("to", 40)?;
+    if let Some(r) = t.get("records") {
+        r.non_negative()?;
+    }
+    let mut keys: std::collections::BTreeSet<String> = spec.services_gb.keys().cloned().collect();
+    for key in ["s3", "dynamodb", "internet", crate::cost::network::UNNAMED_AWS] {
+        keys.insert(key.to_string());
+    }
+    if network.get("internet_egress_gb_per_month").is_some() {
+        keys.insert("internet_egress".into());
+    }
+    if network.get("cross_az_gb_per_month").is_some() {
+        keys.insert("cross_az".into());
+    }
+    if let Some(list) = t.get("estimated") {
+        for item in list.items()? {
+            let k = item.str()?;
+            if !keys.remove(&k) {
+                return Err(item.error(format!(
+                    "`{k}` is not one of the volumes: {}",
+                    keys.iter().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+    }
+    t.finish()?;
+    Ok(Measured { source, from, to, keys })
 }
 
 fn choice<T: Copy>(v: &Value, options: &[(&str, T)]) -> Result<T, InputError> {

@@ -111,17 +111,7 @@ pub fn desired(
 /// Reads a calendar file, at most [`crate::config::MAX_CALENDAR_BYTES`]
 /// (never more is read into memory); the error names the file.
 pub fn read_file(path: &std::path::Path) -> Result<String, String> {
-    use std::io::Read;
-    let max = crate::config::MAX_CALENDAR_BYTES;
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut body = String::new();
-    f.take(max as u64 + 1)
-        .read_to_string(&mut body)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if body.len() > max {
-        return Err(format!("{} is larger than {max} bytes", path.display()));
-    }
-    Ok(body)
+    super::read_bounded(path, crate::config::MAX_CALENDAR_BYTES)
 }
 
 /// A subscribed calendar as `/readyz`, the API and the dashboard show it.

@@ -15,6 +15,7 @@ pub mod export;
 pub mod leadership;
 pub mod prices;
 pub mod projection;
+pub mod traffic;
 pub mod views;
 pub mod windows;
 
@@ -146,4 +147,19 @@ impl App {
         self.kick.notify_one();
         self.changed.notify_one();
     }
+}
+
+/// Reads a file of at most `max` bytes as text (never more is read into
+/// memory); errors name the file.
+pub fn read_bounded(path: &std::path::Path, max: usize) -> Result<String, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut text = String::new();
+    f.take(max as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if text.len() > max {
+        return Err(format!("{} is larger than {max} bytes", path.display()));
+    }
+    Ok(text)
 }

@@ -43,7 +43,15 @@ pub struct DnsConfig {
     /// Take over a record of this name that costd did not write (its
     /// ownership record missing); otherwise it is reported and left alone.
     pub take_over: bool,
+    /// How long an ALB that is due to go waits for Route 53 to confirm the
+    /// name's release (`release_timeout_minutes`, default 15, 1–1440);
+    /// after that it is deleted anyway, so a Route 53 outage cannot keep it
+    /// running (and billing).
+    pub release_timeout: chrono::Duration,
 }
+
+/// The default `release_timeout_minutes`.
+pub const DEFAULT_RELEASE_TIMEOUT_MINUTES: u32 = 15;
 
 impl DnsConfig {
     /// The name of costd's ownership record beside the alias (a TXT record,
@@ -190,6 +198,11 @@ fn parse_dns(t: &TableReader, dualstack: bool) -> Result<DnsConfig, InputError> 
         }
     };
     let take_over = t.get("take_over").map(|v| v.bool()).transpose()?.unwrap_or(false);
+    let release_timeout_minutes = t
+        .get("release_timeout_minutes")
+        .map(|v| v.u32_in(1, 1440))
+        .transpose()?
+        .unwrap_or(DEFAULT_RELEASE_TIMEOUT_MINUTES);
     t.finish()?;
     Ok(DnsConfig {
         hosted_zone_id: zone,
@@ -198,6 +211,7 @@ fn parse_dns(t: &TableReader, dualstack: bool) -> Result<DnsConfig, InputError> 
         evaluate_target_health,
         fallback,
         take_over,
+        release_timeout: chrono::Duration::minutes(i64::from(release_timeout_minutes)),
     })
 }
 

@@ -306,6 +306,22 @@ mod tests {
         assert_eq!(d.owner_record_name(), "_costd.demo.example.com");
         assert_eq!(d.record_types, [RecordType::A]);
         assert!(!d.evaluate_target_health && !d.take_over && d.fallback.is_none());
+        assert_eq!(d.release_timeout, chrono::Duration::minutes(15));
+        let timeout = |m: i64| {
+            dns(&format!(
+                "hosted_zone_id = \"Z1\"\nrecord_name = \"d.example.com\"\nrelease_timeout_minutes = {m}"
+            ))
+        };
+        for m in [1, 1440] {
+            assert_eq!(
+                timeout(m).unwrap().alb.dns.unwrap().release_timeout,
+                chrono::Duration::minutes(m)
+            );
+        }
+        for m in [0, 1441] {
+            let e = timeout(m).unwrap_err();
+            assert_eq!(e.key, "alb.dns.release_timeout_minutes", "{e}");
+        }
         let full = dns(
             "hosted_zone_id = \"Z1\"\nrecord_name = \"demo.example.com\"\nevaluate_target_health = true\ntake_over = true\n\
              fallback = { dns_name = \"s3-website-us-east-1.amazonaws.com\", hosted_zone_id = \"Z3AQBSTGFYJSTF\" }",

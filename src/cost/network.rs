@@ -20,6 +20,11 @@ use super::{LineItem, total};
 use crate::money::format_usd;
 use crate::pricing::{PriceTable, TieredRate, Unit};
 
+/// The scenario key for AWS addresses in the region no service could be
+/// named for (AMAZON or EC2 ranges; `costd traffic` names them with
+/// `--dns-log`/`--endpoint`). Only a NAT Gateway carries this traffic.
+pub const UNNAMED_AWS: &str = "aws_unnamed";
+
 /// Monthly traffic of a VPC by destination.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NetworkSpec {
@@ -35,6 +40,28 @@ pub struct NetworkSpec {
     pub internet_gb: Decimal,
     /// GB/month leaving to the internet (billed egress); at most `internet_gb`.
     pub internet_egress_gb: Decimal,
+    /// GB/month to AWS services in the region that no one has named (the
+    /// published ranges share them: AMAZON, EC2). A NAT carries them; an
+    /// endpoint can only once it is known which service they are.
+    pub unnamed_aws_gb: Decimal,
+    /// GB/month between the VPC's own AZs, the same under every option
+    /// (billed on both sides).
+    pub cross_az_gb: Decimal,
+    /// Where the volumes were measured, if they were.
+    pub measured: Option<Measured>,
+}
+
+/// Volumes measured from the VPC's own traffic (`costd traffic`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, utoipa::ToSchema)]
+pub struct Measured {
+    /// What they were measured from, e.g. "VPC Flow Logs: 24 files".
+    pub source: String,
+    /// The period the records cover, as written (RFC 3339).
+    pub from: String,
+    /// …to.
+    pub to: String,
+    /// Which volumes are measured: traffic keys, `internet_egress`, `cross_az`.
+    pub keys: std::collections::BTreeSet<String>,
 }
 
 impl NetworkSpec {
@@ -43,7 +70,12 @@ impl NetworkSpec {
     }
 
     fn total_gb(&self) -> Decimal {
-        self.s3_gb + self.dynamodb_gb + self.services_total_gb() + self.internet_gb
+        self.s3_gb + self.dynamodb_gb + self.services_total_gb() + self.internet_gb + self.unnamed_aws_gb
+    }
+
+    /// Whether a volume (a traffic key, `internet_egress` or `cross_az`) was measured.
+    pub fn is_measured(&self, key: &str) -> bool {
+        self.measured.as_ref().is_some_and(|m| m.keys.contains(key))
     }
 }
 
@@ -103,6 +135,8 @@ pub struct BreakEven {
     pub traffic_gb_per_month: Decimal,
     /// Whether, at that traffic, the endpoint is cheaper than NAT processing.
     pub endpoint_cheaper: bool,
+    /// Whether the traffic was measured (`costd traffic`) rather than estimated.
+    pub measured: bool,
 }
 
 /// The priced options, break-even points and the recommendation.
@@ -114,6 +148,9 @@ pub struct NetworkModel {
     pub break_even: Vec<BreakEven>,
     /// The cheapest feasible option and why.
     pub recommendation: String,
+    /// Where the traffic was measured, when it was; absent: estimates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<Measured>,
 }
 
 struct Pricer<'a> {
@@ -158,6 +195,26 @@ impl Pricer<'_> {
             &self.prices.data_transfer.internet_egress_gb,
             self.spec.internet_egress_gb,
         )
+    }
+
+    /// The VPC's own cross-AZ traffic: the same under every option.
+    fn cross_az(&self) -> Vec<LineItem> {
+        if self.spec.cross_az_gb.is_zero() {
+            return Vec::new();
+        }
+        vec![LineItem::priced(
+            format!(
+                "Cross-AZ within the VPC ({}): {} GB, billed on both sides",
+                if self.spec.is_measured("cross_az") {
+                    "measured"
+                } else {
+                    "estimate"
+                },
+                self.spec.cross_az_gb.normalize()
+            ),
+            self.spec.cross_az_gb * Decimal::TWO,
+            &self.prices.data_transfer.cross_az_gb,
+        )]
     }
 
     fn gateway_endpoints(&self) -> Vec<LineItem> {
@@ -212,6 +269,7 @@ impl Pricer<'_> {
                 gb_per_month: gb,
                 traffic_gb_per_month: *traffic,
                 endpoint_cheaper: gb.is_some_and(|g| *traffic > g),
+                measured: self.spec.is_measured(service),
             })
             .collect()
     }
@@ -220,6 +278,7 @@ impl Pricer<'_> {
         let mut items = self.nat_fixed(self.spec.azs);
         items.push(self.nat_processing("all traffic, S3/DynamoDB included", self.spec.total_gb()));
         items.extend(self.egress());
+        items.extend(self.cross_az());
         option(
             OptionName::NatPerAz,
             format!(
@@ -248,6 +307,7 @@ impl Pricer<'_> {
             ));
         }
         items.extend(self.egress());
+        items.extend(self.cross_az());
         option(
             OptionName::NatSingle,
             format!(
@@ -261,6 +321,7 @@ impl Pricer<'_> {
     fn endpoints_only(&self) -> EgressOption {
         let mut items = self.gateway_endpoints();
         items.extend(self.interface_endpoints(self.spec.services_gb.iter()));
+        items.extend(self.cross_az());
         let mut o = option(
             OptionName::EndpointsOnly,
             format!(
@@ -276,6 +337,12 @@ impl Pricer<'_> {
                 "the workload has {} GB/month of internet traffic and this option has no route to the internet",
                 self.spec.internet_gb.normalize()
             ));
+        } else if self.spec.unnamed_aws_gb > Decimal::ZERO {
+            o.feasible = false;
+            o.infeasible_reason = Some(format!(
+                "{} GB/month go to AWS services not yet named (aws_unnamed), so it is not known which endpoints they need; name them with `costd traffic --dns-log`",
+                self.spec.unnamed_aws_gb.normalize()
+            ));
         }
         o
     }
@@ -288,11 +355,13 @@ impl Pricer<'_> {
             .iter()
             .partition(|(s, _)| break_even.iter().any(|b| &b.service == *s && b.endpoint_cheaper));
         let mut items = self.nat_fixed(self.spec.azs);
-        let nat_gb = self.spec.internet_gb + via_nat.iter().map(|(_, gb)| **gb).sum::<Decimal>();
+        let nat_gb =
+            self.spec.internet_gb + self.spec.unnamed_aws_gb + via_nat.iter().map(|(_, gb)| **gb).sum::<Decimal>();
         items.push(self.nat_processing("internet traffic and services without an endpoint", nat_gb));
         items.extend(self.gateway_endpoints());
         items.extend(self.interface_endpoints(via_endpoint.iter().copied()));
         items.extend(self.egress());
+        items.extend(self.cross_az());
         let names: Vec<&str> = via_endpoint.iter().map(|(s, _)| s.as_str()).collect();
         let with_nat = option(
             OptionName::Hybrid,
@@ -312,7 +381,10 @@ impl Pricer<'_> {
             items,
         );
         // With no internet traffic a NAT is only worth it if it beats endpoints for everything.
-        if self.spec.internet_gb.is_zero() && endpoints_only.monthly_usd <= with_nat.monthly_usd {
+        if self.spec.internet_gb.is_zero()
+            && endpoints_only.feasible
+            && endpoints_only.monthly_usd <= with_nat.monthly_usd
+        {
             return EgressOption {
                 name: OptionName::Hybrid,
                 summary: "No internet traffic, so no NAT: the same as endpoints_only, which costs less than a NAT for the low-volume services."
@@ -371,6 +443,7 @@ pub fn model(spec: &NetworkSpec, prices: &PriceTable, hours_per_month: Decimal) 
         options,
         break_even,
         recommendation,
+        measured: spec.measured.clone(),
     }
 }
 
@@ -440,6 +513,9 @@ pub fn cost_curve(
             services_gb: spec.services_gb.iter().map(|(s, g)| (s.clone(), *g * k)).collect(),
             internet_gb: spec.internet_gb * k,
             internet_egress_gb: spec.internet_egress_gb * k,
+            unnamed_aws_gb: spec.unnamed_aws_gb * k,
+            cross_az_gb: spec.cross_az_gb,
+            measured: None,
         }
     };
     let levels = (0..=steps)

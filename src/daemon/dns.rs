@@ -210,6 +210,7 @@ mod tests {
             evaluate_target_health: false,
             fallback: None,
             take_over: false,
+            release_timeout: chrono::Duration::minutes(15),
         }
     }
 

@@ -204,7 +204,17 @@ pub struct Zone {
     pub pending: Vec<String>,
     /// Changes are INSYNC at once unless set.
     pub slow: bool,
+    /// Every call fails as an unreachable Route 53 would.
+    pub down: bool,
     pub next: u32,
+}
+
+fn unreachable(op: &'static str) -> AwsError {
+    AwsError {
+        op,
+        kind: AwsErrorKind::Transient,
+        message: "dispatch failure: connection refused".into(),
+    }
 }
 
 /// Clones share one zone.
@@ -219,6 +229,9 @@ impl FakeRoute53 {
 
 impl crate::aws::route53::Route53Api for FakeRoute53 {
     async fn records(&self, _zone: &str, name: &str) -> Result<Vec<crate::aws::route53::RecordSet>, AwsError> {
+        if self.z().down {
+            return Err(unreachable("ListResourceRecordSets"));
+        }
         Ok(self.z().records.iter().filter(|r| r.name == name).cloned().collect())
     }
     async fn change(
@@ -229,6 +242,9 @@ impl crate::aws::route53::Route53Api for FakeRoute53 {
     ) -> Result<String, AwsError> {
         use crate::aws::route53::Change;
         let mut z = self.z();
+        if z.down {
+            return Err(unreachable("ChangeResourceRecordSets"));
+        }
         let mut records = z.records.clone();
         for c in changes {
             match c {
@@ -260,6 +276,9 @@ impl crate::aws::route53::Route53Api for FakeRoute53 {
     }
     async fn change_insync(&self, id: &str) -> Result<bool, AwsError> {
         let mut z = self.z();
+        if z.down {
+            return Err(unreachable("GetChange"));
+        }
         z.calls.push(format!("get_change {id}"));
         Ok(!z.pending.iter().any(|p| p == id))
     }

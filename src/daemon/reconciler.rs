@@ -149,6 +149,8 @@ pub struct Reconciler<E, D = NoDns> {
     clock: Clock,
     /// The store's id, read once.
     store_id: std::sync::OnceLock<String>,
+    /// The lifetime whose ALB waits for the stable name's release, and since when.
+    release_waiting: std::sync::Mutex<Option<(i64, DateTime<Utc>)>>,
 }
 
 /// `<prefix>-<8 hex>`: deterministic from the deployment and the lifetime's first window.
@@ -177,6 +179,7 @@ impl<E: ElbApi, D: Route53Api> Reconciler<E, D> {
             prices,
             clock,
             store_id: std::sync::OnceLock::new(),
+            release_waiting: std::sync::Mutex::new(None),
         }
     }
 
@@ -559,9 +562,26 @@ impl<E: ElbApi, D: Route53Api> Reconciler<E, D> {
             None => {
                 // The name leaves the ALB before the ALB goes (also when none is left:
                 // a crash between the two).
-                let (released, problem) = self
+                let holding = open.iter().find(|l| l.lb_arn.is_some()).map(|l| l.id);
+                let released = self
                     .release_name(at, open.iter_mut().find(|l| l.lb_arn.is_some()))
-                    .await?;
+                    .await;
+                let (released, problem) = match (released, holding) {
+                    (Ok((true, problem)), _) => {
+                        *self.release_waiting.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                        (true, problem)
+                    }
+                    (Ok((false, problem)), Some(id)) => match self.waited_too_long(at, id, None) {
+                        Some(why) => (true, Some(why)),
+                        None => (false, problem),
+                    },
+                    (Err(e), Some(id)) => match self.waited_too_long(at, id, Some(&e)) {
+                        Some(why) => (true, Some(why)),
+                        None => return Err(e),
+                    },
+                    (Ok((false, problem)), None) => (false, problem),
+                    (Err(e), None) => return Err(e),
+                };
                 dns_problem = problem;
                 for mut l in open {
                     if l.lb_arn.is_some() {
@@ -670,6 +690,35 @@ impl<E: ElbApi, D: Route53Api> Reconciler<E, D> {
             Some(id) => Ok((api.change_insync(&id).await?, None)),
             None => Ok((true, None)),
         }
+    }
+
+    /// Whether the ALB of lifetime `id` has waited for the stable name's
+    /// release longer than `[alb.dns] release_timeout_minutes`: then why it
+    /// is deleted anyway (written as a decision). The wait starts at the
+    /// first run that tried to release the name for this lifetime.
+    fn waited_too_long(&self, at: DateTime<Utc>, id: i64, error: Option<&ReconcileError>) -> Option<String> {
+        let timeout = self.cfg.alb.dns.as_ref()?.release_timeout;
+        let since = {
+            let mut w = self.release_waiting.lock().unwrap_or_else(|e| e.into_inner());
+            match *w {
+                Some((held, since)) if held == id => since,
+                _ => {
+                    *w = Some((id, at));
+                    at
+                }
+            }
+        };
+        if at - since < timeout {
+            return None;
+        }
+        let why = format!(
+            "Route 53 has not confirmed the stable name's release for {} min ({}); the ALB is deleted anyway so it does not keep billing, and the name may point at it until Route 53 answers",
+            (at - since).num_minutes(),
+            error.map_or("the change is not INSYNC yet".to_string(), |e| e.to_string())
+        );
+        tracing::warn!("{why}");
+        self.record(at, DecisionAction::Dns, None, why.clone(), None);
+        Some(why)
     }
 
     /// Closes a lifetime whose ALB was never created.
@@ -1093,6 +1142,65 @@ mod tests {
         assert_eq!(alias_of(&zone), Some(format!("dualstack.{second}.elb.example")));
         let d = rig.store.decisions(50).unwrap();
         assert_eq!(d.iter().filter(|d| d.action == DecisionAction::Dns).count(), 3);
+    }
+
+    /// Route 53 down when the window closes: the ALB waits for the name's
+    /// release only `release_timeout_minutes` (15 by default), then goes,
+    /// so an outage of Route 53 cannot keep it billing.
+    #[tokio::test]
+    async fn an_alb_waits_for_route_53_at_most_the_release_timeout() {
+        let (rig, zone) = dns_rig("dns-release-timeout", |s| s);
+        rig.window(t(9, 0), t(10, 0));
+        rig.run(t(9, 0), Some(t(9, 0))).await.unwrap();
+        assert!(alias_of(&zone).is_some());
+        zone.z().down = true;
+        // 10:00 and 10:14: Route 53 unreachable, the run fails and the ALB stays.
+        for m in [0, 14] {
+            let e = rig.run(t(10, m), Some(t(10, 0))).await.unwrap_err();
+            assert!(e.to_string().contains("connection refused"), "{e}");
+            assert_eq!(rig.elb().w().lbs.len(), 1, "at 10:{m:02}");
+        }
+        // 10:15, 15 minutes after the first try: deleted anyway, and said why.
+        let o = rig.run(t(10, 15), None).await.unwrap();
+        assert!(rig.elb().w().lbs.is_empty());
+        let why = o.dns_problem.expect("the problem is reported");
+        assert!(
+            why.starts_with("Route 53 has not confirmed the stable name's release for 15 min"),
+            "{why}"
+        );
+        let closed = rig.store.lifetimes("seed-demo", t(9, 0), t(10, 16)).unwrap();
+        assert_eq!(closed[0].deleted_at, Some(t(10, 15)));
+        assert!(
+            rig.store
+                .decisions(50)
+                .unwrap()
+                .iter()
+                .any(|d| d.action == DecisionAction::Dns && d.detail.contains("deleted anyway"))
+        );
+        // Route 53 back: the alias left behind is removed at the next run.
+        zone.z().down = false;
+        rig.run(t(10, 20), None).await.unwrap();
+        assert_eq!(alias_of(&zone), None);
+    }
+
+    /// A change that never gets INSYNC holds the ALB no longer either.
+    #[tokio::test]
+    async fn a_change_never_insync_holds_the_alb_at_most_the_release_timeout() {
+        let (rig, zone) = dns_rig("dns-release-slow", |s| {
+            s.replacen(
+                "record_name = \"demo.example.com\"",
+                "record_name = \"demo.example.com\"\nrelease_timeout_minutes = 1",
+                1,
+            )
+        });
+        rig.window(t(9, 0), t(10, 0));
+        rig.run(t(9, 0), Some(t(9, 0))).await.unwrap();
+        zone.z().slow = true;
+        assert!(rig.run(t(10, 0), Some(t(10, 0))).await.unwrap().pending);
+        assert_eq!(rig.elb().w().lbs.len(), 1);
+        let o = rig.run(t(10, 1), None).await.unwrap();
+        assert!(rig.elb().w().lbs.is_empty());
+        assert!(o.dns_problem.unwrap().contains("the change is not INSYNC yet"));
     }
 
     #[tokio::test]

@@ -5,19 +5,7 @@ use std::fmt::Write;
 
 use super::{PriceTable, Rate, TieredRate};
 
-fn quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+use crate::input::quote;
 
 fn rate(out: &mut String, header: &str, r: &Rate, up_to: Option<&rust_decimal::Decimal>) {
     let _ = writeln!(out, "{header}");

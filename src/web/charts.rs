@@ -487,13 +487,31 @@ pub fn network_chart(h: &mut String, curve: &CostCurve, hours_per_month: Decimal
         "· monthly cost ({} h) as the whole traffic grows or shrinks with its mix kept; grey: where a service's interface endpoint pays for itself; black: today's traffic.</p>",
         hours_per_month.normalize()
     );
+    match &current.measured {
+        Some(m) => {
+            let _ = write!(
+                h,
+                "<p id=traffic-source class=measured>Traffic measured: {} ({} to {}). Volumes marked <em>estimate</em> were not.</p>",
+                esc(&m.source),
+                esc(&m.from),
+                esc(&m.to)
+            );
+        }
+        None => {
+            let _ = write!(
+                h,
+                "<p id=traffic-source class=estimate>Traffic: the scenario's estimates, not measured (<code>costd traffic</code> measures it from VPC Flow Logs).</p>"
+            );
+        }
+    }
     let _ = write!(h, "<ul id=break-even-points>");
     for b in &current.break_even {
         let _ = write!(
             h,
-            "<li><code>{}</code>: {} GB/month today; its endpoint pays for itself above {}</li>",
+            "<li><code>{}</code>: {} GB/month today ({}); its endpoint pays for itself above {}</li>",
             esc(&b.service),
             format_quantity(b.traffic_gb_per_month, 2),
+            if b.measured { "measured" } else { "estimate" },
             b.gb_per_month
                 .map(|g| format!("{} GB/month of its own traffic", format_quantity(g, 2)))
                 .unwrap_or_else(|| "never (NAT processing is not dearer per GB)".into())

@@ -281,12 +281,47 @@ fn nat_vs_endpoints_is_drawn_against_traffic_with_break_even_points() {
     assert_eq!(marks.len(), 1, "{chart}");
     assert!(marks[0].contains(">ecr.dkr</text>"), "{chart}");
     assert!(
-        n.contains("<li><code>ecr.dkr</code>: 200 GB/month today; its endpoint pays for itself above 417.14 GB/month of its own traffic</li>"),
+        n.contains("<li><code>ecr.dkr</code>: 200 GB/month today (estimate); its endpoint pays for itself above 417.14 GB/month of its own traffic</li>"),
         "{n}"
     );
+    assert!(n.contains("<p id=traffic-source class=estimate>"), "{n}");
     assert!(
         n.contains("<p id=recommendation><code>endpoints_only</code> is the cheapest"),
         "{n}"
     );
     assert!(!n.contains('`'), "no Markdown in HTML: {n}");
+}
+
+/// A projection scenario whose traffic `costd traffic` measured: the chart
+/// and the break-even list say which volumes are measured and which are not.
+#[test]
+fn measured_traffic_is_marked_as_measured() {
+    let dir = crate::helpers::TempDir::new("dash-measured");
+    let seed =
+        std::fs::read_to_string(crate::helpers::repo().join("config/scenarios/seed-production-vpc.toml")).unwrap();
+    // As `costd traffic --scenario … --write` leaves it, with ecr.api kept as an estimate.
+    let measured = seed.replacen(
+        "[load_balancer]",
+        "[network.measured]\nsource = \"VPC Flow Logs: 24 file(s), 1000 records\"\nfrom = \"2026-11-20T00:00:00+00:00\"\nto = \"2026-11-21T00:00:00+00:00\"\nrecords = 1000\nestimated = [\"ecr.api\"]\n\n[load_balancer]",
+        1,
+    );
+    let path = dir.write("measured.toml", &measured);
+    let path = path.display().to_string();
+    let app = spawn_app("dash-measured", &|s| {
+        format!("{s}\n[projection]\nscenario = \"{path}\"\n")
+    });
+    let (_, page) = app.dashboard(Some(VIEWER));
+    let n = section(&page, "network");
+    assert!(
+        n.contains("<p id=traffic-source class=measured>Traffic measured: VPC Flow Logs: 24 file(s), 1000 records (2026-11-20T00:00:00+00:00 to 2026-11-21T00:00:00+00:00)."),
+        "{n}"
+    );
+    assert!(
+        n.contains("<li><code>ecr.dkr</code>: 200 GB/month today (measured);"),
+        "{n}"
+    );
+    assert!(
+        n.contains("<li><code>ecr.api</code>: 5 GB/month today (estimate);"),
+        "{n}"
+    );
 }

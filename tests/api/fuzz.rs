@@ -333,9 +333,33 @@ mod extremes {
             })
     }
 
-    /// The shipped config with one key set to an extreme value.
-    fn config() -> impl Strategy<Value = String> {
-        let keys = [
+    /// The shipped config with `key` (one of [`config_keys`]) set to `value`.
+    fn config_with(from: &str, key: &str, value: &str) -> String {
+        let to = match from {
+            // A section of its own goes before the one it was put in front of.
+            _ if from.ends_with('\n') && !key.starts_with(from) => format!("{key} = {value}\n\n{from}"),
+            _ if from.ends_with('\n') => format!("{key} = {value}\n"),
+            _ => format!("{key} = {value}"),
+        };
+        seed("config/costd.toml").replacen(from, &to, 1)
+    }
+
+    /// The sections the shipped config leaves out parse with a sound value,
+    /// so the extremes below test their bounds, not a broken template.
+    #[test]
+    fn the_added_sections_parse_with_sound_values() {
+        let dir = std::env::temp_dir();
+        for (i, value) in [(15usize, "15"), (16, "60"), (17, "30"), (18, "7"), (19, "30")] {
+            let (from, key) = config_keys()[i];
+            let text = config_with(from, key, value);
+            if let Err(e) = costd::config::Config::parse("t.toml", &text, &dir) {
+                panic!("{key} = {value}: {e}");
+            }
+        }
+    }
+
+    fn config_keys() -> [(&'static str, &'static str); 20] {
+        [
             ("lead_minutes = 5", "lead_minutes"),
             ("grace_minutes = 5", "grace_minutes"),
             ("max_window_hours = 12", "max_window_hours"),
@@ -351,16 +375,31 @@ mod extremes {
             ("[web]\n", "[web]\nheader_read_timeout_seconds"),
             ("[web]\n", "[web]\nexpensive_concurrency"),
             ("[web]\n", "[web]\nlogin_attempts_per_minute"),
-        ];
+            // Sections the shipped config leaves out, each put back after the key.
+            (
+                "[schedule]\n",
+                "[alb.dns]\nhosted_zone_id = \"Z1\"\nrecord_name = \"d.example.com\"\nrelease_timeout_minutes",
+            ),
+            (
+                "[web]\n",
+                "[[schedule.calendars]]\nname = \"team\"\nfile = \"team.ics\"\nmatch = \"[demo]\"\nrefresh_minutes",
+            ),
+            (
+                "[web]\n",
+                "[[schedule.calendars]]\nname = \"team\"\nfile = \"team.ics\"\nmatch = \"[demo]\"\nhorizon_days",
+            ),
+            ("[web]\n", "[calendar_feed]\npast_days"),
+            ("[web]\n", "[calendar_feed]\nfuture_days"),
+        ]
+    }
+
+    /// The shipped config with one key set to an extreme value.
+    fn config() -> impl Strategy<Value = String> {
+        let keys = config_keys();
         (0..keys.len(), number(), any::<bool>()).prop_map(move |(k, v, quoted)| {
             let (from, key) = keys[k];
             let value = if quoted { format!("\"{v}\"") } else { v };
-            let to = if from.ends_with('\n') {
-                format!("{key} = {value}\n")
-            } else {
-                format!("{key} = {value}")
-            };
-            seed("config/costd.toml").replacen(from, &to, 1)
+            config_with(from, key, &value)
         })
     }
 

@@ -27,5 +27,6 @@ mod open_loop;
 mod ownership;
 mod pricing;
 mod scale;
+mod traffic;
 mod web;
 mod windows_cli;

@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the pure core (no I/O): scenario evaluations per
-//! second, and expanding a year of demo windows. Run: `cargo bench --bench model`.
+//! second, expanding a year of demo windows, and flow log records tallied
+//! per second. Run: `cargo bench --bench model`.
 
 use std::hint::black_box;
 
@@ -51,5 +52,38 @@ fn schedule_year(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, model, schedule_year);
+/// Flow log records parsed and attributed per second, on one core, against
+/// an ip-ranges table about the size of AWS's (12,500 prefixes).
+fn traffic(c: &mut Criterion) {
+    use costd::traffic::fixture::{HEADER, Rng, ip_ranges, record};
+    use costd::traffic::{Settings, Tally, flowlog::Format, ipranges::IpRanges, names::Names};
+    let ranges = IpRanges::parse("generated", &ip_ranges(2500)).expect("ranges");
+    let (n, mut rng) = (100_000u64, Rng(1));
+    let mut text = String::new();
+    for i in 0..n {
+        record(&mut rng, 2500, i, n, 1_795_132_800, &mut text);
+    }
+    let lines: Vec<&[u8]> = text.lines().map(str::as_bytes).collect();
+    let format = Format::parse(HEADER).expect("format");
+    let settings = Settings::new("ap-southeast-1");
+    let names = Names::default();
+    let mut g = c.benchmark_group("traffic");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("tally 100,000 records", |b| {
+        b.iter(|| {
+            let mut t = Tally::new(&settings, &ranges, &names);
+            for (i, l) in lines.iter().enumerate() {
+                t.line(&format, black_box(l), "bench", i as u64).expect("line");
+            }
+            t.finish(&[]).expect("report")
+        })
+    });
+    g.bench_function("ip-ranges lookup", |b| {
+        let ip: std::net::IpAddr = "3.7.17.9".parse().unwrap();
+        b.iter(|| ranges.lookup(black_box(ip)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, model, schedule_year, traffic);
 criterion_main!(benches);
