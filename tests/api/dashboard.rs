@@ -296,7 +296,7 @@ fn nat_vs_endpoints_is_drawn_against_traffic_with_break_even_points() {
 /// and the break-even list say which volumes are measured and which are not.
 #[test]
 fn measured_traffic_is_marked_as_measured() {
-    let dir = crate::helpers::TempDir::new("dash-measured");
+    let dir = crate::helpers::TempDir::new("dash-measured-scenario");
     let seed =
         std::fs::read_to_string(crate::helpers::repo().join("config/scenarios/seed-production-vpc.toml")).unwrap();
     // As `costd traffic --scenario … --write` leaves it, with ecr.api kept as an estimate.

@@ -22,7 +22,17 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     /// Creates `costd-test-<name>-<pid>` under the system temp dir.
+    /// Two live directories may not share a name: the second `new` would
+    /// wipe the first one's files.
     pub fn new(name: &str) -> Self {
+        {
+            let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+            assert!(
+                !live.iter().any(|u| u == name),
+                "temp dir name `{name}` is in use; a second one would wipe the first"
+            );
+            live.push(name.to_string());
+        }
         let p = std::env::temp_dir().join(format!("costd-test-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).expect("create temp dir");
@@ -37,9 +47,19 @@ impl TempDir {
     }
 }
 
+/// The names of the temp dirs alive in this test process.
+static LIVE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        let dir = self
+            .0
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+        live.retain(|name| dir != format!("costd-test-{name}-{}", std::process::id()));
     }
 }
 
