@@ -163,3 +163,28 @@ pub fn read_bounded(path: &std::path::Path, max: usize) -> Result<String, String
     }
     Ok(text)
 }
+
+/// Why [`read_body_bounded`] gave up.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The body is longer than the bound (declared or as it streamed).
+    TooLarge,
+    /// The transfer failed.
+    Transport(reqwest::Error),
+}
+
+/// An HTTP response's body, at most `max` bytes: refused from its declared
+/// length when it has one, else counted as it streams.
+pub async fn read_body_bounded(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > max {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

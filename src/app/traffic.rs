@@ -306,7 +306,7 @@ pub async fn fetch_ip_ranges(url: &str) -> Result<String, String> {
         .redirect(reqwest::redirect::Policy::limited(5))
         .build()
         .map_err(|e| e.to_string())?;
-    let mut resp = client
+    let resp = client
         .get(url)
         .send()
         .await
@@ -315,16 +315,10 @@ pub async fn fetch_ip_ranges(url: &str) -> Result<String, String> {
         return Err(format!("cannot fetch {url}: HTTP {}", resp.status()));
     }
     let max = crate::traffic::ipranges::MAX_BYTES;
-    if resp.content_length().is_some_and(|l| l > max as u64) {
-        return Err(format!("{url}: larger than {max} bytes"));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("cannot fetch {url}: {e}"))? {
-        if body.len() + chunk.len() > max {
-            return Err(format!("{url}: larger than {max} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = super::read_body_bounded(resp, max).await.map_err(|e| match e {
+        super::BodyError::TooLarge => format!("{url}: larger than {max} bytes"),
+        super::BodyError::Transport(e) => format!("cannot fetch {url}: {e}"),
+    })?;
     String::from_utf8(body).map_err(|_| format!("{url}: not UTF-8 text"))
 }
 

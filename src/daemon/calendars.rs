@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
+use crate::app::BodyError;
 use crate::app::calendars::{ApplyError, apply};
 use crate::config::{CalendarLocation, CalendarSource, FETCH_TIMEOUT, MAX_CALENDAR_BYTES};
 
@@ -190,7 +191,7 @@ async fn fetch(
             req = req.header(reqwest::header::IF_MODIFIED_SINCE, m);
         }
     }
-    let mut resp = req
+    let resp = req
         .send()
         .await
         .map_err(|e| format!("cannot fetch: {}", e.without_url()))?;
@@ -201,9 +202,6 @@ async fn fetch(
     if !status.is_success() {
         return Err(format!("the calendar's server answered HTTP {}", status.as_u16()));
     }
-    if resp.content_length().is_some_and(|n| n > MAX_CALENDAR_BYTES as u64) {
-        return Err(format!("the calendar is larger than {MAX_CALENDAR_BYTES} bytes"));
-    }
     let header = |name| {
         resp.headers()
             .get(name)
@@ -213,17 +211,12 @@ async fn fetch(
     };
     let etag = header(reqwest::header::ETAG);
     let last_modified = header(reqwest::header::LAST_MODIFIED);
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
+    let body = crate::app::read_body_bounded(resp, MAX_CALENDAR_BYTES)
         .await
-        .map_err(|e| format!("reading the calendar: {}", e.without_url()))?
-    {
-        if body.len() + chunk.len() > MAX_CALENDAR_BYTES {
-            return Err(format!("the calendar is larger than {MAX_CALENDAR_BYTES} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
+        .map_err(|e| match e {
+            BodyError::TooLarge => format!("the calendar is larger than {MAX_CALENDAR_BYTES} bytes"),
+            BodyError::Transport(e) => format!("reading the calendar: {}", e.without_url()),
+        })?;
     let body = String::from_utf8(body).map_err(|_| "the calendar is not UTF-8 text".to_string())?;
     Ok(Fetched::Body(Copy {
         etag,
