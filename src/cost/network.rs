@@ -608,6 +608,46 @@ mod tests {
     }
 
     #[test]
+    fn measured_cross_az_and_unnamed_aws_traffic_are_priced() {
+        // us-east-1, the seed's VPC plus 100 GB/month between its AZs and
+        // 40 GB/month to AWS addresses no service was named for.
+        let spec = NetworkSpec {
+            cross_az_gb: dec!(100),
+            unnamed_aws_gb: dec!(40),
+            ..seed()
+        };
+        let m = model(&spec, &prices("us-east-1"), dec!(730));
+        // Cross-AZ is billed on both sides: 100 × 2 × 0.01 = 2.00, in every option.
+        for o in &m.options {
+            let item = o
+                .line_items
+                .iter()
+                .find(|i| i.item.starts_with("Cross-AZ within the VPC (estimate): 100 GB"))
+                .unwrap_or_else(|| panic!("{:?} has no cross-AZ item", o.name));
+            assert_eq!((item.quantity, item.cost_usd), (dec!(200), dec!(2.00)));
+        }
+        // Endpoints alone cannot carry traffic to unnamed AWS addresses.
+        let only = find(&m, OptionName::EndpointsOnly);
+        assert!(!only.feasible);
+        assert!(
+            only.infeasible_reason
+                .as_deref()
+                .unwrap()
+                .contains("40 GB/month go to AWS services not yet named")
+        );
+        // The hybrid's NAT carries it, with the services below break-even
+        // (ecr.api 5 + ecr.dkr 200 + logs 50, each under 417 GB): 40 + 255 = 295 GB
+        // × 0.045 = 13.275.
+        let hybrid = find(&m, OptionName::Hybrid);
+        let nat = hybrid
+            .line_items
+            .iter()
+            .find(|i| i.item.starts_with("NAT data processing"))
+            .unwrap();
+        assert_eq!((nat.quantity, nat.cost_usd), (dec!(295), dec!(13.275)));
+    }
+
+    #[test]
     fn the_cost_curve_scales_the_mix_and_reaches_the_model_at_todays_traffic() {
         // us-east-1, the seed's VPC (755 GB): an interface endpoint in 2 AZs costs
         // 2 × 730 × 0.01 = 14.60 and saves 0.045 − 0.01 = 0.035/GB: 417.142857 GB of its own.
