@@ -526,6 +526,8 @@ fn ip_ranges_are_fetched_over_http_when_asked() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let body = std::fs::read_to_string(repo().join(RANGES)).unwrap();
+    let loops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = loops.clone();
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { continue };
@@ -537,6 +539,13 @@ fn ip_ranges_are_fetched_over_http_when_asked() {
                     "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 )
+            } else if head.starts_with("GET /big.json ") {
+                // One byte over the 32 MiB bound, declared: refused before the body.
+                "HTTP/1.1 200 OK\r\nContent-Length: 33554433\r\nConnection: close\r\n\r\n".to_string()
+            } else if head.starts_with("GET /loop.json ") {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                "HTTP/1.1 302 Found\r\nLocation: /loop.json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_string()
             } else {
                 "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
             };
@@ -576,4 +585,26 @@ fn ip_ranges_are_fetched_over_http_when_asked() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
+    // Bounded: 32 MiB, and at most 5 redirects.
+    let fetch = |path: &str| {
+        costd(&[
+            "traffic",
+            log.to_str().unwrap(),
+            "--fetch-ip-ranges",
+            "--ip-ranges-url",
+            &format!("http://{addr}/{path}"),
+            "--region",
+            "ap-southeast-1",
+        ])
+    };
+    let out = fetch("big.json");
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("larger than 33554432 bytes"), "{e}");
+    let out = fetch("loop.json");
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("redirect"), "{e}");
+    // The first request and 5 redirects followed.
+    assert_eq!(loops.load(std::sync::atomic::Ordering::SeqCst), 6);
 }
