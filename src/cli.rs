@@ -644,23 +644,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
                     "--region: `{region}` is not an AWS region code such as ap-southeast-1"
                 ))
             );
-            if nat_gateways.len() > crate::app::traffic::MAX_NAT_GATEWAYS {
-                return Err(UsageError(format!(
-                    "{} --nat-gateway values; at most {}",
-                    nat_gateways.len(),
-                    crate::app::traffic::MAX_NAT_GATEWAYS
-                ))
-                .into());
-            }
-            if let Some(id) = nat_gateways
-                .iter()
-                .find(|id| !crate::app::traffic::is_nat_gateway_id(id))
-            {
-                return Err(UsageError(format!(
-                    "--nat-gateway `{id}` is not a NAT gateway ID such as nat-0123456789abcdef0"
-                ))
-                .into());
-            }
+            crate::app::traffic::check_nat_gateway_ids(&nat_gateways).map_err(UsageError)?;
             let mut settings = crate::traffic::Settings::new(&region)
                 .with_vpc_cidrs(&vpc_cidrs)
                 .and_then(|s| s.with_skipped_interfaces(&skip_interfaces))

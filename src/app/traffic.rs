@@ -338,22 +338,28 @@ pub fn is_nat_gateway_id(id: &str) -> bool {
         .is_some_and(|h| (8..=17).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Adds each NAT gateway's own counts over the report's period (whole
-/// hours, as CloudWatch keeps them) to the report.
-pub async fn nat_checks(report: &mut Report, cw: &impl CloudWatchApi, ids: &[String]) -> Result<(), String> {
+/// `--nat-gateway` values: at most [`MAX_NAT_GATEWAYS`], each a NAT gateway ID.
+pub fn check_nat_gateway_ids(ids: &[String]) -> Result<(), String> {
     if ids.len() > MAX_NAT_GATEWAYS {
         return Err(format!(
             "{} --nat-gateway values; at most {MAX_NAT_GATEWAYS}",
             ids.len()
         ));
     }
+    match ids.iter().find(|id| !is_nat_gateway_id(id)) {
+        Some(id) => Err(format!(
+            "--nat-gateway `{id}` is not a NAT gateway ID such as nat-0123456789abcdef0"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Adds each NAT gateway's own counts over the report's period (whole
+/// hours, as CloudWatch keeps them) to the report.
+pub async fn nat_checks(report: &mut Report, cw: &impl CloudWatchApi, ids: &[String]) -> Result<(), String> {
+    check_nat_gateway_ids(ids)?;
     let (from, to) = nat_period(report.from, report.to)?;
     for id in ids {
-        if !is_nat_gateway_id(id) {
-            return Err(format!(
-                "--nat-gateway `{id}` is not a NAT gateway ID such as nat-0123456789abcdef0"
-            ));
-        }
         let [out_dst, in_dst, out_src, in_src] = cw
             .nat_gateway_bytes(id, from, to)
             .await
